@@ -1,0 +1,4 @@
+package awssim
+
+// advanceAssignments completes assignment operations whose delay has passed.
+func (w *World) advanceAssignments() {}
