@@ -218,6 +218,9 @@ type SSOInstance struct {
 	Provisioned map[string]map[string]bool
 	Assignments []*Assignment
 	Operations  []*AssignmentOperation
+	// Provisionings are ProvisionPermissionSet requests; their Assignment carries only the
+	// account (empty for ALL_PROVISIONED_ACCOUNTS) and the permission set.
+	Provisionings []*AssignmentOperation
 	// AssignmentDelay is how long an assignment creation or deletion stays IN_PROGRESS.
 	AssignmentDelay time.Duration
 	// FailAssignments maps an account id to a failure reason: operations on it end FAILED.

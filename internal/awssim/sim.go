@@ -203,21 +203,22 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		q.writeError(rw, &apiError{Status: 400, Code: "UnknownService", Message: "the simulator does not serve service " + q.service})
 		return
 	}
+	// As in AWS, authentication comes first: an unknown key or a bad signature is reported
+	// whatever the operation.
+	s.mu.Lock()
+	q.w = s.world
+	q.caller, aerr = s.authenticate(q, auth)
+	s.mu.Unlock()
+	if aerr != nil {
+		q.writeError(rw, aerr)
+		return
+	}
 	q.op, aerr = proto.operation(q)
 	if aerr != nil {
 		q.writeError(rw, aerr)
 		return
 	}
-
-	s.mu.Lock()
-	q.w = s.world
-	q.caller, aerr = s.authenticate(q, auth)
-	s.mu.Unlock()
 	s.counters.count(q.service, q.op)
-	if aerr != nil {
-		q.writeError(rw, aerr)
-		return
-	}
 
 	s.sleepLatency()
 	if kind := s.fault(); kind != faultNone {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -29,10 +31,17 @@ func startSim(t *testing.T, w *World, opts Options) (*Sim, aws.Config) {
 // testConfig returns an SDK config for the simulator with static credentials.
 func testConfig(url, region, akid, secret, token string) aws.Config {
 	return aws.Config{
-		Region:           region,
-		BaseEndpoint:     aws.String(url),
-		Credentials:      credentials.NewStaticCredentialsProvider(akid, secret, token),
-		RetryMaxAttempts: 3,
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, token),
+		// Short backoff and no client-side retry quota keep fault and throttling tests fast.
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = 20 * time.Millisecond
+				o.RateLimiter = ratelimit.None
+			})
+		},
 	}
 }
 

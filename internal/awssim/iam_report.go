@@ -1,0 +1,150 @@
+package awssim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
+	"strconv"
+	"time"
+)
+
+// The IAM credential report: GenerateCredentialReport starts an asynchronous generation
+// that completes Options.CredentialReportDelay later; GetCredentialReport returns the CSV.
+// As in AWS a report is reused for 4 hours and expires after that.
+
+func init() {
+	register("iam", map[string]opHandler{
+		"GenerateCredentialReport": iamGenerateCredentialReport,
+		"GetCredentialReport":      iamGetCredentialReport,
+	})
+}
+
+// credentialReportTTL is how long a report is reused and downloadable.
+const credentialReportTTL = 4 * time.Hour
+
+// credentialReportColumns are the report's columns, in AWS's order.
+var credentialReportColumns = []string{
+	"user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+	"password_last_changed", "password_next_rotation", "mfa_active",
+	"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
+	"access_key_1_last_used_region", "access_key_1_last_used_service",
+	"access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date",
+	"access_key_2_last_used_region", "access_key_2_last_used_service",
+	"cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated",
+}
+
+// advanceCredentialReports completes the reports whose generation time has come. The
+// handlers call it before reading a report; World.advance may call it too, which makes
+// the snapshot exact to the moment of completion.
+func (w *World) advanceCredentialReports() {
+	for _, a := range w.Accounts {
+		r := &a.CredentialReport
+		if !r.RequestedAt.IsZero() && r.Content == nil && !w.Now().Before(r.ReadyAt) {
+			r.Content = credentialReportCSV(w, a)
+		}
+	}
+}
+
+type generateCredentialReportResult struct {
+	State       string `xml:"State"`
+	Description string `xml:"Description,omitempty"`
+}
+
+func iamGenerateCredentialReport(q *request) (any, *apiError) {
+	q.w.advanceCredentialReports()
+	r := &q.account().CredentialReport
+	now := q.w.Now()
+	switch {
+	case r.Content == nil && !r.RequestedAt.IsZero():
+		return generateCredentialReportResult{State: "INPROGRESS", Description: "Report generation in progress"}, nil
+	case r.Content != nil && now.Sub(r.ReadyAt) < credentialReportTTL:
+		return generateCredentialReportResult{State: "COMPLETE"}, nil
+	}
+	*r = CredentialReport{RequestedAt: now, ReadyAt: now.Add(q.sim.opts.CredentialReportDelay)}
+	return generateCredentialReportResult{State: "STARTED", Description: "No report exists. Starting a new report generation task"}, nil
+}
+
+// getCredentialReportResult carries Content as a string: a blob is base64 in the XML
+// (the SDKs decode it) and encoding/xml would write []byte raw.
+type getCredentialReportResult struct {
+	Content       string    `xml:"Content"`
+	ReportFormat  string    `xml:"ReportFormat"`
+	GeneratedTime time.Time `xml:"GeneratedTime"`
+}
+
+func iamGetCredentialReport(q *request) (any, *apiError) {
+	q.w.advanceCredentialReports()
+	r := &q.account().CredentialReport
+	switch {
+	case r.Content == nil && r.RequestedAt.IsZero():
+		return nil, &apiError{Status: 410, Code: "ReportNotPresent", Message: "Credential report does not exist. Use GenerateCredentialReport to generate a report."}
+	case r.Content == nil:
+		return nil, &apiError{Status: 404, Code: "ReportInProgress", Message: "Credential report generation is in progress. Try again later."}
+	case q.w.Now().Sub(r.ReadyAt) >= credentialReportTTL:
+		return nil, &apiError{Status: 410, Code: "ReportExpired", Message: "The most recent credential report has expired. Use GenerateCredentialReport to generate a new one."}
+	}
+	return getCredentialReportResult{Content: base64.StdEncoding.EncodeToString(r.Content), ReportFormat: "text/csv", GeneratedTime: r.ReadyAt}, nil
+}
+
+// credentialReportCSV renders the report as of now: the root user first, then each IAM
+// user by name. Values that do not apply are N/A, a password never used is
+// no_information, and the root user's password columns are not_supported, as in AWS.
+// The simulator models no root password use, root access keys, root MFA or signing
+// certificates.
+func credentialReportCSV(w *World, a *Account) []byte {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	_ = cw.Write(credentialReportColumns)
+	root := []string{"<root_account>", "arn:aws:iam::" + a.ID + ":root", reportTime(a.JoinedAt),
+		"not_supported", "no_information", "not_supported", "not_supported", "false"}
+	root = append(root, reportKey(nil)...)
+	root = append(root, reportKey(nil)...)
+	root = append(root, "false", "N/A", "false", "N/A")
+	_ = cw.Write(root)
+	for _, name := range sortedKeys(a.Users) {
+		u := a.Users[name]
+		row := []string{u.Name, u.ARN, reportTime(u.CreateDate)}
+		if u.LoginProfile == nil {
+			row = append(row, "false", "N/A", "N/A", "N/A")
+		} else {
+			lastUsed := "no_information"
+			if !u.PasswordLastUsed.IsZero() {
+				lastUsed = reportTime(u.PasswordLastUsed)
+			}
+			row = append(row, "true", lastUsed, reportTime(u.LoginProfile.CreateDate), "N/A")
+		}
+		row = append(row, strconv.FormatBool(len(a.MFAOf(u.Name)) > 0))
+		for i := 0; i < 2; i++ {
+			var k *AccessKey
+			if i < len(u.AccessKeys) {
+				k = u.AccessKeys[i]
+			}
+			row = append(row, reportKey(k)...)
+		}
+		row = append(row, "false", "N/A", "false", "N/A")
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return buf.Bytes()
+}
+
+// reportKey is the five access key columns for a key (nil: no such key).
+func reportKey(k *AccessKey) []string {
+	if k == nil {
+		return []string{"false", "N/A", "N/A", "N/A", "N/A"}
+	}
+	lastUsed := "N/A"
+	if !k.LastUsedDate.IsZero() {
+		lastUsed = reportTime(k.LastUsedDate)
+	}
+	return []string{strconv.FormatBool(k.Status == "Active"), reportTime(k.CreateDate), lastUsed,
+		orNA(k.LastUsedRegion), orNA(k.LastUsedService)}
+}
+
+// reportTime formats a time as the report does: ISO 8601 with a +00:00 offset.
+func reportTime(t time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05+00:00")
+}

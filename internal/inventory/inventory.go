@@ -1,0 +1,239 @@
+// Package inventory holds what Gatehouse knows about an AWS organization at one moment: a
+// Snapshot of the organization tree, every account's IAM, and IAM Identity Center.
+//
+// A Snapshot is produced in bulk by the fetchers in internal/awsfetch and consumed by the
+// baton connector in internal/connector, which pages over it. The types here are plain
+// data with no AWS SDK types, so the connector and tests can build them by hand.
+package inventory
+
+import "time"
+
+// Snapshot is the inventory of one sync.
+type Snapshot struct {
+	FetchedAt time.Time
+	// CallerARN is the identity the sync ran as.
+	CallerARN string
+	// CallerAccountID is the account of that identity (the management account with --orgs).
+	CallerAccountID string
+	// Org is nil when Organizations support is off.
+	Org *Organization
+	// Accounts are every account of the organization (or just the caller's), ordered by id.
+	Accounts []*Account
+	// IdentityCenter is nil when Identity Center support is off.
+	IdentityCenter *IdentityCenter
+}
+
+// Organization is an AWS Organization's identity and tree.
+type Organization struct {
+	ID                  string
+	ARN                 string
+	ManagementAccountID string
+	// Units are the roots and organizational units, parents before children.
+	Units []*OrgUnit
+}
+
+// OrgUnit is an organization root or organizational unit.
+type OrgUnit struct {
+	ID       string // r-xxxx for a root, ou-xxxx-xxxxxxxx for an OU
+	ARN      string
+	Name     string
+	ParentID string // "" for a root
+	IsRoot   bool
+	// Path is the names from the root, e.g. "Root/Workloads/Prod".
+	Path string
+}
+
+// Account is one AWS account and, when it could be synced, its IAM.
+type Account struct {
+	ID       string
+	ARN      string
+	Name     string
+	Email    string
+	Status   string // ACTIVE, SUSPENDED, ...
+	ParentID string // root or OU id; "" without Organizations
+	// OUPath is the path of the parent unit, e.g. "Root/Workloads/Prod".
+	OUPath   string
+	JoinedAt time.Time
+	// Synced is true when the account's IAM was fetched; otherwise SkipReason says why.
+	Synced     bool
+	SkipReason string
+	Aliases    []string
+	IAM        *IAM
+}
+
+// IAM is one account's IAM, fetched in bulk.
+type IAM struct {
+	Users    []*User
+	Groups   []*Group
+	Roles    []*Role
+	Policies []*ManagedPolicy // customer-managed policies and the AWS-managed ones attached here
+	// CredentialReport is nil when the report could not be obtained (see CredentialReportError).
+	CredentialReport      []*CredentialReportRow
+	CredentialReportError string
+	// AccessKeys are only fetched with secrets sync; nil otherwise.
+	AccessKeys []*AccessKey
+	MFADevices []*MFADevice
+}
+
+// User is an IAM user.
+type User struct {
+	ARN              string
+	ID               string
+	Name             string
+	Path             string
+	CreatedAt        time.Time
+	Tags             map[string]string
+	Groups           []string // group names in the same account
+	AttachedPolicies []string // managed policy ARNs
+	InlinePolicies   []InlinePolicy
+}
+
+// Group is an IAM group.
+type Group struct {
+	ARN              string
+	ID               string
+	Name             string
+	Path             string
+	CreatedAt        time.Time
+	AttachedPolicies []string
+	InlinePolicies   []InlinePolicy
+}
+
+// Role is an IAM role.
+type Role struct {
+	ARN                string
+	ID                 string
+	Name               string
+	Path               string
+	CreatedAt          time.Time
+	Description        string
+	TrustPolicy        string // decoded JSON
+	MaxSessionDuration int32
+	Tags               map[string]string
+	AttachedPolicies   []string
+	InlinePolicies     []InlinePolicy
+	LastUsedAt         time.Time
+	LastUsedRegion     string
+	// PermissionSetARN links an Identity Center reserved role (AWSReservedSSO_...) to its
+	// permission set; "" for other roles or when it cannot be determined.
+	PermissionSetARN string
+}
+
+// ManagedPolicy is a customer-managed or AWS-managed policy.
+type ManagedPolicy struct {
+	ARN             string
+	ID              string
+	Name            string
+	Path            string
+	AWSManaged      bool
+	Description     string
+	DefaultVersion  string
+	Document        string // decoded JSON of the default version
+	AttachmentCount int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// InlinePolicy is a policy embedded in a user, group or role.
+type InlinePolicy struct {
+	Name     string
+	Document string // decoded JSON
+}
+
+// CredentialReportRow is one user's row of the IAM credential report. Zero times mean
+// "never" or "not applicable".
+type CredentialReportRow struct {
+	User                string // <root_account> for the root user
+	ARN                 string
+	CreatedAt           time.Time
+	PasswordEnabled     bool
+	PasswordLastUsed    time.Time
+	PasswordLastChanged time.Time
+	MFAActive           bool
+	AccessKeys          [2]CredentialReportKey
+}
+
+// CredentialReportKey is one access key's columns of the credential report.
+type CredentialReportKey struct {
+	Active          bool
+	LastRotated     time.Time
+	LastUsed        time.Time
+	LastUsedRegion  string
+	LastUsedService string
+}
+
+// AccessKey is an IAM user's access key (never its secret).
+type AccessKey struct {
+	ID              string
+	UserName        string
+	UserARN         string
+	Status          string // Active or Inactive
+	CreatedAt       time.Time
+	LastUsedAt      time.Time
+	LastUsedService string
+	LastUsedRegion  string
+}
+
+// MFADevice is a virtual or hardware MFA device assigned to a user.
+type MFADevice struct {
+	Serial    string
+	Virtual   bool
+	UserName  string
+	EnabledAt time.Time
+}
+
+// IdentityCenter is an IAM Identity Center instance and its identity store.
+type IdentityCenter struct {
+	InstanceARN     string
+	IdentityStoreID string
+	Region          string
+	Users           []*SSOUser
+	Groups          []*SSOGroup
+	// Members maps a group id to its member user ids.
+	Members        map[string][]string
+	PermissionSets []*PermissionSet
+	// Provisioned maps an account id to the ARNs of the permission sets provisioned to it.
+	Provisioned map[string][]string
+	Assignments []*Assignment
+	// SCIMStatusKnown is true when user status came from the SCIM endpoint.
+	SCIMStatusKnown bool
+}
+
+// SSOUser is an identity store user.
+type SSOUser struct {
+	ID          string
+	UserName    string
+	DisplayName string
+	GivenName   string
+	FamilyName  string
+	Email       string
+	// Active is the SCIM status; meaningful only when IdentityCenter.SCIMStatusKnown.
+	Active bool
+}
+
+// SSOGroup is an identity store group.
+type SSOGroup struct {
+	ID          string
+	DisplayName string
+	Description string
+}
+
+// PermissionSet is an Identity Center permission set.
+type PermissionSet struct {
+	ARN                    string
+	Name                   string
+	Description            string
+	SessionDuration        string // ISO 8601, e.g. PT8H
+	CreatedAt              time.Time
+	ManagedPolicies        []string // AWS-managed policy ARNs
+	CustomerManagedPolicies []string // "path/name" references
+	InlinePolicy           string
+}
+
+// Assignment gives a principal a permission set in an account.
+type Assignment struct {
+	AccountID        string
+	PermissionSetARN string
+	PrincipalType    string // USER or GROUP
+	PrincipalID      string
+}
