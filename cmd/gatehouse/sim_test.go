@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
 )
 
 func TestVersionAndHelp(t *testing.T) {
@@ -101,16 +104,60 @@ func TestAWSCLI(t *testing.T) {
 	if !strings.Contains(who["Arn"].(string), ":assumed-role/GatehouseConnector/cli") {
 		t.Errorf("caller = %v", who["Arn"])
 	}
-	users := run(conn, "iam", "list-users")["Users"].([]any)
-	if len(users) == 0 {
-		t.Error("aws iam list-users returned no users")
+	// The same world the command serves (demo preset, seed 1), read directly.
+	want, err := awssim.Preset("demo", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	accounts := run(conn, "organizations", "list-accounts")["Accounts"].([]any)
-	if len(accounts) < 2 {
-		t.Errorf("aws organizations list-accounts returned %d accounts", len(accounts))
+	var wantUsers, wantAccounts, wantSSOUsers []string
+	for _, name := range sortedNames(want.ManagementAccount().Users) {
+		wantUsers = append(wantUsers, name)
 	}
-	ssoUsers := run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"].([]any)
-	if len(ssoUsers) == 0 {
-		t.Error("aws identitystore list-users returned no users")
+	wantAccounts = want.AccountIDs()
+	if len(wantUsers) == 0 || len(wantAccounts) < 2 || len(want.SSO.Users) == 0 {
+		t.Fatal("the demo preset should have IAM users, several accounts and Identity Center users")
 	}
+	for _, u := range want.SSO.Users {
+		wantSSOUsers = append(wantSSOUsers, u.UserName)
+	}
+
+	if got := field(run(conn, "iam", "list-users")["Users"], "UserName"); !equalSorted(got, wantUsers) {
+		t.Errorf("aws iam list-users = %v, want %v", got, wantUsers)
+	}
+	if got := field(run(conn, "organizations", "list-accounts")["Accounts"], "Id"); !equalSorted(got, wantAccounts) {
+		t.Errorf("aws organizations list-accounts = %v, want %v", got, wantAccounts)
+	}
+	if got := field(run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"], "UserName"); !equalSorted(got, wantSSOUsers) {
+		t.Errorf("aws identitystore list-users = %v, want %v", got, wantSSOUsers)
+	}
+}
+
+// field collects one string field of every object in a JSON list.
+func field(list any, name string) []string {
+	var out []string
+	items, _ := list.([]any)
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if v, ok := m[name].(string); ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func equalSorted(a, b []string) bool {
+	a, b = append([]string(nil), a...), append([]string(nil), b...)
+	sort.Strings(a)
+	sort.Strings(b)
+	return strings.Join(a, "\n") == strings.Join(b, "\n") && len(a) == len(b)
 }
