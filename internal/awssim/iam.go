@@ -16,24 +16,13 @@ import (
 
 func init() {
 	register("iam", map[string]opHandler{
-		"ListUsers":             iamListUsers,
-		"GetUser":               iamGetUser,
-		"CreateUser":            iamCreateUser,
-		"DeleteUser":            iamDeleteUser,
-		"ListUserTags":          iamListUserTags,
-		"TagUser":               iamTagUser,
-		"UntagUser":             iamUntagUser,
-		"GetLoginProfile":       iamGetLoginProfile,
-		"CreateLoginProfile":    iamCreateLoginProfile,
-		"DeleteLoginProfile":    iamDeleteLoginProfile,
-		"CreateAccessKey":       iamCreateAccessKey,
-		"ListAccessKeys":        iamListAccessKeys,
-		"UpdateAccessKey":       iamUpdateAccessKey,
-		"DeleteAccessKey":       iamDeleteAccessKey,
-		"GetAccessKeyLastUsed":  iamGetAccessKeyLastUsed,
-		"ListMFADevices":        iamListMFADevices,
-		"ListVirtualMFADevices": iamListVirtualMFADevices,
-		"DeactivateMFADevice":   iamDeactivateMFADevice,
+		"ListUsers":    iamListUsers,
+		"GetUser":      iamGetUser,
+		"CreateUser":   iamCreateUser,
+		"DeleteUser":   iamDeleteUser,
+		"ListUserTags": iamListUserTags,
+		"TagUser":      iamTagUser,
+		"UntagUser":    iamUntagUser,
 	})
 }
 

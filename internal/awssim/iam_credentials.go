@@ -7,6 +7,22 @@ import (
 
 // IAM user credentials: console passwords (login profiles), access keys and MFA devices.
 
+func init() {
+	register("iam", map[string]opHandler{
+		"GetLoginProfile":       iamGetLoginProfile,
+		"CreateLoginProfile":    iamCreateLoginProfile,
+		"DeleteLoginProfile":    iamDeleteLoginProfile,
+		"CreateAccessKey":       iamCreateAccessKey,
+		"ListAccessKeys":        iamListAccessKeys,
+		"UpdateAccessKey":       iamUpdateAccessKey,
+		"DeleteAccessKey":       iamDeleteAccessKey,
+		"GetAccessKeyLastUsed":  iamGetAccessKeyLastUsed,
+		"ListMFADevices":        iamListMFADevices,
+		"ListVirtualMFADevices": iamListVirtualMFADevices,
+		"DeactivateMFADevice":   iamDeactivateMFADevice,
+	})
+}
+
 // Login profiles.
 
 type xmlLoginProfile struct {

@@ -405,4 +405,5 @@ func (w *World) advance() {
 	if w.SSO != nil {
 		w.advanceAssignments()
 	}
+	w.advanceCredentialReports()
 }
