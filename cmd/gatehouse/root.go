@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -13,6 +17,6 @@ Start with "gatehouse sim" to serve a simulated AWS organization on your machine
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), newSimCommand())
+	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()))
 	return root
 }

@@ -121,19 +121,19 @@ func TestAWSCLI(t *testing.T) {
 		wantSSOUsers = append(wantSSOUsers, u.UserName)
 	}
 
-	if got := field(run(conn, "iam", "list-users")["Users"], "UserName"); !equalSorted(got, wantUsers) {
+	if got := jsonField(run(conn, "iam", "list-users")["Users"], "UserName"); !equalSorted(got, wantUsers) {
 		t.Errorf("aws iam list-users = %v, want %v", got, wantUsers)
 	}
-	if got := field(run(conn, "organizations", "list-accounts")["Accounts"], "Id"); !equalSorted(got, wantAccounts) {
+	if got := jsonField(run(conn, "organizations", "list-accounts")["Accounts"], "Id"); !equalSorted(got, wantAccounts) {
 		t.Errorf("aws organizations list-accounts = %v, want %v", got, wantAccounts)
 	}
-	if got := field(run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"], "UserName"); !equalSorted(got, wantSSOUsers) {
+	if got := jsonField(run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"], "UserName"); !equalSorted(got, wantSSOUsers) {
 		t.Errorf("aws identitystore list-users = %v, want %v", got, wantSSOUsers)
 	}
 }
 
-// field collects one string field of every object in a JSON list.
-func field(list any, name string) []string {
+// jsonField collects one string field of every object in a JSON list.
+func jsonField(list any, name string) []string {
 	var out []string
 	items, _ := list.([]any)
 	for _, it := range items {

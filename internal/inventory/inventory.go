@@ -220,14 +220,14 @@ type SSOGroup struct {
 
 // PermissionSet is an Identity Center permission set.
 type PermissionSet struct {
-	ARN                    string
-	Name                   string
-	Description            string
-	SessionDuration        string // ISO 8601, e.g. PT8H
-	CreatedAt              time.Time
-	ManagedPolicies        []string // AWS-managed policy ARNs
+	ARN                     string
+	Name                    string
+	Description             string
+	SessionDuration         string // ISO 8601, e.g. PT8H
+	CreatedAt               time.Time
+	ManagedPolicies         []string // AWS-managed policy ARNs
 	CustomerManagedPolicies []string // "path/name" references
-	InlinePolicy           string
+	InlinePolicy            string
 }
 
 // Assignment gives a principal a permission set in an account.

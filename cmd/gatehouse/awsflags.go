@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
+)
+
+// awsFlags are the flags that say how to reach AWS and what to read. sync, connector and
+// (later) doctor share them.
+type awsFlags struct {
+	region               string
+	endpointURL          string
+	roleARN              string
+	externalID           string
+	orgs                 bool
+	memberRoleName       string
+	memberExternalID     string
+	identityCenter       bool
+	identityCenterRegion string
+	syncSecrets          bool
+	scimEndpoint         string
+	scimToken            string
+	concurrency          int
+}
+
+func (f *awsFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.region, "region", "", "AWS region for STS and Organizations (default: AWS_REGION, the profile, then us-east-1)")
+	fl.StringVar(&f.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint instead of AWS (for example the URL gatehouse sim prints); AWS_ENDPOINT_URL works too")
+	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain before reading anything")
+	fl.StringVar(&f.externalID, "external-id", "", "External ID to pass when assuming --role-arn")
+	fl.BoolVar(&f.orgs, "orgs", false, "read every account of the organization (the role must be in the management account or a delegated administrator)")
+	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in each member account with --orgs")
+	fl.StringVar(&f.memberExternalID, "member-external-id", "", "External ID to pass when assuming the member-account role")
+	fl.BoolVar(&f.identityCenter, "identity-center", false, "read IAM Identity Center: users, groups, permission sets, account assignments")
+	fl.StringVar(&f.identityCenterRegion, "identity-center-region", "", "region of the Identity Center instance (default: --region)")
+	fl.BoolVar(&f.syncSecrets, "sync-secrets", false, "also read access key metadata (ids, status, last use); secret values are never read")
+	fl.StringVar(&f.scimEndpoint, "scim-endpoint", "", "Identity Center SCIM endpoint, to read each user's active status")
+	fl.StringVar(&f.scimToken, "scim-token", "", "bearer token for --scim-endpoint (or set GATEHOUSE_SCIM_TOKEN, which keeps it out of the process list)")
+	fl.IntVar(&f.concurrency, "concurrency", awsfetch.DefaultConcurrency, "accounts read in parallel")
+}
+
+// config validates the flags and turns them into a fetch configuration.
+func (f *awsFlags) config() (awsfetch.Config, error) {
+	if f.scimToken == "" {
+		f.scimToken = os.Getenv("GATEHOUSE_SCIM_TOKEN")
+	}
+	switch {
+	case f.externalID != "" && f.roleARN == "":
+		return awsfetch.Config{}, fmt.Errorf("--external-id is passed when assuming --role-arn; set --role-arn too")
+	case f.roleARN != "" && !strings.HasPrefix(f.roleARN, "arn:aws"):
+		return awsfetch.Config{}, fmt.Errorf("--role-arn must be a role ARN like arn:aws:iam::123456789012:role/GatehouseConnector, got %q", f.roleARN)
+	case (f.scimEndpoint == "") != (f.scimToken == ""):
+		return awsfetch.Config{}, fmt.Errorf("--scim-endpoint and --scim-token (or GATEHOUSE_SCIM_TOKEN) go together; set both or neither")
+	case f.scimEndpoint != "" && !f.identityCenter:
+		return awsfetch.Config{}, fmt.Errorf("--scim-endpoint reads Identity Center user status; add --identity-center")
+	case f.identityCenterRegion != "" && !f.identityCenter:
+		return awsfetch.Config{}, fmt.Errorf("--identity-center-region has no effect without --identity-center; add --identity-center")
+	case f.memberExternalID != "" && !f.orgs:
+		return awsfetch.Config{}, fmt.Errorf("--member-external-id is used when assuming roles in member accounts; add --orgs")
+	case f.concurrency < 1:
+		return awsfetch.Config{}, fmt.Errorf("--concurrency must be at least 1, got %d", f.concurrency)
+	}
+	return awsfetch.Config{
+		Region:               f.region,
+		EndpointURL:          f.endpointURL,
+		RoleARN:              f.roleARN,
+		ExternalID:           f.externalID,
+		Orgs:                 f.orgs,
+		MemberRoleName:       f.memberRoleName,
+		MemberExternalID:     f.memberExternalID,
+		IdentityCenter:       f.identityCenter,
+		IdentityCenterRegion: f.identityCenterRegion,
+		SyncSecrets:          f.syncSecrets,
+		SCIMEndpoint:         f.scimEndpoint,
+		SCIMToken:            f.scimToken,
+		Concurrency:          f.concurrency,
+	}, nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/conductorone/baton-sdk/pkg/config"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/conductorone/baton-sdk/pkg/field"
+	"github.com/conductorone/baton-sdk/pkg/types"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/connector"
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// Gatehouse's own fields, as baton-sdk's runner sees them (flags, BATON_* environment
+// variables, or its config file). The names match `gatehouse sync`.
+var connectorFields = []field.SchemaField{
+	field.StringField("region", field.WithDescription("AWS region for STS and Organizations")),
+	field.StringField("endpoint-url", field.WithDescription("send every AWS call to this endpoint (for example the simulator of gatehouse sim)")),
+	field.StringField("role-arn", field.WithDescription("role to assume from the standard AWS credential chain")),
+	field.StringField("external-id", field.WithDescription("External ID to pass when assuming --role-arn")),
+	field.BoolField("orgs", field.WithDescription("read every account of the organization")),
+	field.StringField("member-role-name", field.WithDescription("role assumed in each member account"), field.WithDefaultValue(awsfetch.DefaultMemberRoleName)),
+	field.StringField("member-external-id", field.WithDescription("External ID for the member-account role")),
+	field.BoolField("identity-center", field.WithDescription("read IAM Identity Center")),
+	field.StringField("identity-center-region", field.WithDescription("region of the Identity Center instance")),
+	field.BoolField("sync-secrets", field.WithDescription("read access key metadata (never secret values)")),
+	field.StringField("scim-endpoint", field.WithDescription("Identity Center SCIM endpoint, for user status")),
+	field.StringField("scim-token", field.WithDescription("bearer token for the SCIM endpoint"), field.WithIsSecret(true)),
+}
+
+// newConnectorCommand is baton-sdk's standard connector runner around the Gatehouse
+// connector: `gatehouse connector -f out.c1z`, service mode with --client-id and
+// --client-secret, and baton's one-shot grant and revoke flags.
+func newConnectorCommand(ctx context.Context) *cobra.Command {
+	_, cmd, err := config.DefineConfiguration(ctx, "gatehouse", newBatonConnector, field.NewConfiguration(connectorFields))
+	if err != nil {
+		// The schema is static; an error here is a programming error worth seeing at once.
+		return &cobra.Command{Use: "connector", Short: "Run as a baton connector (unavailable: " + err.Error() + ")",
+			RunE: func(*cobra.Command, []string) error { return err }}
+	}
+	cmd.Use = "connector"
+	cmd.Short = "Run Gatehouse as a baton connector (baton-sdk's standard flags: -f, --client-id, --grant-entitlement, ...)"
+	return cmd
+}
+
+func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServer, error) {
+	f := awsFlags{
+		region:               v.GetString("region"),
+		endpointURL:          v.GetString("endpoint-url"),
+		roleARN:              v.GetString("role-arn"),
+		externalID:           v.GetString("external-id"),
+		orgs:                 v.GetBool("orgs"),
+		memberRoleName:       v.GetString("member-role-name"),
+		memberExternalID:     v.GetString("member-external-id"),
+		identityCenter:       v.GetBool("identity-center"),
+		identityCenterRegion: v.GetString("identity-center-region"),
+		syncSecrets:          v.GetBool("sync-secrets"),
+		scimEndpoint:         v.GetString("scim-endpoint"),
+		scimToken:            v.GetString("scim-token"),
+		concurrency:          awsfetch.DefaultConcurrency,
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	features := connector.Features{Organizations: cfg.Orgs, IdentityCenter: cfg.IdentityCenter, AccessKeys: cfg.SyncSecrets}
+	source := func(ctx context.Context) (*inventory.Snapshot, error) {
+		snap, _, err := awsfetch.Fetch(ctx, cfg)
+		return snap, err
+	}
+	server, err := connectorbuilder.NewConnector(ctx, connector.New(source, features))
+	if err != nil {
+		return nil, fmt.Errorf("build the baton connector: %w", err)
+	}
+	return server, nil
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
+	"github.com/gatehouse/gatehouse/internal/c1zread"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of the sync tests")
+
+// fixtureSim serves an awssim fixture on loopback for one test.
+func fixtureSim(t *testing.T, fixture string, opts awssim.Options) (*awssim.Sim, awssim.Info) {
+	t.Helper()
+	w, err := awssim.LoadFixture(filepath.Join("..", "..", "internal", "awssim", "testdata", fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := awssim.New(w, opts)
+	if _, err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, s.Info()
+}
+
+// syncEnv is the environment of a `gatehouse sync` run against the simulator: the
+// operator's key in the standard variables, nothing from the developer's own AWS setup.
+func syncEnv(t *testing.T, info awssim.Info) []string {
+	return []string{
+		"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+		"AWS_ACCESS_KEY_ID=" + info.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + info.SecretAccessKey,
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	}
+}
+
+// runSync runs `gatehouse sync` with the connection flags for info plus args.
+func runSync(t *testing.T, info awssim.Info, file string, args ...string) (string, string, error) {
+	t.Helper()
+	base := []string{"sync", "--file", file, "--endpoint-url", info.Endpoint, "--region", info.Region,
+		"--role-arn", info.RoleARN, "--external-id", info.ExternalID}
+	return runGatehouseEnv(t, syncEnv(t, info), append(base, args...)...)
+}
+
+// dumpC1Z renders a .c1z as sorted lines, one per resource, entitlement and grant, so two
+// files can be compared and a file checked against a golden copy.
+func dumpC1Z(t *testing.T, path string) string {
+	t.Helper()
+	ctx := context.Background()
+	f, err := c1zread.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(ctx)
+	var lines []string
+	rs, err := f.Resources(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		parent := "-"
+		if p := r.GetParentResourceId(); p != nil {
+			parent = p.GetResourceType() + ":" + p.GetResource()
+		}
+		lines = append(lines, "resource "+r.GetId().GetResourceType()+":"+r.GetId().GetResource()+" name="+r.GetDisplayName()+" parent="+parent)
+	}
+	es, err := f.Entitlements(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		lines = append(lines, "entitlement "+e.GetId()+" name="+e.GetDisplayName())
+	}
+	gs, err := f.Grants(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		p := g.GetPrincipal().GetId()
+		how := "direct"
+		if srcs := g.GetSources().GetSources(); len(srcs) > 0 {
+			var from []string
+			for k := range srcs {
+				if k != g.GetEntitlement().GetId() {
+					from = append(from, k)
+				}
+			}
+			sort.Strings(from)
+			if len(from) > 0 {
+				how = "via " + strings.Join(from, ",")
+			}
+		}
+		lines = append(lines, "grant "+g.GetEntitlement().GetId()+" <- "+p.GetResourceType()+":"+p.GetResource()+" "+how)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// checkGolden compares got with testdata/sync/NAME.golden (rewritten with -update).
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "sync", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/gatehouse -run %s -update to create it)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file %s:\n%s", name, path, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(want, "\n") {
+		w[l] = true
+	}
+	for _, l := range strings.Split(got, "\n") {
+		g[l] = true
+	}
+	var out []string
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestSyncSingleAccountWithoutOrganizations(t *testing.T) {
+	_, info := fixtureSim(t, "single-account.yaml", awssim.Options{})
+	file := filepath.Join(t.TempDir(), "acme.c1z")
+	stdout, stderr, err := runSync(t, info, file, "--sync-secrets")
+	if err != nil {
+		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Synced 1 of 1 accounts", "iam_user                     4", "access_key                   4"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	checkGolden(t, "single-account", dumpC1Z(t, file))
+}
+
+func TestSyncOrganizationWithIdentityCenter(t *testing.T) {
+	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	stdout, stderr, err := runSync(t, info, file, "--orgs", "--identity-center", "--identity-center-region", info.IdentityCenterRegion,
+		"--scim-endpoint", info.SCIMEndpoint, "--scim-token", info.SCIMToken)
+	if err != nil {
+		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "Synced 4 of 4 accounts") {
+		t.Errorf("summary:\n%s", stdout)
+	}
+	checkGolden(t, "org-identity-center", dumpC1Z(t, file))
+}
+
+func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
+	_, info := fixtureSim(t, "unassumable-account.yaml", awssim.Options{})
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	stdout, stderr, err := runSync(t, info, file, "--orgs")
+	if err != nil {
+		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"Synced 2 of 5 accounts",
+		"Accounts not synced (3)",
+		"333333333333 sandbox          cannot assume arn:aws:iam::333333333333:role/OrganizationAccountAccessRole: AccessDenied",
+		"444444444444 restricted",
+		"555555555555 legacy           the account is SUSPENDED",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	checkGolden(t, "unassumable-account", dumpC1Z(t, file))
+}
+
+// Page size 1 on every call, and faults with halved quotas, must give the same file
+// content as a clean run: nothing dropped, nothing duplicated.
+func TestSyncSameContentUnderPagingFaultsAndThrottling(t *testing.T) {
+	args := []string{"--orgs", "--identity-center", "--sync-secrets"}
+	clean := func() string {
+		_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+		file := filepath.Join(t.TempDir(), "clean.c1z")
+		if _, stderr, err := runSync(t, info, file, args...); err != nil {
+			t.Fatalf("clean sync: %v\n%s", err, stderr)
+		}
+		return dumpC1Z(t, file)
+	}()
+	variants := map[string]awssim.Options{
+		"page size 1": {PageSize: 1},
+		"5% faults, halved quotas": {FaultRate: 0.05, Seed: 42, Quotas: awssim.DefaultQuotas().Scaled(0.5),
+			AssignmentDelay: 10 * time.Millisecond, CredentialReportDelay: 50 * time.Millisecond},
+	}
+	for name, opts := range variants {
+		t.Run(name, func(t *testing.T) {
+			s, info := fixtureSim(t, "org-identity-center.yaml", opts)
+			file := filepath.Join(t.TempDir(), "variant.c1z")
+			if _, stderr, err := runSync(t, info, file, args...); err != nil {
+				t.Fatalf("sync: %v\n%s", err, stderr)
+			}
+			if got := dumpC1Z(t, file); got != clean {
+				t.Errorf("content differs from a clean run:\n%s", lineDiff(clean, got))
+			}
+			var faults, throttles int64
+			for _, oc := range s.Counters().Snapshot() {
+				faults += oc.Faults
+				throttles += oc.Throttled
+			}
+			if opts.FaultRate > 0 && faults == 0 {
+				t.Errorf("the simulator injected no faults; the test did not exercise retries")
+			}
+			t.Logf("%s: %d calls, %d faults, %d throttled", name, s.Counters().Total(), faults, throttles)
+		})
+	}
+}
+
+func TestSyncRejectsBadInput(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sync"}, "gatehouse: --file is required: the .c1z file to write, e.g. --file org.c1z\n"},
+		{[]string{"sync", "--file", "org.json"}, "gatehouse: --file \"org.json\" should end in .c1z (baton tools recognise the extension)\n"},
+		{[]string{"sync", "--file", "o.c1z", "--external-id", "x"}, "gatehouse: --external-id is passed when assuming --role-arn; set --role-arn too\n"},
+		{[]string{"sync", "--file", "o.c1z", "--scim-endpoint", "http://127.0.0.1:1/scim/v2/"}, "gatehouse: --scim-endpoint and --scim-token (or GATEHOUSE_SCIM_TOKEN) go together; set both or neither\n"},
+	}
+	for _, c := range cases {
+		_, stderr, err := runGatehouseEnv(t, []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, c.args...)
+		if err == nil || stderr != c.want {
+			t.Errorf("gatehouse %v: err=%v stderr=%q, want %q", c.args, err, stderr, c.want)
+		}
+	}
+}
+
+// With --orgs, a connector role in a member account gets a message that says what to do.
+func TestSyncOrgsFromAMemberAccount(t *testing.T) {
+	s, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	// Move the connector role into a member account: the prod account trusts the operator.
+	s.Do(func(w *awssim.World) {
+		prod := w.Accounts["333333333333"]
+		role := prod.AddRole(w, "GatehouseConnector", "/", awssim.TrustPolicy("arn:aws:iam::111111111111:user/gatehouse-operator", info.ExternalID))
+		role.InlinePolicies["read"] = awssim.ConnectorReadPolicy
+		op := w.ManagementAccount().Users["gatehouse-operator"]
+		op.InlinePolicies["AssumeGatehouseConnector"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`
+	})
+	info.RoleARN = "arn:aws:iam::333333333333:role/GatehouseConnector"
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	_, stderr, err := runSync(t, info, file, "--orgs")
+	if err == nil {
+		t.Fatal("sync with --orgs from a member account succeeded")
+	}
+	if !strings.Contains(stderr, "management account") || !strings.Contains(stderr, "333333333333") {
+		t.Errorf("stderr = %q; want it to say the role must be in the management account", stderr)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("a failed sync left %s behind", file)
+	}
+}

@@ -1,0 +1,174 @@
+package awsfetch
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// fetchCredentialReport gets the account's IAM credential report: it asks for one
+// (GenerateCredentialReport) until IAM says COMPLETE, then downloads it. A report younger
+// than four hours is reused by IAM, so asking is cheap. IAM answers in between with
+// ReportInProgress, or ReportNotPresent / ReportExpired when the report it had is gone;
+// both mean "generate again and wait". The wait is bounded by timeout.
+func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeout time.Duration) ([]*inventory.CredentialReportRow, error) {
+	deadline := time.Now().Add(timeout)
+	wait := poll
+	sleep := func() error {
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("the credential report was not ready after %s", timeout)
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		// Reports of small accounts are ready in seconds; a large account's take longer,
+		// and polling it less often leaves its IAM quota to the other calls.
+		wait = min(wait*3/2, 10*time.Second)
+		return nil
+	}
+	for {
+		gen, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			if errorCode(err) == "LimitExceeded" {
+				// Too many reports being generated at once in this account; wait our turn.
+				if err := sleep(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return nil, fmt.Errorf("GenerateCredentialReport: %s", describe(err))
+		}
+		if gen.State != types.ReportStateTypeComplete {
+			if err := sleep(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rep, err := client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+		if err != nil {
+			switch errorCode(err) {
+			case "ReportInProgress", "ReportNotPresent", "ReportExpired":
+				if err := sleep(); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return nil, fmt.Errorf("GetCredentialReport: %s", describe(err))
+		}
+		if rep.ReportFormat != "" && rep.ReportFormat != types.ReportFormatTypeTextCsv {
+			return nil, fmt.Errorf("GetCredentialReport: unexpected format %q", rep.ReportFormat)
+		}
+		return parseCredentialReport(rep.Content)
+	}
+}
+
+// parseCredentialReport parses the report's CSV. Columns are found by their header
+// names, so a column AWS adds later does not shift the others.
+func parseCredentialReport(content []byte) ([]*inventory.CredentialReportRow, error) {
+	r := csv.NewReader(bytes.NewReader(content))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return []*inventory.CredentialReportRow{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credential report: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, required := range []string{"user", "arn"} {
+		if _, ok := col[required]; !ok {
+			return nil, fmt.Errorf("credential report: no %q column in header %q", required, strings.Join(header, ","))
+		}
+	}
+	rows := []*inventory.CredentialReportRow{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("credential report: %w", err)
+		}
+		field := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		var ts func(name string) time.Time
+		var perr error
+		ts = func(name string) time.Time {
+			t, err := reportTime(field(name))
+			if err != nil && perr == nil {
+				perr = fmt.Errorf("credential report line %d, %s: %w", line, name, err)
+			}
+			return t
+		}
+		row := &inventory.CredentialReportRow{
+			User:                field("user"),
+			ARN:                 field("arn"),
+			CreatedAt:           ts("user_creation_time"),
+			PasswordEnabled:     field("password_enabled") == "true",
+			PasswordLastUsed:    ts("password_last_used"),
+			PasswordLastChanged: ts("password_last_changed"),
+			MFAActive:           field("mfa_active") == "true",
+		}
+		for k := 0; k < 2; k++ {
+			p := fmt.Sprintf("access_key_%d_", k+1)
+			row.AccessKeys[k] = inventory.CredentialReportKey{
+				Active:          field(p+"active") == "true",
+				LastRotated:     ts(p + "last_rotated"),
+				LastUsed:        ts(p + "last_used_date"),
+				LastUsedRegion:  reportText(field(p + "last_used_region")),
+				LastUsedService: reportText(field(p + "last_used_service")),
+			}
+		}
+		if perr != nil {
+			return nil, perr
+		}
+		rows = append(rows, row)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].User < rows[j].User })
+	return rows, nil
+}
+
+// reportTime parses a timestamp cell; the report writes N/A, no_information or
+// not_supported where there is none.
+func reportTime(s string) (time.Time, error) {
+	switch s {
+	case "", "N/A", "no_information", "not_supported":
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not a timestamp: %q", s)
+	}
+	return t.UTC(), nil
+}
+
+// reportText returns a text cell, or "" for the report's placeholders.
+func reportText(s string) string {
+	switch s {
+	case "N/A", "no_information", "not_supported":
+		return ""
+	}
+	return s
+}

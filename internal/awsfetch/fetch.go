@@ -1,0 +1,192 @@
+package awsfetch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// Fetch reads the inventory that cfg describes. The Stats are returned even when the
+// fetch fails, so that a caller can say what was spent.
+//
+// Accounts that cannot be entered or that deny a call do not fail the fetch: they are
+// returned with Synced false and a SkipReason, and listed in Stats.Skipped. Everything
+// else that fails after retries fails the fetch, with an error that says what to check:
+// a snapshot with a silently missing part would misreport who has access.
+func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error) {
+	started := time.Now()
+	stats := &Stats{Started: started}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, stats, err
+	}
+	rec := newRecorder(cfg.Live)
+	g := newPacing(cfg.Quotas, rec)
+	done := func(snap *inventory.Snapshot, err error) (*inventory.Snapshot, *Stats, error) {
+		stats.Wall = time.Since(started)
+		rec.fill(stats)
+		stats.Buckets = g.buckets()
+		return snap, stats, err
+	}
+	log := cfg.Logger
+
+	s, err := newSessions(ctx, cfg, g)
+	if err != nil {
+		return done(nil, err)
+	}
+	defer s.close()
+	if err := s.identify(ctx); err != nil {
+		return done(nil, err)
+	}
+	log.Info("fetching AWS inventory", zap.String("caller", s.callerARN), zap.Bool("orgs", cfg.Orgs), zap.Bool("identity_center", cfg.IdentityCenter))
+	snap := &inventory.Snapshot{FetchedAt: started.UTC().Truncate(time.Second), CallerARN: s.callerARN, CallerAccountID: s.callerAccount}
+
+	// With Organizations, whether the connector may read the organization is settled
+	// first: a connector in the wrong account gets that answer, not a side effect of it.
+	var org *inventory.Organization
+	var roots []orgtypes.Root
+	if cfg.Orgs {
+		org, roots, err = openOrganization(ctx, s.organizationsClient(), s.callerARN, s.callerAccount)
+		if err != nil {
+			return done(nil, err)
+		}
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Identity Center runs alongside the organization and the accounts: its quota is
+	// separate from theirs, and in a large organization it is the longest part.
+	var icErr error
+	icDone := make(chan struct{})
+	if cfg.IdentityCenter {
+		go func() {
+			defer close(icDone)
+			ic, choice, err := fetchIdentityCenter(ctx, cfg, s)
+			stats.Assignments = choice
+			if err != nil {
+				icErr = err
+				cancel()
+				return
+			}
+			snap.IdentityCenter = ic
+		}()
+	} else {
+		close(icDone)
+	}
+	// fail ends the fetch with the error that caused it: the caller's cancellation, or
+	// Identity Center's failure rather than the cancellation it caused.
+	fail := func(err error) (*inventory.Snapshot, *Stats, error) {
+		cancel()
+		<-icDone
+		switch {
+		case parent.Err() != nil:
+			err = parent.Err()
+		case icErr != nil && (err == nil || errors.Is(err, context.Canceled)):
+			err = icErr
+		}
+		return done(nil, err)
+	}
+
+	var accounts []*inventory.Account
+	if cfg.Orgs {
+		accs, err := listOrganization(ctx, s.organizationsClient(), org, roots)
+		if err != nil {
+			return fail(err)
+		}
+		snap.Org, accounts = org, accs
+		log.Info("listed the organization", zap.String("id", org.ID), zap.Int("accounts", len(accs)), zap.Int("units", len(org.Units)))
+	} else {
+		accounts = []*inventory.Account{{ID: s.callerAccount, Status: "ACTIVE"}}
+	}
+	snap.Accounts = accounts
+	if err := fetchAccounts(ctx, cfg, s, accounts); err != nil {
+		return fail(err)
+	}
+	<-icDone
+	if icErr != nil {
+		return fail(nil)
+	}
+	if snap.IdentityCenter != nil {
+		linkReservedRoles(snap.Accounts, snap.IdentityCenter)
+	}
+
+	stats.Accounts = len(accounts)
+	for _, a := range accounts {
+		if a.Synced {
+			stats.Synced++
+		} else {
+			stats.Skipped = append(stats.Skipped, SkippedAccount{ID: a.ID, Reason: a.SkipReason})
+		}
+	}
+	return done(snap, nil)
+}
+
+// fetchIdentityCenter runs the Identity Center fetch and, when configured, the SCIM
+// status.
+func fetchIdentityCenter(ctx context.Context, cfg Config, s *sessions) (*inventory.IdentityCenter, AssignmentChoice, error) {
+	sso, ids := s.identityCenterClients()
+	ic, choice, err := fetchInstance(ctx, sso, ids, cfg)
+	if err != nil || !cfg.scimEnabled() {
+		return ic, choice, err
+	}
+	c := &scimClient{endpoint: cfg.SCIMEndpoint, token: cfg.SCIMToken, http: &http.Client{Transport: s.transport, Timeout: time.Minute},
+		pacing: s.pacing, attempts: cfg.MaxAttempts, backoff: cfg.MaxBackoff}
+	if err := fetchSCIMStatus(ctx, c, ic.Users); err != nil {
+		return nil, choice, err
+	}
+	ic.SCIMStatusKnown = true
+	return ic, choice, nil
+}
+
+// fetchAccounts fetches the IAM of every account, Concurrency at a time. IAM quotas are
+// per account, so accounts in parallel do not slow each other down.
+func fetchAccounts(ctx context.Context, cfg Config, s *sessions, accounts []*inventory.Account) error {
+	var mu sync.Mutex
+	finished := 0
+	return forEach(ctx, accounts, cfg.Concurrency, func(ctx context.Context, a *inventory.Account) error {
+		err := fetchAccount(ctx, cfg, s, a)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.Synced, a.IAM, a.SkipReason = false, nil, err.Error()
+			cfg.Logger.Warn("account not synced", zap.String("account", a.ID), zap.String("reason", a.SkipReason))
+		} else {
+			cfg.Logger.Debug("account synced", zap.String("account", a.ID))
+		}
+		mu.Lock()
+		finished++
+		if cfg.Progress != nil {
+			cfg.Progress(finished, len(accounts))
+		}
+		mu.Unlock()
+		return nil
+	})
+}
+
+// fetchAccount fetches one account's IAM; an error is the reason it was not synced.
+func fetchAccount(ctx context.Context, cfg Config, s *sessions, a *inventory.Account) error {
+	if a.Status != "" && a.Status != "ACTIVE" {
+		// Suspended and closed accounts refuse every call, assuming a role included.
+		return errors.New("the account is " + a.Status)
+	}
+	acfg, err := s.account(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	res, err := fetchIAM(ctx, iamClient(acfg), cfg)
+	if err != nil {
+		return err
+	}
+	a.IAM, a.Aliases, a.Synced = res.iam, res.aliases, true
+	return nil
+}

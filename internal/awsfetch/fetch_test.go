@@ -1,0 +1,604 @@
+package awsfetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// orgFixture is an organization with nested OUs, IAM in member accounts and Identity
+// Center with SCIM: groups, a user assigned directly, a permission set provisioned
+// without assignments, customer-managed policy references, and an inactive user.
+const orgFixture = `
+now: 2026-01-01T00:00:00Z
+region: us-east-1
+management_account: "111111111111"
+organization:
+  ous:
+    - name: Security
+    - name: Workloads
+      ous:
+        - name: Prod
+        - name: NonProd
+accounts:
+  - id: "111111111111"
+    name: management
+    email: aws-management@example.com
+    iam:
+      users:
+        - name: alice
+          console_password: true
+          mfa: [virtual]
+  - id: "222222222222"
+    name: security
+    email: aws-security@example.com
+    ou: Security
+    joined: 2024-05-01T00:00:00Z
+    joined_method: INVITED
+  - id: "333333333333"
+    name: prod
+    email: aws-prod@example.com
+    ou: Workloads/Prod
+    aliases: [example-prod]
+    iam:
+      groups:
+        - name: deployers
+          attached_policies: [AmazonS3FullAccess]
+      users:
+        - name: deploy-bot
+          path: /service/
+          groups: [deployers]
+      roles:
+        - name: ci-deploy
+          trust: {aws: [arn:aws:iam::111111111111:root]}
+          attached_policies: [PowerUserAccess]
+  - id: "444444444444"
+    name: staging
+    email: aws-staging@example.com
+    ou: Workloads/NonProd
+identity_center:
+  users:
+    - {user_name: alice, given_name: Alice, family_name: Nguyen, email: alice@example.com}
+    - {user_name: bob, given_name: Bob, family_name: Martinez, email: bob@example.com}
+    - {user_name: erin, given_name: Erin, family_name: Schulz, email: erin@example.com, active: false}
+    - {user_name: zoe, given_name: Zoe, family_name: Park, email: zoe@example.com}
+  groups:
+    - {name: Admins, members: [alice]}
+    - {name: Developers, description: Product engineers, members: [bob, erin]}
+    - {name: Empty}
+  permission_sets:
+    - name: AdministratorAccess
+      session_duration: PT1H
+      managed_policies: [AdministratorAccess]
+    - name: ReadOnly
+      description: Read-only access
+      session_duration: PT8H
+      managed_policies: [ReadOnlyAccess]
+    - name: Developer
+      session_duration: PT4H
+      managed_policies: [PowerUserAccess]
+      customer_policies:
+        - {name: team-boundary, path: /teams/}
+        - {name: app-data-rw}
+      inline_policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}'
+      provisioned_to: [staging]
+  assignments:
+    - {account: management, permission_set: AdministratorAccess, group: Admins}
+    - {account: prod, permission_set: AdministratorAccess, group: Admins}
+    - {account: prod, permission_set: ReadOnly, group: Developers}
+    - {account: prod, permission_set: Developer, user: bob}
+    - {account: security, permission_set: ReadOnly, user: zoe}
+connector:
+  external_id: example-external-id
+scim_token: example-scim-token
+`
+
+// orgIDs are the generated ids of orgFixture's world.
+type orgIDs struct {
+	orgID, rootID   string
+	ou              map[string]string // name -> id
+	instance, store string
+	user, group, ps map[string]string // name -> id or ARN
+	reservedRole    map[string]string // account|permission set name -> role name
+}
+
+func readOrgIDs(env *testEnv) orgIDs {
+	ids := orgIDs{ou: map[string]string{}, user: map[string]string{}, group: map[string]string{}, ps: map[string]string{}, reservedRole: map[string]string{}}
+	env.sim.Do(func(w *awssim.World) {
+		ids.orgID, ids.rootID = w.Org.ID, w.Org.RootID
+		for id, ou := range w.Org.OUs {
+			ids.ou[ou.Name] = id
+		}
+		ids.instance, ids.store = w.SSO.ARN, w.SSO.IdentityStoreID
+		for _, u := range w.SSO.Users {
+			ids.user[u.UserName] = u.ID
+		}
+		for _, g := range w.SSO.Groups {
+			ids.group[g.DisplayName] = g.ID
+		}
+		for _, ps := range w.SSO.PermissionSets {
+			ids.ps[ps.Name] = ps.ARN
+		}
+		for _, id := range w.AccountIDs() {
+			for name := range w.Accounts[id].Roles {
+				if ps, ok := reservedPermissionSetName("/aws-reserved/sso.amazonaws.com/", name); ok {
+					ids.reservedRole[id+"|"+ps] = name
+				}
+			}
+		}
+	})
+	return ids
+}
+
+// TestFetchOrganizationWithIdentityCenter fetches an organization with member-account
+// IAM and Identity Center together, and checks the tree, the accounts, Identity Center
+// with SCIM status, and the links from reserved roles to permission sets.
+func TestFetchOrganizationWithIdentityCenter(t *testing.T) {
+	env := startSim(t, fixture(t, orgFixture), awssim.Options{})
+	var progress []string
+	var mu sync.Mutex
+	cfg := env.cfg
+	cfg.Progress = func(done, total int) {
+		mu.Lock()
+		progress = append(progress, fmt.Sprintf("%d/%d", done, total))
+		mu.Unlock()
+	}
+	cfg.Live = &Live{}
+	snap, stats := fetch(t, cfg)
+	ids := readOrgIDs(env)
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	orgARN := "arn:aws:organizations::111111111111:"
+	unit := func(name, parent, path string) *inventory.OrgUnit {
+		id := ids.ou[name]
+		return &inventory.OrgUnit{ID: id, ARN: orgARN + "ou/" + ids.orgID + "/" + id, Name: name, ParentID: parent, Path: path}
+	}
+	wantOrg := &inventory.Organization{
+		ID: ids.orgID, ARN: orgARN + "organization/" + ids.orgID, ManagementAccountID: "111111111111",
+		Units: []*inventory.OrgUnit{
+			{ID: ids.rootID, ARN: orgARN + "root/" + ids.orgID + "/" + ids.rootID, Name: "Root", IsRoot: true, Path: "Root"},
+			unit("Security", ids.rootID, "Root/Security"),
+			unit("Workloads", ids.rootID, "Root/Workloads"),
+			unit("NonProd", ids.ou["Workloads"], "Root/Workloads/NonProd"),
+			unit("Prod", ids.ou["Workloads"], "Root/Workloads/Prod"),
+		},
+	}
+	assertEqual(t, "organization", wantOrg, snap.Org)
+
+	type accountHead struct {
+		ID, ARN, Name, Email, Status, ParentID, OUPath string
+		JoinedAt                                       time.Time
+		Synced                                         bool
+		Aliases                                        []string
+	}
+	head := func(id, name, email, parent, path string, joined time.Time, aliases ...string) accountHead {
+		return accountHead{ID: id, ARN: orgARN + "account/" + ids.orgID + "/" + id, Name: name, Email: email, Status: "ACTIVE",
+			ParentID: parent, OUPath: path, JoinedAt: joined, Synced: true, Aliases: aliases}
+	}
+	wantHeads := []accountHead{
+		head("111111111111", "management", "aws-management@example.com", ids.rootID, "Root", created),
+		head("222222222222", "security", "aws-security@example.com", ids.ou["Security"], "Root/Security", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)),
+		head("333333333333", "prod", "aws-prod@example.com", ids.ou["Prod"], "Root/Workloads/Prod", created, "example-prod"),
+		head("444444444444", "staging", "aws-staging@example.com", ids.ou["NonProd"], "Root/Workloads/NonProd", created),
+	}
+	var gotHeads []accountHead
+	for _, a := range snap.Accounts {
+		gotHeads = append(gotHeads, accountHead{a.ID, a.ARN, a.Name, a.Email, a.Status, a.ParentID, a.OUPath, a.JoinedAt, a.Synced, a.Aliases})
+	}
+	assertEqual(t, "accounts", wantHeads, gotHeads)
+
+	// Member-account IAM, fetched through OrganizationAccountAccessRole with Identity
+	// Center on, and the reserved roles linked to their permission sets.
+	prod := account(t, snap, "333333333333").IAM
+	assertEqual(t, "prod users", []string{"deploy-bot"}, names(prod.Users, func(u *inventory.User) string { return u.Name }))
+	assertEqual(t, "prod deploy-bot groups", []string{"deployers"}, prod.Users[0].Groups)
+	assertEqual(t, "prod groups", []string{"deployers"}, names(prod.Groups, func(g *inventory.Group) string { return g.Name }))
+	type roleLink struct{ Name, PermissionSetARN string }
+	links := func(a *inventory.Account) []roleLink {
+		var out []roleLink
+		for _, r := range a.IAM.Roles {
+			out = append(out, roleLink{r.Name, r.PermissionSetARN})
+		}
+		return out
+	}
+	rr := func(account, ps string) roleLink { return roleLink{ids.reservedRole[account+"|"+ps], ids.ps[ps]} }
+	wantLinks := map[string][]roleLink{
+		"111111111111": {rr("111111111111", "AdministratorAccess"), {"GatehouseConnector", ""}},
+		"222222222222": {rr("222222222222", "ReadOnly"), {"OrganizationAccountAccessRole", ""}},
+		"333333333333": {rr("333333333333", "AdministratorAccess"), rr("333333333333", "Developer"), rr("333333333333", "ReadOnly"),
+			{"OrganizationAccountAccessRole", ""}, {"ci-deploy", ""}},
+		"444444444444": {rr("444444444444", "Developer"), {"OrganizationAccountAccessRole", ""}},
+	}
+	for id, want := range wantLinks {
+		assertEqual(t, "roles of "+id, want, links(account(t, snap, id)))
+	}
+
+	wantIC := &inventory.IdentityCenter{
+		InstanceARN: ids.instance, IdentityStoreID: ids.store, Region: "us-east-1", SCIMStatusKnown: true,
+		Users: []*inventory.SSOUser{
+			{ID: ids.user["alice"], UserName: "alice", DisplayName: "Alice Nguyen", GivenName: "Alice", FamilyName: "Nguyen", Email: "alice@example.com", Active: true},
+			{ID: ids.user["bob"], UserName: "bob", DisplayName: "Bob Martinez", GivenName: "Bob", FamilyName: "Martinez", Email: "bob@example.com", Active: true},
+			{ID: ids.user["erin"], UserName: "erin", DisplayName: "Erin Schulz", GivenName: "Erin", FamilyName: "Schulz", Email: "erin@example.com", Active: false},
+			{ID: ids.user["zoe"], UserName: "zoe", DisplayName: "Zoe Park", GivenName: "Zoe", FamilyName: "Park", Email: "zoe@example.com", Active: true},
+		},
+		Groups: []*inventory.SSOGroup{
+			{ID: ids.group["Admins"], DisplayName: "Admins"},
+			{ID: ids.group["Developers"], DisplayName: "Developers", Description: "Product engineers"},
+			{ID: ids.group["Empty"], DisplayName: "Empty"},
+		},
+		Members: map[string][]string{
+			ids.group["Admins"]:     {ids.user["alice"]},
+			ids.group["Developers"]: sorted(ids.user["bob"], ids.user["erin"]),
+			ids.group["Empty"]:      {},
+		},
+		PermissionSets: []*inventory.PermissionSet{
+			{ARN: ids.ps["AdministratorAccess"], Name: "AdministratorAccess", SessionDuration: "PT1H", CreatedAt: created,
+				ManagedPolicies: []string{"arn:aws:iam::aws:policy/AdministratorAccess"}},
+			{ARN: ids.ps["Developer"], Name: "Developer", SessionDuration: "PT4H", CreatedAt: created,
+				ManagedPolicies:         []string{"arn:aws:iam::aws:policy/PowerUserAccess"},
+				CustomerManagedPolicies: []string{"app-data-rw", "teams/team-boundary"},
+				InlinePolicy:            `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}`},
+			{ARN: ids.ps["ReadOnly"], Name: "ReadOnly", Description: "Read-only access", SessionDuration: "PT8H", CreatedAt: created,
+				ManagedPolicies: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}},
+		},
+		Provisioned: map[string][]string{
+			"111111111111": {ids.ps["AdministratorAccess"]},
+			"222222222222": {ids.ps["ReadOnly"]},
+			"333333333333": sorted(ids.ps["AdministratorAccess"], ids.ps["Developer"], ids.ps["ReadOnly"]),
+			"444444444444": {ids.ps["Developer"]},
+		},
+	}
+	asg := func(account, ps, kind, principal string) *inventory.Assignment {
+		id := ids.group[principal]
+		if kind == "USER" {
+			id = ids.user[principal]
+		}
+		return &inventory.Assignment{AccountID: account, PermissionSetARN: ids.ps[ps], PrincipalType: kind, PrincipalID: id}
+	}
+	wantIC.Assignments = []*inventory.Assignment{
+		asg("111111111111", "AdministratorAccess", "GROUP", "Admins"),
+		asg("222222222222", "ReadOnly", "USER", "zoe"),
+		asg("333333333333", "AdministratorAccess", "GROUP", "Admins"),
+		asg("333333333333", "Developer", "USER", "bob"),
+		asg("333333333333", "ReadOnly", "GROUP", "Developers"),
+	}
+	sortAssignments(wantIC.Assignments)
+	assertEqual(t, "identity center", wantIC, snap.IdentityCenter)
+
+	// Progress is reported once per account, counting up.
+	sort.Strings(progress)
+	assertEqual(t, "progress", []string{"1/4", "2/4", "3/4", "4/4"}, progress)
+	if cfg.Live.Calls() != stats.Calls || stats.Calls == 0 {
+		t.Errorf("live calls %d, stats calls %d; want equal and positive", cfg.Live.Calls(), stats.Calls)
+	}
+	// The tree is listed once per parent, never per account.
+	for _, o := range stats.Operations {
+		if o.Operation == "ListParents" || o.Operation == "ListAccounts" {
+			t.Errorf("%s called %d times", o.Operation, o.Calls)
+		}
+		if o.Operation == "DescribePermissionSet" && o.Calls != 3 {
+			t.Errorf("DescribePermissionSet called %d times, want once per permission set", o.Calls)
+		}
+	}
+	assertEqual(t, "calls per service (fetch vs simulator)", simCalls(env.sim), statsCalls(stats))
+}
+
+func sorted(s ...string) []string {
+	sort.Strings(s)
+	return s
+}
+
+// TestFetchPageSizeOne checks that every paginated call is followed to its end: with
+// one item per page the snapshot is the same as with full pages.
+func TestFetchPageSizeOne(t *testing.T) {
+	clean, _ := fetch(t, startSim(t, fixture(t, orgFixture), awssim.Options{}).cfg)
+	paged := startSim(t, fixture(t, orgFixture), awssim.Options{PageSize: 1})
+	got, stats := fetch(t, paged.cfg)
+	assertEqual(t, "snapshot with page size 1", comparable(clean), comparable(got))
+	if stats.Calls <= 0 {
+		t.Fatal("no calls counted")
+	}
+}
+
+// TestFetchFaultsAndThrottling checks that injected faults (5% of calls answered with a
+// 5xx or a dropped connection) and quotas at half of what the client paces at (so that
+// AWS throttles) change nothing in the snapshot: every failed call is retried, nothing
+// is dropped or duplicated.
+func TestFetchFaultsAndThrottling(t *testing.T) {
+	clean, _ := fetch(t, startSim(t, fixture(t, orgFixture), awssim.Options{}).cfg)
+	for _, c := range []struct {
+		name string
+		opts awssim.Options
+	}{
+		{"faults", awssim.Options{FaultRate: 0.05, Seed: 7}},
+		{"halved quotas", awssim.Options{Quotas: awssim.DefaultQuotas().Scaled(0.5)}},
+		{"both", awssim.Options{FaultRate: 0.05, Seed: 11, Quotas: awssim.DefaultQuotas().Scaled(0.5)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := startSim(t, fixture(t, orgFixture), c.opts)
+			cfg := env.cfg
+			// AWS's rates, and bursts bigger than the halved quotas': the simulator
+			// throttles, and the pacers have to adapt.
+			cfg.Quotas = Quotas{"organizations": {Rate: 10, Burst: 20}, "identitycenter": {Rate: 20, Burst: 20}, "iam": {Rate: 15, Burst: 30},
+				"sts": {Rate: 600, Burst: 600}, "sso:DescribePermissionSet": {Rate: 1, Burst: 5}}
+			got, stats := fetch(t, cfg)
+			assertEqual(t, "snapshot", comparable(clean), comparable(got))
+			var faults, throttles int64
+			for _, oc := range env.sim.Counters().Snapshot() {
+				faults += oc.Faults
+				throttles += oc.Throttled
+			}
+			t.Logf("%d calls, %d retries, %d throttles seen (simulator: %d faults, %d throttled)", stats.Calls, stats.Retries, stats.Throttles, faults, throttles)
+			if c.opts.FaultRate > 0 && faults == 0 {
+				t.Error("no fault was injected; the test proves nothing")
+			}
+			if c.opts.Quotas != nil && throttles == 0 {
+				t.Error("nothing was throttled; the test proves nothing")
+			}
+			if stats.Throttles != throttles {
+				t.Errorf("throttles seen %d, simulator throttled %d", stats.Throttles, throttles)
+			}
+			if stats.Retries < faults+throttles {
+				t.Errorf("retries %d, fewer than the %d failed calls", stats.Retries, faults+throttles)
+			}
+			assertEqual(t, "calls per service (fetch vs simulator)", simCalls(env.sim), statsCalls(stats))
+		})
+	}
+}
+
+// TestFetchAssignmentStrategies checks that both ways of listing assignments give the
+// same assignments, and that the automatic choice is the cheaper one.
+func TestFetchAssignmentStrategies(t *testing.T) {
+	var snaps []*inventory.Snapshot
+	for _, s := range []AssignmentStrategy{ByAccount, ByPrincipal, ""} {
+		env := startSim(t, fixture(t, orgFixture), awssim.Options{})
+		cfg := env.cfg
+		cfg.AssignmentStrategy = s
+		snap, stats := fetch(t, cfg)
+		snaps = append(snaps, snap)
+		calls := map[string]int64{}
+		for _, o := range stats.Operations {
+			calls[o.Operation] = o.Calls
+		}
+		choice := stats.Assignments
+		// 6 provisioned pairs; 4 users and 3 groups.
+		if choice.PairCalls != 6 || choice.PrincipalCalls != 7 {
+			t.Errorf("%q: estimates %d pair calls, %d principal calls; want 6 and 7", s, choice.PairCalls, choice.PrincipalCalls)
+		}
+		switch s {
+		case ByAccount, "":
+			if choice.Strategy != ByAccount || calls["ListAccountAssignments"] != 6 || calls["ListAccountAssignmentsForPrincipal"] != 0 {
+				t.Errorf("%q: strategy %s, calls %v", s, choice.Strategy, calls)
+			}
+		case ByPrincipal:
+			if choice.Strategy != ByPrincipal || calls["ListAccountAssignmentsForPrincipal"] != 7 || calls["ListAccountAssignments"] != 0 {
+				t.Errorf("%q: strategy %s, calls %v", s, choice.Strategy, calls)
+			}
+		}
+	}
+	assertEqual(t, "assignments by principal", snaps[0].IdentityCenter.Assignments, snaps[1].IdentityCenter.Assignments)
+	assertEqual(t, "snapshot by principal", comparable(snaps[0]), comparable(snaps[1]))
+}
+
+// unassumableFixture has member accounts a sync cannot get into: one without the member
+// role, one that denies every call (as an SCP would), one suspended.
+const unassumableFixture = `
+now: 2026-01-01T00:00:00Z
+management_account: "111111111111"
+organization:
+  ous:
+    - name: Workloads
+accounts:
+  - id: "222222222222"
+    name: prod
+    ou: Workloads
+    iam:
+      users:
+        - name: dave
+  - id: "333333333333"
+    name: sandbox
+    member_role: none
+  - id: "444444444444"
+    name: restricted
+    ou: Workloads
+    deny_all: true
+  - id: "555555555555"
+    name: legacy
+    status: SUSPENDED
+  - id: "666666666666"
+    name: partner
+    member_role_external_id: partner-secret
+connector:
+  external_id: unassumable-test
+`
+
+// TestFetchUnassumableAccounts checks that accounts that cannot be synced do not fail
+// the sync: the others are synced, and each is marked with a reason a person can act on.
+func TestFetchUnassumableAccounts(t *testing.T) {
+	env := startSim(t, fixture(t, unassumableFixture), awssim.Options{})
+	snap, stats := fetch(t, env.cfg)
+	connector := "arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync"
+	role := func(id string) string { return "arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole" }
+	want := []SkippedAccount{
+		{"333333333333", "cannot assume " + role("333333333333") + ": AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("333333333333")},
+		{"444444444444", "GetAccountAuthorizationDetails: AccessDenied"},
+		{"555555555555", "the account is SUSPENDED"},
+		{"666666666666", "cannot assume " + role("666666666666") + ": AccessDenied"},
+	}
+	if len(stats.Skipped) != len(want) {
+		t.Fatalf("skipped = %+v, want %d accounts", stats.Skipped, len(want))
+	}
+	for i, w := range want {
+		got := stats.Skipped[i]
+		if got.ID != w.ID || !strings.HasPrefix(got.Reason, w.Reason) {
+			t.Errorf("skipped[%d] = %s %q, want %s %q...", i, got.ID, got.Reason, w.ID, w.Reason)
+		}
+		a := account(t, snap, w.ID)
+		if a.Synced || a.IAM != nil || a.SkipReason != got.Reason {
+			t.Errorf("account %s: synced %v, IAM %v, reason %q; want not synced, no IAM, the reason", a.ID, a.Synced, a.IAM != nil, a.SkipReason)
+		}
+	}
+	for _, id := range []string{"111111111111", "222222222222"} {
+		if a := account(t, snap, id); !a.Synced || a.IAM == nil {
+			t.Errorf("account %s not synced: %q", id, a.SkipReason)
+		}
+	}
+	assertEqual(t, "prod users", []string{"dave"}, names(account(t, snap, "222222222222").IAM.Users, func(u *inventory.User) string { return u.Name }))
+	if stats.Accounts != 6 || stats.Synced != 2 {
+		t.Errorf("accounts %d, synced %d; want 6 and 2", stats.Accounts, stats.Synced)
+	}
+
+	// With the member External ID the partner account is synced; the ones without the
+	// condition still accept it (an External ID the trust policy does not ask for is
+	// ignored, as in AWS).
+	cfg := env.cfg
+	cfg.MemberExternalID = "partner-secret"
+	snap, _ = fetch(t, cfg)
+	if a := account(t, snap, "666666666666"); !a.Synced {
+		t.Errorf("partner account with its External ID: not synced: %q", a.SkipReason)
+	}
+	if a := account(t, snap, "222222222222"); !a.Synced {
+		t.Errorf("prod account with an External ID it does not require: not synced: %q", a.SkipReason)
+	}
+}
+
+// TestFetchMemberAccountRole checks the error for a connector that lives in a member
+// account with Organizations on: it says where the role must be, not a raw 400.
+func TestFetchMemberAccountRole(t *testing.T) {
+	env := startSim(t, fixture(t, orgFixture), awssim.Options{})
+	cfg := env.cfg
+	cfg.RoleARN, cfg.ExternalID = "", ""
+	env.sim.Do(func(w *awssim.World) {
+		a := w.Accounts["222222222222"]
+		u := a.AddUser(w, "gatehouse-in-member", "/")
+		u.InlinePolicies["read"] = awssim.ConnectorReadPolicy
+		k := a.AddAccessKey(w, u)
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(k.ID, k.Secret, "")
+	})
+	_, stats, err := Fetch(context.Background(), cfg)
+	if !errors.Is(err, ErrNotManagementAccount) {
+		t.Fatalf("err = %v, want ErrNotManagementAccount", err)
+	}
+	for _, part := range []string{"management account", "member account 222222222222", "111111111111", "delegated administrator"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q does not mention %q", err, part)
+		}
+	}
+	if stats == nil || stats.Calls == 0 {
+		t.Errorf("stats = %+v, want the calls made before the error", stats)
+	}
+
+	// Without Organizations the same identity syncs its own account.
+	cfg.Orgs, cfg.IdentityCenter, cfg.SCIMEndpoint, cfg.SCIMToken = false, false, "", ""
+	snap, _ := fetch(t, cfg)
+	if len(snap.Accounts) != 1 || snap.Accounts[0].ID != "222222222222" || !snap.Accounts[0].Synced {
+		t.Errorf("accounts = %+v, want the member account, synced", snap.Accounts)
+	}
+}
+
+// TestFetchNotInOrganization checks the error for --orgs in an account outside any
+// organization.
+func TestFetchNotInOrganization(t *testing.T) {
+	env := startSim(t, fixture(t, singleAccountFixture), awssim.Options{})
+	cfg := env.cfg
+	cfg.Orgs = true
+	_, _, err := Fetch(context.Background(), cfg)
+	if !errors.Is(err, ErrNotManagementAccount) || !strings.Contains(err.Error(), "not part of an organization") {
+		t.Fatalf("err = %v, want ErrNotManagementAccount saying the account is not in an organization", err)
+	}
+}
+
+// TestFetchDelegatedAdministrator checks a connector in a delegated administrator
+// account: the organization is listed and the caller's own account is read with its own
+// credentials. The other accounts are skipped: the management account has no member
+// role, and OrganizationAccountAccessRole trusts only the management account, as in AWS.
+func TestFetchDelegatedAdministrator(t *testing.T) {
+	yaml := strings.Replace(orgFixture, "organization:\n", "organization:\n  delegated_admins: [security]\n", 1)
+	env := startSim(t, fixture(t, yaml), awssim.Options{})
+	cfg := env.cfg
+	cfg.RoleARN, cfg.ExternalID, cfg.IdentityCenter, cfg.SCIMEndpoint, cfg.SCIMToken = "", "", false, "", ""
+	env.sim.Do(func(w *awssim.World) {
+		a := w.Accounts["222222222222"]
+		u := a.AddUser(w, "gatehouse-delegated", "/")
+		u.InlinePolicies["read"] = awssim.ConnectorReadPolicy
+		k := a.AddAccessKey(w, u)
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(k.ID, k.Secret, "")
+	})
+	snap, stats := fetch(t, cfg)
+	if snap.Org == nil || len(snap.Accounts) != 4 {
+		t.Fatalf("org %v, %d accounts; want the organization and 4 accounts", snap.Org, len(snap.Accounts))
+	}
+	if a := account(t, snap, "222222222222"); !a.Synced {
+		t.Errorf("the delegated administrator's own account is not synced: %q", a.SkipReason)
+	}
+	if a := account(t, snap, "111111111111"); a.Synced || !strings.HasPrefix(a.SkipReason, "cannot assume arn:aws:iam::111111111111:role/OrganizationAccountAccessRole") {
+		t.Errorf("management account: synced %v, reason %q; want skipped, cannot assume", a.Synced, a.SkipReason)
+	}
+	if a := account(t, snap, "333333333333"); a.Synced || !strings.Contains(a.SkipReason, "AccessDenied") {
+		t.Errorf("member account: synced %v, reason %q; want skipped, AccessDenied", a.Synced, a.SkipReason)
+	}
+	if stats.Synced != 1 {
+		t.Errorf("synced %d, want 1", stats.Synced)
+	}
+}
+
+// TestFetchBadCredentials checks the first error a user sees with a wrong key or role.
+func TestFetchBadCredentials(t *testing.T) {
+	env := startSim(t, fixture(t, singleAccountFixture), awssim.Options{})
+	cfg := env.cfg
+	cfg.ExternalID = "wrong"
+	_, _, err := Fetch(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "cannot assume the connector role "+cfg.RoleARN) || !strings.Contains(err.Error(), "External ID") {
+		t.Errorf("wrong External ID: err = %v", err)
+	}
+	cfg = env.cfg
+	cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIANOTAKEY000000000", "nope", "")
+	cfg.RoleARN, cfg.ExternalID = "", ""
+	_, _, err = Fetch(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{ExternalID: "x"}, "needs a role ARN"},
+		{Config{RoleARN: "GatehouseConnector"}, "is not an ARN"},
+		{Config{SCIMEndpoint: "https://scim.example"}, "set both or neither"},
+		{Config{SCIMEndpoint: "https://scim.example", SCIMToken: "t"}, "needs Identity Center"},
+		{Config{AssignmentStrategy: "fastest"}, "unknown assignment strategy"},
+	} {
+		_, _, err := Fetch(context.Background(), c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: err = %v, want %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// TestFetchCancelled checks that a cancelled fetch returns the cancellation promptly.
+func TestFetchCancelled(t *testing.T) {
+	env := startSim(t, fixture(t, orgFixture), awssim.Options{Latency: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := Fetch(ctx, env.cfg)
+	if err == nil {
+		t.Fatal("a fetch cut short returned no error")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %s", d)
+	}
+}

@@ -1,0 +1,588 @@
+package awsfetch
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// icPageSize is the largest page SSO Admin and Identity Store list calls accept.
+const icPageSize = 100
+
+// icWorkers is how many Identity Center calls are in flight at once. The shared quota
+// (about 20 per second) sets the pace; the workers only need to keep it busy while some
+// of them sleep in a retry backoff, without queueing so much that an urgent call waits
+// behind seconds of filler.
+const icWorkers = 16
+
+// identityCenter fetches one Identity Center instance. Everything it calls shares one
+// quota per instance, so its cost is its number of calls: the listing is organised to
+// make as few as possible and to keep the quota busy from the first call to the last.
+type identityCenter struct {
+	sso *ssoadmin.Client
+	ids *identitystore.Client
+	cfg Config
+	log *zap.Logger
+	q   *workQueue
+
+	ic *inventory.IdentityCenter
+
+	mu          sync.Mutex
+	memberships map[string][]string // group id -> user ids
+	provisioned map[string][]string // account id -> permission set ARNs
+	assignments map[inventory.Assignment]bool
+	choice      AssignmentChoice
+}
+
+// fetchInstance reads the instance, its identity store, its permission sets and
+// its assignments.
+//
+// Order of work: the users, groups and permission sets are listed first, with
+// permission set provisioning (which accounts have which permission set), because the
+// assignment strategy is chosen from their counts. Memberships and permission set
+// details fill the quota meanwhile. DescribePermissionSet has a much lower quota of its
+// own (about 1 per second), so it runs on its own goroutine rather than tying up the
+// workers.
+func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore.Client, cfg Config) (*inventory.IdentityCenter, AssignmentChoice, error) {
+	f := &identityCenter{sso: sso, ids: ids, cfg: cfg, log: cfg.Logger,
+		memberships: map[string][]string{}, provisioned: map[string][]string{}, assignments: map[inventory.Assignment]bool{}}
+	region := cfg.IdentityCenterRegion
+	if region == "" {
+		region = sso.Options().Region
+	}
+	inst, err := f.instance(ctx, region)
+	if err != nil {
+		return nil, AssignmentChoice{}, err
+	}
+	f.ic = &inventory.IdentityCenter{InstanceARN: aws.ToString(inst.InstanceArn), IdentityStoreID: aws.ToString(inst.IdentityStoreId), Region: region}
+
+	f.q = newWorkQueue(ctx, icWorkers)
+	defer f.q.close()
+
+	var listed sync.WaitGroup // users, groups, permission sets and their provisioning
+	sets := make(chan []*inventory.PermissionSet, 1)
+	describeErr := make(chan error, 1)
+	go func() { describeErr <- f.describeAll(f.q.ctx, sets) }()
+
+	listed.Add(3)
+	f.q.add(high, func(ctx context.Context) error {
+		defer listed.Done()
+		return f.listUsers(ctx)
+	})
+	f.q.add(high, func(ctx context.Context) error {
+		defer listed.Done()
+		if err := f.listGroups(ctx); err != nil {
+			return err
+		}
+		for _, g := range f.ic.Groups {
+			f.q.add(low, func(ctx context.Context) error { return f.listMembers(ctx, g.ID) })
+		}
+		return nil
+	})
+	f.q.add(high, func(ctx context.Context) error {
+		defer listed.Done()
+		err := f.listPermissionSets(ctx)
+		if err != nil {
+			close(sets)
+			return err
+		}
+		for _, ps := range f.ic.PermissionSets {
+			listed.Add(1)
+			f.q.add(high, func(ctx context.Context) error {
+				defer listed.Done()
+				return f.listProvisioned(ctx, ps.ARN)
+			})
+			f.q.add(low, func(ctx context.Context) error { return f.permissionSetPolicies(ctx, ps) })
+		}
+		sets <- f.ic.PermissionSets
+		return nil
+	})
+
+	// The assignment strategy needs the counts; memberships and permission set details
+	// keep the quota busy meanwhile.
+	if err := waitOrFail(&listed, f.q); err != nil {
+		<-describeErr
+		return nil, AssignmentChoice{}, err
+	}
+	f.chooseAndListAssignments()
+	err = f.q.wait()
+	if derr := <-describeErr; err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, AssignmentChoice{}, err
+	}
+	f.finish()
+	return f.ic, f.choice, nil
+}
+
+// instance finds the Identity Center instance. An organization has at most one
+// organization instance; account instances (owned by member accounts) are ignored when
+// it exists.
+func (f *identityCenter) instance(ctx context.Context, region string) (ssotypes.InstanceMetadata, error) {
+	var all []ssotypes.InstanceMetadata
+	err := paginate("ListInstances", func(token *string) (*string, error) {
+		out, err := f.sso.ListInstances(ctx, &ssoadmin.ListInstancesInput{MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list Identity Center instances in %s: %s", region, describe(err))
+		}
+		all = append(all, out.Instances...)
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return ssotypes.InstanceMetadata{}, err
+	}
+	var active []ssotypes.InstanceMetadata
+	for _, in := range all {
+		if in.Status == "" || in.Status == ssotypes.InstanceStatusActive {
+			active = append(active, in)
+		}
+	}
+	if len(active) == 0 {
+		return ssotypes.InstanceMetadata{}, fmt.Errorf("no IAM Identity Center instance in %s: enable Identity Center there, or pass the region it is enabled in", region)
+	}
+	sort.SliceStable(active, func(i, j int) bool { return aws.ToString(active[i].InstanceArn) < aws.ToString(active[j].InstanceArn) })
+	return active[0], nil
+}
+
+func (f *identityCenter) listUsers(ctx context.Context) error {
+	var users []*inventory.SSOUser
+	err := paginate("ListUsers", func(token *string) (*string, error) {
+		out, err := f.ids.ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: aws.String(f.ic.IdentityStoreID), MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("Identity Store ListUsers: %s", describe(err))
+		}
+		for _, u := range out.Users {
+			users = append(users, ssoUserOf(u))
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(users, func(i, j int) bool {
+		if users[i].UserName != users[j].UserName {
+			return users[i].UserName < users[j].UserName
+		}
+		return users[i].ID < users[j].ID
+	})
+	f.ic.Users = users
+	return nil
+}
+
+func ssoUserOf(u istypes.User) *inventory.SSOUser {
+	su := &inventory.SSOUser{ID: aws.ToString(u.UserId), UserName: aws.ToString(u.UserName), DisplayName: aws.ToString(u.DisplayName)}
+	if u.Name != nil {
+		su.GivenName, su.FamilyName = aws.ToString(u.Name.GivenName), aws.ToString(u.Name.FamilyName)
+	}
+	for _, e := range u.Emails {
+		if su.Email == "" || e.Primary {
+			su.Email = aws.ToString(e.Value)
+		}
+		if e.Primary {
+			break
+		}
+	}
+	return su
+}
+
+func (f *identityCenter) listGroups(ctx context.Context) error {
+	var groups []*inventory.SSOGroup
+	err := paginate("ListGroups", func(token *string) (*string, error) {
+		out, err := f.ids.ListGroups(ctx, &identitystore.ListGroupsInput{IdentityStoreId: aws.String(f.ic.IdentityStoreID), MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("Identity Store ListGroups: %s", describe(err))
+		}
+		for _, g := range out.Groups {
+			groups = append(groups, &inventory.SSOGroup{ID: aws.ToString(g.GroupId), DisplayName: aws.ToString(g.DisplayName), Description: aws.ToString(g.Description)})
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].DisplayName != groups[j].DisplayName {
+			return groups[i].DisplayName < groups[j].DisplayName
+		}
+		return groups[i].ID < groups[j].ID
+	})
+	f.ic.Groups = groups
+	return nil
+}
+
+// listMembers lists one group's members. Per group rather than per user: organizations
+// have far fewer groups than users.
+func (f *identityCenter) listMembers(ctx context.Context, groupID string) error {
+	members := []string{}
+	err := paginate("ListGroupMemberships", func(token *string) (*string, error) {
+		out, err := f.ids.ListGroupMemberships(ctx, &identitystore.ListGroupMembershipsInput{
+			IdentityStoreId: aws.String(f.ic.IdentityStoreID), GroupId: aws.String(groupID), MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("Identity Store ListGroupMemberships for group %s: %s", groupID, describe(err))
+		}
+		for _, m := range out.GroupMemberships {
+			if id, ok := m.MemberId.(*istypes.MemberIdMemberUserId); ok {
+				members = append(members, id.Value)
+			}
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(members)
+	members = dedupSorted(members)
+	f.mu.Lock()
+	f.memberships[groupID] = members
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *identityCenter) listPermissionSets(ctx context.Context) error {
+	var sets []*inventory.PermissionSet
+	err := paginate("ListPermissionSets", func(token *string) (*string, error) {
+		out, err := f.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: aws.String(f.ic.InstanceARN), MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListPermissionSets: %s", describe(err))
+		}
+		for _, arn := range out.PermissionSets {
+			sets = append(sets, &inventory.PermissionSet{ARN: arn})
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	f.ic.PermissionSets = sets
+	return nil
+}
+
+// describeAll describes each permission set once, one at a time: the operation's own
+// quota (about 1 per second) makes parallel calls pointless, and a worker waiting on it
+// would idle the shared quota.
+func (f *identityCenter) describeAll(ctx context.Context, lists <-chan []*inventory.PermissionSet) error {
+	var sets []*inventory.PermissionSet
+	select {
+	case list, ok := <-lists:
+		if !ok {
+			return nil // listing failed; the queue reports why
+		}
+		sets = list
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for _, ps := range sets {
+		out, err := f.sso.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: aws.String(f.ic.InstanceARN), PermissionSetArn: aws.String(ps.ARN)})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err() // the queue's own error, if any, is reported first
+			}
+			err = fmt.Errorf("DescribePermissionSet %s: %s", ps.ARN, describe(err))
+			f.q.fail(err)
+			return err
+		}
+		if d := out.PermissionSet; d != nil {
+			f.mu.Lock()
+			ps.Name, ps.Description = aws.ToString(d.Name), aws.ToString(d.Description)
+			ps.SessionDuration = aws.ToString(d.SessionDuration)
+			ps.CreatedAt = aws.ToTime(d.CreatedDate).UTC()
+			f.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// permissionSetPolicies reads a permission set's AWS-managed policies, inline policy
+// and customer-managed policy references.
+func (f *identityCenter) permissionSetPolicies(ctx context.Context, ps *inventory.PermissionSet) error {
+	inst, arn := aws.String(f.ic.InstanceARN), aws.String(ps.ARN)
+	var managed, customer []string
+	err := paginate("ListManagedPoliciesInPermissionSet", func(token *string) (*string, error) {
+		out, err := f.sso.ListManagedPoliciesInPermissionSet(ctx, &ssoadmin.ListManagedPoliciesInPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn, MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListManagedPoliciesInPermissionSet %s: %s", ps.ARN, describe(err))
+		}
+		for _, p := range out.AttachedManagedPolicies {
+			managed = append(managed, aws.ToString(p.Arn))
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = paginate("ListCustomerManagedPolicyReferencesInPermissionSet", func(token *string) (*string, error) {
+		out, err := f.sso.ListCustomerManagedPolicyReferencesInPermissionSet(ctx, &ssoadmin.ListCustomerManagedPolicyReferencesInPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn, MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListCustomerManagedPolicyReferencesInPermissionSet %s: %s", ps.ARN, describe(err))
+		}
+		for _, r := range out.CustomerManagedPolicyReferences {
+			path := aws.ToString(r.Path)
+			if path == "" {
+				path = "/"
+			}
+			customer = append(customer, strings.TrimPrefix(path, "/")+aws.ToString(r.Name))
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	inline, err := f.sso.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn})
+	if err != nil {
+		return fmt.Errorf("GetInlinePolicyForPermissionSet %s: %s", ps.ARN, describe(err))
+	}
+	sort.Strings(managed)
+	sort.Strings(customer)
+	f.mu.Lock()
+	ps.ManagedPolicies, ps.CustomerManagedPolicies = nilIfEmpty(managed), nilIfEmpty(customer)
+	ps.InlinePolicy = decodePolicy(aws.ToString(inline.InlinePolicy))
+	f.mu.Unlock()
+	return nil
+}
+
+// listProvisioned lists the accounts a permission set is provisioned to.
+func (f *identityCenter) listProvisioned(ctx context.Context, psARN string) error {
+	var accounts []string
+	err := paginate("ListAccountsForProvisionedPermissionSet", func(token *string) (*string, error) {
+		out, err := f.sso.ListAccountsForProvisionedPermissionSet(ctx, &ssoadmin.ListAccountsForProvisionedPermissionSetInput{
+			InstanceArn: aws.String(f.ic.InstanceARN), PermissionSetArn: aws.String(psARN), MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListAccountsForProvisionedPermissionSet %s: %s", psARN, describe(err))
+		}
+		accounts = append(accounts, out.AccountIds...)
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	for _, a := range accounts {
+		f.provisioned[a] = append(f.provisioned[a], psARN)
+	}
+	f.mu.Unlock()
+	return nil
+}
+
+// chooseAndListAssignments picks the strategy that needs fewer calls and queues them.
+// Listing per (account, permission set) pair costs at least one call per provisioned
+// pair; listing per principal at least one call per user and group. Both give every
+// assignment: an assignment implies its permission set is provisioned to its account.
+func (f *identityCenter) chooseAndListAssignments() {
+	f.mu.Lock()
+	pairs := 0
+	for _, sets := range f.provisioned {
+		pairs += len(dedupSorted(sortedCopy(sets)))
+	}
+	f.mu.Unlock()
+	principals := len(f.ic.Users) + len(f.ic.Groups)
+	f.choice = AssignmentChoice{PairCalls: pairs, PrincipalCalls: principals}
+	switch {
+	case f.cfg.AssignmentStrategy != "":
+		f.choice.Strategy = f.cfg.AssignmentStrategy
+	case pairs <= principals:
+		f.choice.Strategy = ByAccount
+	default:
+		f.choice.Strategy = ByPrincipal
+	}
+	f.log.Info("listing Identity Center assignments", zap.String("strategy", string(f.choice.Strategy)),
+		zap.Int("pair_calls", pairs), zap.Int("principal_calls", principals))
+
+	if f.choice.Strategy == ByAccount {
+		f.mu.Lock()
+		accounts := make([]string, 0, len(f.provisioned))
+		for a := range f.provisioned {
+			accounts = append(accounts, a)
+		}
+		sort.Strings(accounts)
+		var todo [][2]string
+		for _, a := range accounts {
+			for _, ps := range dedupSorted(sortedCopy(f.provisioned[a])) {
+				todo = append(todo, [2]string{a, ps})
+			}
+		}
+		f.mu.Unlock()
+		for _, t := range todo {
+			f.q.add(high, func(ctx context.Context) error { return f.assignmentsFor(ctx, t[0], t[1]) })
+		}
+		return
+	}
+	for _, u := range f.ic.Users {
+		f.q.add(high, func(ctx context.Context) error { return f.assignmentsOf(ctx, ssotypes.PrincipalTypeUser, u.ID) })
+	}
+	for _, g := range f.ic.Groups {
+		f.q.add(high, func(ctx context.Context) error { return f.assignmentsOf(ctx, ssotypes.PrincipalTypeGroup, g.ID) })
+	}
+}
+
+func (f *identityCenter) assignmentsFor(ctx context.Context, account, psARN string) error {
+	var found []inventory.Assignment
+	err := paginate("ListAccountAssignments", func(token *string) (*string, error) {
+		out, err := f.sso.ListAccountAssignments(ctx, &ssoadmin.ListAccountAssignmentsInput{
+			InstanceArn: aws.String(f.ic.InstanceARN), AccountId: aws.String(account), PermissionSetArn: aws.String(psARN),
+			MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListAccountAssignments for %s in %s: %s", psARN, account, describe(err))
+		}
+		for _, a := range out.AccountAssignments {
+			found = append(found, inventory.Assignment{AccountID: orDefault(aws.ToString(a.AccountId), account),
+				PermissionSetARN: orDefault(aws.ToString(a.PermissionSetArn), psARN),
+				PrincipalType:    string(a.PrincipalType), PrincipalID: aws.ToString(a.PrincipalId)})
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	f.record(found)
+	return nil
+}
+
+func (f *identityCenter) assignmentsOf(ctx context.Context, kind ssotypes.PrincipalType, id string) error {
+	var found []inventory.Assignment
+	err := paginate("ListAccountAssignmentsForPrincipal", func(token *string) (*string, error) {
+		out, err := f.sso.ListAccountAssignmentsForPrincipal(ctx, &ssoadmin.ListAccountAssignmentsForPrincipalInput{
+			InstanceArn: aws.String(f.ic.InstanceARN), PrincipalType: kind, PrincipalId: aws.String(id),
+			MaxResults: aws.Int32(icPageSize), NextToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("ListAccountAssignmentsForPrincipal for %s %s: %s", kind, id, describe(err))
+		}
+		for _, a := range out.AccountAssignments {
+			// Keep the principal AWS names: should it ever report an assignment a user
+			// holds through a group, it is recorded as the group's (and deduplicated).
+			found = append(found, inventory.Assignment{AccountID: aws.ToString(a.AccountId), PermissionSetARN: aws.ToString(a.PermissionSetArn),
+				PrincipalType: orDefault(string(a.PrincipalType), string(kind)), PrincipalID: orDefault(aws.ToString(a.PrincipalId), id)})
+		}
+		return out.NextToken, nil
+	})
+	if err != nil {
+		return err
+	}
+	f.record(found)
+	return nil
+}
+
+func (f *identityCenter) record(found []inventory.Assignment) {
+	f.mu.Lock()
+	for _, a := range found {
+		f.assignments[a] = true
+	}
+	f.mu.Unlock()
+}
+
+// finish assembles the sorted, plain result.
+func (f *identityCenter) finish() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ic := f.ic
+	ic.Members = map[string][]string{}
+	for _, g := range ic.Groups {
+		ic.Members[g.ID] = f.memberships[g.ID]
+		if ic.Members[g.ID] == nil {
+			ic.Members[g.ID] = []string{}
+		}
+	}
+	ic.Provisioned = map[string][]string{}
+	for a, sets := range f.provisioned {
+		ic.Provisioned[a] = dedupSorted(sortedCopy(sets))
+	}
+	sort.Slice(ic.PermissionSets, func(i, j int) bool {
+		if ic.PermissionSets[i].Name != ic.PermissionSets[j].Name {
+			return ic.PermissionSets[i].Name < ic.PermissionSets[j].Name
+		}
+		return ic.PermissionSets[i].ARN < ic.PermissionSets[j].ARN
+	})
+	ic.Assignments = make([]*inventory.Assignment, 0, len(f.assignments))
+	for a := range f.assignments {
+		ic.Assignments = append(ic.Assignments, &a)
+	}
+	sortAssignments(ic.Assignments)
+}
+
+func sortAssignments(list []*inventory.Assignment) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		switch {
+		case a.AccountID != b.AccountID:
+			return a.AccountID < b.AccountID
+		case a.PermissionSetARN != b.PermissionSetARN:
+			return a.PermissionSetARN < b.PermissionSetARN
+		case a.PrincipalType != b.PrincipalType:
+			return a.PrincipalType < b.PrincipalType
+		}
+		return a.PrincipalID < b.PrincipalID
+	})
+}
+
+// linkReservedRoles sets PermissionSetARN on the roles Identity Center creates in each
+// account for a permission set: /aws-reserved/sso.amazonaws.com/[REGION/]
+// AWSReservedSSO_<permission set name>_<16 hex>. Names are unique within an instance,
+// so the name identifies the permission set.
+func linkReservedRoles(accounts []*inventory.Account, ic *inventory.IdentityCenter) {
+	byName := map[string]string{}
+	for _, ps := range ic.PermissionSets {
+		byName[ps.Name] = ps.ARN
+	}
+	for _, a := range accounts {
+		if a.IAM == nil {
+			continue
+		}
+		for _, r := range a.IAM.Roles {
+			if name, ok := reservedPermissionSetName(r.Path, r.Name); ok {
+				r.PermissionSetARN = byName[name]
+			}
+		}
+	}
+}
+
+// reservedPermissionSetName extracts the permission set name from a reserved role.
+func reservedPermissionSetName(path, roleName string) (string, bool) {
+	const prefix = "AWSReservedSSO_"
+	if !strings.HasPrefix(path, "/aws-reserved/sso.amazonaws.com/") || !strings.HasPrefix(roleName, prefix) {
+		return "", false
+	}
+	rest := strings.TrimPrefix(roleName, prefix)
+	i := strings.LastIndex(rest, "_")
+	if i <= 0 {
+		return "", false
+	}
+	return rest[:i], true
+}
+
+func dedupSorted(list []string) []string {
+	if len(list) < 2 {
+		return list
+	}
+	out := list[:1]
+	for _, s := range list[1:] {
+		if s != out[len(out)-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func nilIfEmpty(list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

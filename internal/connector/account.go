@@ -1,0 +1,184 @@
+package connector
+
+import (
+	"context"
+	"strings"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
+	"github.com/conductorone/baton-sdk/pkg/types/resource"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// accountSyncer lists AWS accounts. An account's entitlements are the Identity Center
+// permission sets, all of them: any permission set can be assigned in any account, so each
+// one can be requested even before anybody holds it. Its grants are the account
+// assignments. (Provisioning those assignments comes with issue 5, as Grant and Revoke on
+// this syncer.)
+type accountSyncer struct{ c *Connector }
+
+func (s *accountSyncer) ResourceType(context.Context) *v2.ResourceType { return accountResourceType }
+
+// List lists the accounts of one organizational unit, or, without a parent, the accounts
+// that have none (every account when Organizations support is off), so that each account is
+// listed exactly once.
+func (s *accountSyncer) List(ctx context.Context, parent *v2.ResourceId, opts resource.SyncOpAttrs) ([]*v2.Resource, *resource.SyncOpResults, error) {
+	x, err := s.c.index(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := ""
+	if parent != nil {
+		if parent.GetResourceType() != TypeOrganizationalUnit {
+			return nil, &resource.SyncOpResults{}, nil
+		}
+		key = parent.GetResource()
+	}
+	accounts := x.accountsUnder[key]
+	list, next, err := pageResources(s.c, opts.PageToken, len(accounts), func(i int) (*v2.Resource, error) {
+		return x.accountResource(accounts[i])
+	})
+	return list, &resource.SyncOpResults{NextPageToken: next}, err
+}
+
+func (x *index) accountResource(a *inventory.Account) (*v2.Resource, error) {
+	p := profile{"account_id": a.ID, "synced": a.Synced}
+	p.str("arn", a.ARN)
+	p.str("name", a.Name)
+	p.str("email", a.Email)
+	p.str("status", a.Status)
+	p.str("ou_path", a.OUPath)
+	p.str("parent_id", a.ParentID)
+	p.str("skip_reason", a.SkipReason)
+	p.time("joined_at", a.JoinedAt)
+	p.strs("aliases", a.Aliases)
+	if org := x.snap.Org; org != nil && org.ManagementAccountID == a.ID {
+		p["management_account"] = true
+	}
+	if ai := x.iam[a.ID]; ai != nil {
+		p.str("credential_report_error", a.IAM.CredentialReportError)
+		if root := ai.rootReport; root != nil {
+			// The root user is not an IAM user resource, but its hygiene is the first thing
+			// an auditor asks about, so the account carries it.
+			p["root_mfa_active"] = root.MFAActive
+			p.time("root_password_last_used", root.PasswordLastUsed)
+			active := 0
+			for _, k := range root.AccessKeys {
+				if k.Active {
+					active++
+				}
+			}
+			p["root_active_access_keys"] = active
+		}
+	}
+
+	opts := []resource.ResourceOption{
+		resource.WithResourceProfile(p),
+		resource.WithResourceStatus(accountStatus(a.Status), a.Status),
+	}
+	if parent := x.accountParent[a.ID]; parent != "" {
+		opts = append(opts, resource.WithParentResourceID(resourceID(TypeOrganizationalUnit, parent)))
+	}
+	if x.iam[a.ID] != nil {
+		children := []string{TypeIAMUser, TypeIAMGroup, TypeIAMRole, TypeIAMPolicy}
+		if x.features.AccessKeys {
+			children = append(children, TypeAccessKey)
+		}
+		opts = append(opts, resource.WithAnnotation(childTypes(children...)...))
+	}
+	if a.OUPath != "" {
+		opts = append(opts, resource.WithDescription(a.OUPath))
+	}
+	return resource.NewAppResource(accountName(a), accountResourceType, a.ID, nil, opts...)
+}
+
+func accountName(a *inventory.Account) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+func accountStatus(s string) v2.Status_ResourceStatus {
+	switch s {
+	case "ACTIVE":
+		return v2.Status_RESOURCE_STATUS_ENABLED
+	case "SUSPENDED", "PENDING_CLOSURE", "CLOSED":
+		return v2.Status_RESOURCE_STATUS_DISABLED
+	default:
+		return v2.Status_RESOURCE_STATUS_UNSPECIFIED
+	}
+}
+
+// PermissionSetSlug is the slug of the account entitlement for a permission set: the
+// permission set's id (ps-...), the last element of its ARN. It is unique within an Identity
+// Center instance and, unlike the name, never changes.
+func PermissionSetSlug(permissionSetARN string) string {
+	if i := strings.LastIndex(permissionSetARN, "/"); i >= 0 && i+1 < len(permissionSetARN) {
+		return permissionSetARN[i+1:]
+	}
+	return permissionSetARN
+}
+
+// AccountEntitlementID is the id of the entitlement "permission set in account".
+func AccountEntitlementID(accountID, permissionSetARN string) string {
+	return entitlementID(TypeAccount, accountID, PermissionSetSlug(permissionSetARN))
+}
+
+func (s *accountSyncer) Entitlements(ctx context.Context, r *v2.Resource, opts resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {
+	x, err := s.c.index(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if x.ic == nil {
+		return nil, &resource.SyncOpResults{}, nil
+	}
+	name := r.GetDisplayName()
+	if a := x.accountByID[r.GetId().GetResource()]; a != nil {
+		name = accountName(a)
+	}
+	sets := x.ic.permissionSets
+	w, err := s.c.window(opts.PageToken, len(sets))
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*v2.Entitlement, 0, w.end-w.start)
+	for _, ps := range sets[w.start:w.end] {
+		out = append(out, entitlement.NewAssignmentEntitlement(r, PermissionSetSlug(ps.ARN),
+			entitlement.WithDisplayName(ps.Name+" on "+name),
+			entitlement.WithDescription(ps.Description),
+			entitlement.WithGrantableTo(ssoUserResourceType, ssoGroupResourceType),
+		))
+	}
+	return out, &resource.SyncOpResults{NextPageToken: w.next}, nil
+}
+
+// Grants lists the account's assignments. A group's grant is expandable to the group's
+// member entitlement: baton then grants the permission set to each member as well, which is
+// what a user reaching the account through a group amounts to.
+func (s *accountSyncer) Grants(ctx context.Context, r *v2.Resource, opts resource.SyncOpAttrs) ([]*v2.Grant, *resource.SyncOpResults, error) {
+	x, err := s.c.index(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if x.ic == nil {
+		return nil, &resource.SyncOpResults{}, nil
+	}
+	assignments := x.ic.assignments[r.GetId().GetResource()]
+	w, err := s.c.window(opts.PageToken, len(assignments))
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*v2.Grant, 0, w.end-w.start)
+	for _, as := range assignments[w.start:w.end] {
+		p := x.ic.principal(as.PrincipalType, as.PrincipalID)
+		slug := PermissionSetSlug(as.PermissionSetARN)
+		if p.typ == TypeSSOGroup {
+			out = append(out, newGrant(r, slug, p, expandableTo(entitlementID(TypeSSOGroup, p.id, EntitlementMember))))
+			continue
+		}
+		out = append(out, newGrant(r, slug, p))
+	}
+	return out, &resource.SyncOpResults{NextPageToken: w.next}, nil
+}

@@ -1,0 +1,212 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/conductorone/baton-sdk/pkg/connectorclient"
+	"github.com/conductorone/baton-sdk/pkg/connectorstore"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z"
+	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
+)
+
+// Summary is what WriteC1Z wrote.
+type Summary struct {
+	Path   string
+	SyncID string
+	// Resources counts resources per resource type id.
+	Resources map[string]int
+	// Entitlements and Grants are totals; Grants includes the grants baton's syncer
+	// expanded from group grants (a group's assignment, once per member).
+	Entitlements int
+	Grants       int
+	// EntitlementsByType and GrantsByType count by the resource type of the entitlement.
+	EntitlementsByType map[string]int
+	GrantsByType       map[string]int
+	// SkippedAccounts are the accounts whose IAM could not be synced, with the reason.
+	SkippedAccounts []SkippedAccount
+	Duration        time.Duration
+}
+
+// SkippedAccount is an account present in the .c1z without its IAM.
+type SkippedAccount struct {
+	ID     string
+	Name   string
+	Reason string
+}
+
+// WriteOption configures WriteC1Z.
+type WriteOption func(*writeConfig)
+
+type writeConfig struct {
+	tmpDir  string
+	workers int
+	strict  bool
+}
+
+// WithTempDir sets where baton keeps its working copy of the store during the sync (it
+// unpacks the .c1z there). The default is the system temporary directory.
+func WithTempDir(dir string) WriteOption {
+	return func(c *writeConfig) { c.tmpDir = dir }
+}
+
+// WithWorkers sets the number of baton syncer workers (default 1). The connector serves
+// from memory, so more workers mostly overlap the store's writes.
+func WithWorkers(n int) WriteOption {
+	return func(c *writeConfig) { c.workers = n }
+}
+
+// WithStrictChecks makes baton's post-sync integrity checks fatal: a grant or entitlement
+// that refers to a resource the sync did not produce fails the sync instead of being
+// logged. Tests use it; the connector never produces such references on purpose.
+func WithStrictChecks() WriteOption {
+	return func(c *writeConfig) { c.strict = true }
+}
+
+// WriteC1Z syncs c into a .c1z file at path with baton's syncer. The file is written under
+// a temporary name in the same directory and renamed over path only once the sync has
+// finished and the file is complete, so path always holds either its previous content or a
+// complete new file; on failure the temporary file is removed. (A process killed outright
+// can leave a ".<name>.*.tmp" file next to path, never a torn file at path.)
+func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOption) (*Summary, error) {
+	cfg := writeConfig{workers: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	start := time.Now()
+
+	// Fetch first: a source that fails must not leave even an empty file behind.
+	snap, err := c.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create the .c1z file next to %s: %w", path, err)
+	}
+	tmpPath := tmp.Name()
+	// An empty file makes baton pick its default storage engine for the new store.
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmpPath)
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.Remove(tmpPath)
+			_ = os.Remove(tmpPath + ".tmp") // the store's own save file, if a save was cut short
+		}
+	}()
+
+	stats, syncID, err := runSync(ctx, c, tmpPath, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmpPath, path); err != nil {
+		return nil, fmt.Errorf("move the finished .c1z to %s: %w", path, err)
+	}
+	committed = true
+
+	sum := &Summary{
+		Path:               path,
+		SyncID:             syncID,
+		Resources:          map[string]int{},
+		EntitlementsByType: map[string]int{},
+		GrantsByType:       map[string]int{},
+		Duration:           time.Since(start),
+	}
+	for t, n := range stats.GetResourcesByResourceType() {
+		sum.Resources[t] = int(n)
+	}
+	for t, n := range stats.GetEntitlementsByResourceType() {
+		sum.EntitlementsByType[t] = int(n)
+	}
+	for t, n := range stats.GetGrantsByResourceType() {
+		sum.GrantsByType[t] = int(n)
+	}
+	sum.Entitlements = int(stats.GetEntitlements())
+	sum.Grants = int(stats.GetGrants())
+	for _, a := range snap.Accounts {
+		if !a.Synced {
+			sum.SkippedAccounts = append(sum.SkippedAccounts, SkippedAccount{ID: a.ID, Name: a.Name, Reason: a.SkipReason})
+		}
+	}
+	return sum, nil
+}
+
+// syncStats is the part of baton's sync statistics the summary reports.
+type syncStats interface {
+	GetResourcesByResourceType() map[string]int64
+	GetEntitlementsByResourceType() map[string]int64
+	GetGrantsByResourceType() map[string]int64
+	GetEntitlements() int64
+	GetGrants() int64
+}
+
+// runSync runs one full baton sync of c into the (empty) file at path and closes it.
+func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (syncStats, string, error) {
+	server, err := connectorbuilder.NewConnector(ctx, c)
+	if err != nil {
+		return nil, "", fmt.Errorf("build the baton connector: %w", err)
+	}
+	client := connectorclient.NewConnectorClient(ctx, newInProcessConn(ctx, server))
+
+	storeOpts := []dotc1z.C1ZOption{}
+	if cfg.tmpDir != "" {
+		storeOpts = append(storeOpts, dotc1z.WithTmpDir(cfg.tmpDir))
+	}
+	store, err := dotc1z.NewStore(ctx, path, storeOpts...)
+	if err != nil {
+		return nil, "", fmt.Errorf("open the .c1z store: %w", err)
+	}
+
+	syncOpts := []sdksync.SyncOpt{
+		sdksync.WithConnectorStore(store),
+		sdksync.WithTmpDir(cfg.tmpDir),
+		sdksync.WithWorkerCount(cfg.workers),
+	}
+	if cfg.strict {
+		syncOpts = append(syncOpts, sdksync.WithFailFastInvariants())
+	}
+	syncer, err := sdksync.NewSyncer(ctx, client, syncOpts...)
+	if err != nil {
+		return nil, "", errors.Join(fmt.Errorf("start the baton syncer: %w", err), store.Close(ctx))
+	}
+	if err := syncer.Sync(ctx); err != nil {
+		// Close still flushes the store (baton does this on a detached context); the
+		// caller then discards the file.
+		return nil, "", errors.Join(fmt.Errorf("baton sync: %w", err), syncer.Close(ctx))
+	}
+
+	// Read the statistics before Close: they come from the open store, and reading
+	// them back from the finished file would cost a second pass over it.
+	run, err := store.SyncMeta().LatestFullSync(ctx)
+	if err != nil || run == nil {
+		return nil, "", errors.Join(fmt.Errorf("find the finished sync: %w", errOrMissing(err)), syncer.Close(ctx))
+	}
+	stats, err := store.SyncMeta().StatsV2(ctx, connectorstore.SyncTypeFull, run.ID)
+	if err != nil {
+		return nil, "", errors.Join(fmt.Errorf("read sync statistics: %w", err), syncer.Close(ctx))
+	}
+	if err := syncer.Close(ctx); err != nil {
+		return nil, "", fmt.Errorf("write the .c1z: %w", err)
+	}
+	return stats, run.ID, nil
+}
+
+func errOrMissing(err error) error {
+	if err != nil {
+		return err
+	}
+	return errors.New("the store has no finished full sync")
+}

@@ -1,0 +1,133 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/c1zread"
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+var errFetch = errors.New("fetch failed: AccessDenied")
+
+func failingConnector() *Connector {
+	return New(func(context.Context) (*inventory.Snapshot, error) { return nil, errFetch }, AllFeatures())
+}
+
+func TestWriteC1ZSourceFailsLeavesNothing(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "inventory.c1z")
+	_, err := WriteC1Z(context.Background(), failingConnector(), path, WithTempDir(work))
+	if !errors.Is(err, errFetch) {
+		t.Fatalf("err = %v, want the source's error", err)
+	}
+	if got := dirEntries(t, dir); len(got) != 0 {
+		t.Errorf("target directory holds %v after a failed sync", got)
+	}
+	if got := dirEntries(t, work); len(got) != 0 {
+		t.Errorf("work directory holds %v after a failed sync", got)
+	}
+}
+
+func TestWriteC1ZReplacesTargetOnlyOnSuccess(t *testing.T) {
+	ctx := context.Background()
+	dir, work := t.TempDir(), t.TempDir()
+	path := filepath.Join(dir, "inventory.c1z")
+	const old = "the previous sync"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(when string) {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != old {
+			t.Errorf("%s: target = %q, %v; want it untouched", when, b, err)
+		}
+		if got := dirEntries(t, dir); !slices.Equal(got, []string{"inventory.c1z"}) {
+			t.Errorf("%s: target directory holds %v", when, got)
+		}
+		if got := dirEntries(t, work); len(got) != 0 {
+			t.Errorf("%s: work directory holds %v", when, got)
+		}
+	}
+
+	if _, err := WriteC1Z(ctx, failingConnector(), path, WithTempDir(work)); err == nil {
+		t.Fatal("WriteC1Z succeeded with a failing source")
+	}
+	unchanged("source failed")
+
+	// Interrupted: the snapshot is in hand and the temporary file exists when the sync
+	// is cancelled.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := WriteC1Z(cancelled, NewFromSnapshot(singleAccountSnapshot()), path, WithTempDir(work)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	unchanged("sync cancelled")
+
+	sum, err := WriteC1Z(ctx, NewFromSnapshot(singleAccountSnapshot()), path, WithTempDir(work))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Path != path || sum.Resources[TypeAccount] != 1 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if got := dirEntries(t, dir); !slices.Equal(got, []string{"inventory.c1z"}) {
+		t.Errorf("target directory holds %v", got)
+	}
+	accounts, err := c1zread.Read(ctx, path, TypeAccount)
+	if err != nil {
+		t.Fatalf("read the new file: %v", err)
+	}
+	if len(accounts.Resources) != 1 || accounts.Resources[0].GetDisplayName() != "solo" {
+		t.Errorf("new file accounts = %v", accounts.Resources)
+	}
+}
+
+func TestSourceCalledOnceAndRetriedAfterFailure(t *testing.T) {
+	calls := 0
+	c := New(func(context.Context) (*inventory.Snapshot, error) {
+		calls++
+		if calls == 1 {
+			return nil, errFetch
+		}
+		return singleAccountSnapshot(), nil
+	}, AllFeatures())
+	ctx := context.Background()
+	if _, err := c.Validate(ctx); !errors.Is(err, errFetch) {
+		t.Fatalf("first Validate: %v", err)
+	}
+	for range 3 {
+		if _, err := c.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("source called %d times, want 2 (a failure, then one success kept)", calls)
+	}
+	// ResourceSyncers must not fetch: `gatehouse connector` builds the connector first.
+	lazy := New(func(context.Context) (*inventory.Snapshot, error) {
+		t.Error("ResourceSyncers called the source")
+		return nil, errFetch
+	}, AllFeatures())
+	if n := len(lazy.ResourceSyncers(ctx)); n != 10 {
+		t.Errorf("%d syncers with all features, want 10", n)
+	}
+}

@@ -1,0 +1,95 @@
+// Package syncrun runs a whole Gatehouse sync: it fetches an AWS organization in bulk
+// (internal/awsfetch), writes the inventory to a .c1z file with the baton connector
+// (internal/connector) and describes the result for people.
+package syncrun
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/connector"
+	"github.com/gatehouse/gatehouse/internal/inventory"
+)
+
+// Result is what a sync did.
+type Result struct {
+	Path     string
+	Snapshot *inventory.Snapshot
+	Fetch    *awsfetch.Stats
+	C1Z      *connector.Summary
+	Duration time.Duration
+}
+
+// Run fetches what cfg describes and writes it to path. The file at path is replaced only
+// when the whole sync succeeded.
+func Run(ctx context.Context, cfg awsfetch.Config, path string) (*Result, error) {
+	start := time.Now()
+	snap, stats, err := awsfetch.Fetch(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := connector.WriteC1Z(ctx, connector.NewFromSnapshot(snap), path)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &Result{Path: path, Snapshot: snap, Fetch: stats, C1Z: sum, Duration: time.Since(start)}, nil
+}
+
+// WriteSummary prints the result for people: counts per resource type, grants, API calls
+// per service, throttles, accounts skipped and why, duration.
+func (r *Result) WriteSummary(w io.Writer) {
+	synced := 0
+	for _, a := range r.Snapshot.Accounts {
+		if a.Synced {
+			synced++
+		}
+	}
+	fmt.Fprintf(w, "Synced %d of %d accounts in %s into %s\n", synced, len(r.Snapshot.Accounts), r.Duration.Round(time.Millisecond), r.Path)
+
+	fmt.Fprintln(w, "\nResources")
+	for _, t := range sortedKeys(r.C1Z.Resources) {
+		fmt.Fprintf(w, "  %-22s %7d\n", t, r.C1Z.Resources[t])
+	}
+	fmt.Fprintf(w, "  %-22s %7d\n", "entitlements", r.C1Z.Entitlements)
+	fmt.Fprintf(w, "  %-22s %7d\n", "grants", r.C1Z.Grants)
+
+	s := r.Fetch
+	fmt.Fprintf(w, "\nAWS API calls %d (throttled %d, retried %d, failed %d) in %s\n", s.Calls, s.Throttles, s.Retries, s.Errors, s.Wall.Round(time.Millisecond))
+	for _, svc := range s.Services {
+		fmt.Fprintf(w, "  %-22s %7d", svc.Service, svc.Calls)
+		if svc.Throttles > 0 {
+			fmt.Fprintf(w, "  (throttled %d)", svc.Throttles)
+		}
+		fmt.Fprintln(w)
+	}
+	if floor, bucket := s.Floor(); floor > 0 {
+		fmt.Fprintf(w, "  quota floor %s (%s)\n", floor.Round(time.Millisecond), bucket)
+	}
+	if s.Assignments.Strategy != "" {
+		fmt.Fprintf(w, "  Identity Center assignments listed with %s (%d calls per pair, %d per principal: the cheaper was used)\n",
+			s.Assignments.Strategy, s.Assignments.PairCalls, s.Assignments.PrincipalCalls)
+	}
+
+	if len(r.C1Z.SkippedAccounts) > 0 {
+		fmt.Fprintf(w, "\nAccounts not synced (%d)\n", len(r.C1Z.SkippedAccounts))
+		for _, a := range r.C1Z.SkippedAccounts {
+			fmt.Fprintf(w, "  %s %-16s %s\n", a.ID, a.Name, oneLine(a.Reason))
+		}
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
