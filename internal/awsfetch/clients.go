@@ -114,9 +114,9 @@ func (s *sessions) identify(ctx context.Context) error {
 	out, err := sts.NewFromConfig(s.connector).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		if s.cfg.RoleARN != "" {
-			return fmt.Errorf("cannot assume the connector role %s (check the role's trust policy and External ID, and the credentials it is assumed from): %s", s.cfg.RoleARN, describe(err))
+			return wrapf(err, "cannot assume the connector role %s (check the role's trust policy and External ID, and the credentials it is assumed from)", s.cfg.RoleARN)
 		}
-		return fmt.Errorf("no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance or container role is available): %s", describe(err))
+		return wrapf(err, "no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance or container role is available)")
 	}
 	s.callerARN = aws.ToString(out.Arn)
 	s.callerAccount = aws.ToString(out.Account)
@@ -155,7 +155,7 @@ func (s *sessions) account(ctx context.Context, accountID string) (aws.Config, e
 		if ctx.Err() != nil {
 			return aws.Config{}, ctx.Err()
 		}
-		return aws.Config{}, errors.New("cannot assume " + roleARN + ": " + describe(err))
+		return aws.Config{}, wrapf(err, "cannot assume %s", roleARN)
 	}
 	return s.instrumented(creds, func() string { return accountID }), nil
 }
@@ -200,6 +200,20 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// wrapf returns an error that reads "<what>: Code: message" and unwraps to err, so that
+// a cancellation or an SDK error type can still be recognised.
+func wrapf(err error, format string, args ...any) error {
+	return &describedError{msg: fmt.Sprintf(format, args...) + ": " + describe(err), err: err}
+}
+
+type describedError struct {
+	msg string
+	err error
+}
+
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
 
 // errorCode returns the AWS error code of err, or "".
 func errorCode(err error) string {

@@ -51,7 +51,7 @@ func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeou
 				}
 				continue
 			}
-			return nil, fmt.Errorf("GenerateCredentialReport: %s", describe(err))
+			return nil, wrapf(err, "GenerateCredentialReport")
 		}
 		if gen.State != types.ReportStateTypeComplete {
 			if err := sleep(); err != nil {
@@ -68,7 +68,7 @@ func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeou
 				}
 				continue
 			}
-			return nil, fmt.Errorf("GetCredentialReport: %s", describe(err))
+			return nil, wrapf(err, "GetCredentialReport")
 		}
 		if rep.ReportFormat != "" && rep.ReportFormat != types.ReportFormatTypeTextCsv {
 			return nil, fmt.Errorf("GetCredentialReport: unexpected format %q", rep.ReportFormat)

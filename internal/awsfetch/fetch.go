@@ -23,6 +23,7 @@ import (
 func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error) {
 	started := time.Now()
 	stats := &Stats{Started: started}
+	caller := ctx
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, stats, err
@@ -30,6 +31,10 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	rec := newRecorder(cfg.Live)
 	g := newPacing(cfg.Quotas, rec)
 	done := func(snap *inventory.Snapshot, err error) (*inventory.Snapshot, *Stats, error) {
+		if err != nil && caller.Err() != nil {
+			// Whatever failed, it failed because the caller gave up.
+			err = caller.Err()
+		}
 		stats.Wall = time.Since(started)
 		rec.fill(stats)
 		stats.Buckets = g.buckets()
@@ -59,7 +64,6 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 		}
 	}
 
-	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -82,15 +86,12 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	} else {
 		close(icDone)
 	}
-	// fail ends the fetch with the error that caused it: the caller's cancellation, or
-	// Identity Center's failure rather than the cancellation it caused.
+	// fail ends the fetch with the error that caused it: Identity Center's failure rather
+	// than the cancellation it caused elsewhere (done reports the caller's own).
 	fail := func(err error) (*inventory.Snapshot, *Stats, error) {
 		cancel()
 		<-icDone
-		switch {
-		case parent.Err() != nil:
-			err = parent.Err()
-		case icErr != nil && (err == nil || errors.Is(err, context.Canceled)):
+		if icErr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 			err = icErr
 		}
 		return done(nil, err)

@@ -595,10 +595,46 @@ func TestFetchCancelled(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, _, err := Fetch(ctx, env.cfg)
-	if err == nil {
-		t.Fatal("a fetch cut short returned no error")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's error", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("returned after %s", d)
+	}
+}
+
+// TestFetchStandardChain fetches with nothing in Config but the role: the key comes
+// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the endpoint from AWS_ENDPOINT_URL,
+// through the SDK's standard configuration loading.
+func TestFetchStandardChain(t *testing.T) {
+	env := startSim(t, fixture(t, singleAccountFixture), awssim.Options{})
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", dir+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/none")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ENDPOINT_URL", env.url)
+	t.Setenv("AWS_REGION", "us-east-1")
+	env.sim.Do(func(w *awssim.World) {
+		t.Setenv("AWS_ACCESS_KEY_ID", w.Connector.AccessKeyID)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", w.Connector.SecretAccessKey)
+	})
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	cfg := Config{RoleARN: env.cfg.RoleARN, ExternalID: env.cfg.ExternalID, CredentialReportPoll: 5 * time.Millisecond}
+	snap, _ := fetch(t, cfg)
+	if len(snap.Accounts) != 1 || !snap.Accounts[0].Synced || snap.CallerAccountID != "111111111111" {
+		t.Errorf("accounts = %+v", snap.Accounts)
+	}
+}
+
+// TestFetchIdentityCenterDenied checks that a connector without Identity Center
+// permissions fails the fetch with Identity Center's error, not with the cancellation it
+// causes in the rest of the fetch.
+func TestFetchIdentityCenterDenied(t *testing.T) {
+	yaml := strings.Replace(orgFixture, "  external_id: example-external-id\n",
+		"  external_id: example-external-id\n  permissions: '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"iam:*\",\"organizations:*\",\"sts:AssumeRole\"],\"Resource\":\"*\"}]}'\n", 1)
+	env := startSim(t, fixture(t, yaml), awssim.Options{Latency: 5 * time.Millisecond})
+	_, _, err := Fetch(context.Background(), env.cfg)
+	if err == nil || !strings.Contains(err.Error(), "Identity Center") || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("err = %v, want Identity Center's AccessDenied", err)
 	}
 }

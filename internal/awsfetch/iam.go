@@ -2,7 +2,6 @@ package awsfetch
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -111,7 +110,7 @@ func authorizationDetails(ctx context.Context, client *iam.Client, into *invento
 		page, err := client.GetAccountAuthorizationDetails(ctx, &iam.GetAccountAuthorizationDetailsInput{
 			MaxItems: aws.Int32(iamPageSize), Marker: marker})
 		if err != nil {
-			return nil, fmt.Errorf("GetAccountAuthorizationDetails: %s", describe(err))
+			return nil, wrapf(err, "GetAccountAuthorizationDetails")
 		}
 		for _, u := range page.UserDetailList {
 			into.Users = append(into.Users, userOf(u))
@@ -298,7 +297,7 @@ func listRoles(ctx context.Context, client *iam.Client) (map[string]types.Role, 
 	err := paginate("ListRoles", func(marker *string) (*string, error) {
 		page, err := client.ListRoles(ctx, &iam.ListRolesInput{MaxItems: aws.Int32(iamPageSize), Marker: marker})
 		if err != nil {
-			return nil, fmt.Errorf("ListRoles: %s", describe(err))
+			return nil, wrapf(err, "ListRoles")
 		}
 		for _, r := range page.Roles {
 			roles[aws.ToString(r.RoleName)] = r
@@ -315,7 +314,7 @@ func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MF
 		page, err := client.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{
 			AssignmentStatus: types.AssignmentStatusTypeAssigned, MaxItems: aws.Int32(iamPageSize), Marker: marker})
 		if err != nil {
-			return nil, fmt.Errorf("ListVirtualMFADevices: %s", describe(err))
+			return nil, wrapf(err, "ListVirtualMFADevices")
 		}
 		for _, d := range page.VirtualMFADevices {
 			if d.User == nil {
@@ -334,7 +333,7 @@ func accountAliases(ctx context.Context, client *iam.Client) ([]string, error) {
 	err := paginate("ListAccountAliases", func(marker *string) (*string, error) {
 		page, err := client.ListAccountAliases(ctx, &iam.ListAccountAliasesInput{MaxItems: aws.Int32(iamPageSize), Marker: marker})
 		if err != nil {
-			return nil, fmt.Errorf("ListAccountAliases: %s", describe(err))
+			return nil, wrapf(err, "ListAccountAliases")
 		}
 		out = append(out, page.AccountAliases...)
 		return iamMarker(page.IsTruncated, page.Marker), nil
@@ -374,7 +373,7 @@ func mfaDevices(ctx context.Context, client *iam.Client, users []*inventory.User
 		return paginate("ListMFADevices", func(marker *string) (*string, error) {
 			page, err := client.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String(user), MaxItems: aws.Int32(iamPageSize), Marker: marker})
 			if err != nil {
-				return nil, fmt.Errorf("ListMFADevices for %s: %s", user, describe(err))
+				return nil, wrapf(err, "ListMFADevices for %s", user)
 			}
 			mu.Lock()
 			for _, d := range page.MFADevices {
@@ -412,7 +411,7 @@ func accessKeys(ctx context.Context, client *iam.Client, users []*inventory.User
 		err := paginate("ListAccessKeys", func(marker *string) (*string, error) {
 			page, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(iamPageSize), Marker: marker})
 			if err != nil {
-				return nil, fmt.Errorf("ListAccessKeys for %s: %s", u.Name, describe(err))
+				return nil, wrapf(err, "ListAccessKeys for %s", u.Name)
 			}
 			for _, k := range page.AccessKeyMetadata {
 				keys = append(keys, &inventory.AccessKey{ID: aws.ToString(k.AccessKeyId), UserName: u.Name, UserARN: u.ARN,
@@ -426,7 +425,7 @@ func accessKeys(ctx context.Context, client *iam.Client, users []*inventory.User
 		for _, k := range keys {
 			used, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(k.ID)})
 			if err != nil {
-				return fmt.Errorf("GetAccessKeyLastUsed for %s: %s", k.ID, describe(err))
+				return wrapf(err, "GetAccessKeyLastUsed for %s", k.ID)
 			}
 			if lu := used.AccessKeyLastUsed; lu != nil {
 				k.LastUsedAt = aws.ToTime(lu.LastUsedDate).UTC()

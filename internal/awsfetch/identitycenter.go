@@ -127,15 +127,15 @@ func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore
 	return f.ic, f.choice, nil
 }
 
-// instance finds the Identity Center instance. An organization has at most one
-// organization instance; account instances (owned by member accounts) are ignored when
-// it exists.
+// instance finds the Identity Center instance. ListInstances answers with the caller
+// account's instances, and an account has at most one, so the first active one is it;
+// ARN order only makes the choice stable should AWS ever list more.
 func (f *identityCenter) instance(ctx context.Context, region string) (ssotypes.InstanceMetadata, error) {
 	var all []ssotypes.InstanceMetadata
 	err := paginate("ListInstances", func(token *string) (*string, error) {
 		out, err := f.sso.ListInstances(ctx, &ssoadmin.ListInstancesInput{MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list Identity Center instances in %s: %s", region, describe(err))
+			return nil, wrapf(err, "list Identity Center instances in %s", region)
 		}
 		all = append(all, out.Instances...)
 		return out.NextToken, nil
@@ -161,7 +161,7 @@ func (f *identityCenter) listUsers(ctx context.Context) error {
 	err := paginate("ListUsers", func(token *string) (*string, error) {
 		out, err := f.ids.ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: aws.String(f.ic.IdentityStoreID), MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("Identity Store ListUsers: %s", describe(err))
+			return nil, wrapf(err, "Identity Store ListUsers")
 		}
 		for _, u := range out.Users {
 			users = append(users, ssoUserOf(u))
@@ -202,7 +202,7 @@ func (f *identityCenter) listGroups(ctx context.Context) error {
 	err := paginate("ListGroups", func(token *string) (*string, error) {
 		out, err := f.ids.ListGroups(ctx, &identitystore.ListGroupsInput{IdentityStoreId: aws.String(f.ic.IdentityStoreID), MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("Identity Store ListGroups: %s", describe(err))
+			return nil, wrapf(err, "Identity Store ListGroups")
 		}
 		for _, g := range out.Groups {
 			groups = append(groups, &inventory.SSOGroup{ID: aws.ToString(g.GroupId), DisplayName: aws.ToString(g.DisplayName), Description: aws.ToString(g.Description)})
@@ -230,7 +230,7 @@ func (f *identityCenter) listMembers(ctx context.Context, groupID string) error 
 		out, err := f.ids.ListGroupMemberships(ctx, &identitystore.ListGroupMembershipsInput{
 			IdentityStoreId: aws.String(f.ic.IdentityStoreID), GroupId: aws.String(groupID), MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("Identity Store ListGroupMemberships for group %s: %s", groupID, describe(err))
+			return nil, wrapf(err, "Identity Store ListGroupMemberships for group %s", groupID)
 		}
 		for _, m := range out.GroupMemberships {
 			if id, ok := m.MemberId.(*istypes.MemberIdMemberUserId); ok {
@@ -255,7 +255,7 @@ func (f *identityCenter) listPermissionSets(ctx context.Context) error {
 	err := paginate("ListPermissionSets", func(token *string) (*string, error) {
 		out, err := f.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: aws.String(f.ic.InstanceARN), MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListPermissionSets: %s", describe(err))
+			return nil, wrapf(err, "ListPermissionSets")
 		}
 		for _, arn := range out.PermissionSets {
 			sets = append(sets, &inventory.PermissionSet{ARN: arn})
@@ -289,7 +289,7 @@ func (f *identityCenter) describeAll(ctx context.Context, lists <-chan []*invent
 			if ctx.Err() != nil {
 				return ctx.Err() // the queue's own error, if any, is reported first
 			}
-			err = fmt.Errorf("DescribePermissionSet %s: %s", ps.ARN, describe(err))
+			err = wrapf(err, "DescribePermissionSet %s", ps.ARN)
 			f.q.fail(err)
 			return err
 		}
@@ -312,7 +312,7 @@ func (f *identityCenter) permissionSetPolicies(ctx context.Context, ps *inventor
 	err := paginate("ListManagedPoliciesInPermissionSet", func(token *string) (*string, error) {
 		out, err := f.sso.ListManagedPoliciesInPermissionSet(ctx, &ssoadmin.ListManagedPoliciesInPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn, MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListManagedPoliciesInPermissionSet %s: %s", ps.ARN, describe(err))
+			return nil, wrapf(err, "ListManagedPoliciesInPermissionSet %s", ps.ARN)
 		}
 		for _, p := range out.AttachedManagedPolicies {
 			managed = append(managed, aws.ToString(p.Arn))
@@ -325,7 +325,7 @@ func (f *identityCenter) permissionSetPolicies(ctx context.Context, ps *inventor
 	err = paginate("ListCustomerManagedPolicyReferencesInPermissionSet", func(token *string) (*string, error) {
 		out, err := f.sso.ListCustomerManagedPolicyReferencesInPermissionSet(ctx, &ssoadmin.ListCustomerManagedPolicyReferencesInPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn, MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListCustomerManagedPolicyReferencesInPermissionSet %s: %s", ps.ARN, describe(err))
+			return nil, wrapf(err, "ListCustomerManagedPolicyReferencesInPermissionSet %s", ps.ARN)
 		}
 		for _, r := range out.CustomerManagedPolicyReferences {
 			path := aws.ToString(r.Path)
@@ -341,7 +341,7 @@ func (f *identityCenter) permissionSetPolicies(ctx context.Context, ps *inventor
 	}
 	inline, err := f.sso.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{InstanceArn: inst, PermissionSetArn: arn})
 	if err != nil {
-		return fmt.Errorf("GetInlinePolicyForPermissionSet %s: %s", ps.ARN, describe(err))
+		return wrapf(err, "GetInlinePolicyForPermissionSet %s", ps.ARN)
 	}
 	sort.Strings(managed)
 	sort.Strings(customer)
@@ -359,7 +359,7 @@ func (f *identityCenter) listProvisioned(ctx context.Context, psARN string) erro
 		out, err := f.sso.ListAccountsForProvisionedPermissionSet(ctx, &ssoadmin.ListAccountsForProvisionedPermissionSetInput{
 			InstanceArn: aws.String(f.ic.InstanceARN), PermissionSetArn: aws.String(psARN), MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListAccountsForProvisionedPermissionSet %s: %s", psARN, describe(err))
+			return nil, wrapf(err, "ListAccountsForProvisionedPermissionSet %s", psARN)
 		}
 		accounts = append(accounts, out.AccountIds...)
 		return out.NextToken, nil
@@ -433,7 +433,7 @@ func (f *identityCenter) assignmentsFor(ctx context.Context, account, psARN stri
 			InstanceArn: aws.String(f.ic.InstanceARN), AccountId: aws.String(account), PermissionSetArn: aws.String(psARN),
 			MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListAccountAssignments for %s in %s: %s", psARN, account, describe(err))
+			return nil, wrapf(err, "ListAccountAssignments for %s in %s", psARN, account)
 		}
 		for _, a := range out.AccountAssignments {
 			found = append(found, inventory.Assignment{AccountID: orDefault(aws.ToString(a.AccountId), account),
@@ -456,7 +456,7 @@ func (f *identityCenter) assignmentsOf(ctx context.Context, kind ssotypes.Princi
 			InstanceArn: aws.String(f.ic.InstanceARN), PrincipalType: kind, PrincipalId: aws.String(id),
 			MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("ListAccountAssignmentsForPrincipal for %s %s: %s", kind, id, describe(err))
+			return nil, wrapf(err, "ListAccountAssignmentsForPrincipal for %s %s", kind, id)
 		}
 		for _, a := range out.AccountAssignments {
 			// Keep the principal AWS names: should it ever report an assignment a user

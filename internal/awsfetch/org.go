@@ -125,7 +125,7 @@ func listChildOUs(ctx context.Context, client *organizations.Client, parentID st
 		page, err := client.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{
 			ParentId: aws.String(parentID), MaxResults: aws.Int32(orgPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("OUs under %s: %s", parentID, describe(err))
+			return nil, wrapf(err, "OUs under %s", parentID)
 		}
 		for _, ou := range page.OrganizationalUnits {
 			out = append(out, &inventory.OrgUnit{ID: aws.ToString(ou.Id), ARN: aws.ToString(ou.Arn), Name: aws.ToString(ou.Name), ParentID: parentID})
@@ -141,7 +141,7 @@ func listChildAccounts(ctx context.Context, client *organizations.Client, parent
 		page, err := client.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{
 			ParentId: aws.String(parentID), MaxResults: aws.Int32(orgPageSize), NextToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("accounts under %s: %s", parentID, describe(err))
+			return nil, wrapf(err, "accounts under %s", parentID)
 		}
 		for _, a := range page.Accounts {
 			// State replaces the retiring Status and tells CLOSED from SUSPENDED.
