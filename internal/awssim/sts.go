@@ -110,7 +110,10 @@ func stsAssumeRole(q *request) (any, *apiError) {
 	res.Credentials.AccessKeyID = sess.AccessKeyID
 	res.Credentials.SecretAccessKey = sess.SecretAccessKey
 	res.Credentials.SessionToken = sess.SessionToken
-	res.Credentials.Expiration = sess.Expiration
+	// The world's clock may not be the wall clock (fixtures start at a fixed date). Clients
+	// compare Expiration with their own clock, so report it on the wall clock: the same
+	// remaining lifetime, measured from now. The session itself expires on the world's clock.
+	res.Credentials.Expiration = time.Now().UTC().Add(sess.Expiration.Sub(q.w.Now())).Truncate(time.Second)
 	res.AssumedRoleUser.AssumedRoleID = role.ID + ":" + sessionName
 	res.AssumedRoleUser.Arn = "arn:aws:sts::" + accountID + ":assumed-role/" + roleName + "/" + sessionName
 	return res, nil

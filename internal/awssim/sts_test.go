@@ -3,6 +3,7 @@ package awssim
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -64,5 +65,23 @@ func TestGetCallerIdentityAndAssumeRole(t *testing.T) {
 	_, err = iam.NewFromConfig(cfg).ListUsers(ctx(t), &iam.ListUsersInput{})
 	if apiCode(err) != "AccessDenied" {
 		t.Fatalf("operator ListUsers: err = %v, want AccessDenied", err)
+	}
+}
+
+// A world whose clock is far from the wall clock (a fixture dated 2026-01-01) still hands
+// out credentials that clients consider valid for the session's duration.
+func TestAssumeRoleExpirationIsOnTheWallClock(t *testing.T) {
+	long := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := NewWorld("111111111111", "us-east-1", func() time.Time { return long })
+	w.AddConnectorAccess("ext", "")
+	_, cfg := startSim(t, w, Options{})
+	out, err := sts.NewFromConfig(cfg).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::111111111111:role/GatehouseConnector"), RoleSessionName: aws.String("gh"), ExternalId: aws.String("ext")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := time.Until(aws.ToTime(out.Credentials.Expiration))
+	if left < 59*time.Minute || left > 61*time.Minute {
+		t.Errorf("credentials expire in %s, want about 1h from now", left)
 	}
 }
