@@ -112,6 +112,10 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	if err := fetchAccounts(ctx, cfg, s, accounts); err != nil {
 		return fail(err)
 	}
+	if !cfg.Orgs && accounts[0].Name == "" && len(accounts[0].Aliases) > 0 {
+		// Without Organizations there is no account name; the alias is what people call it.
+		accounts[0].Name = accounts[0].Aliases[0]
+	}
 	<-icDone
 	if icErr != nil {
 		return fail(nil)

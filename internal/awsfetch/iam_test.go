@@ -145,7 +145,7 @@ func TestFetchSingleAccount(t *testing.T) {
 		CallerARN:       "arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync",
 		CallerAccountID: acct,
 		Accounts: []*inventory.Account{{
-			ID: acct, Status: "ACTIVE", Synced: true, Aliases: []string{"acme"},
+			ID: acct, Name: "acme", Status: "ACTIVE", Synced: true, Aliases: []string{"acme"},
 			IAM: &inventory.IAM{
 				Users: []*inventory.User{
 					{ARN: "arn:aws:iam::111111111111:user/alice", ID: uid["alice"], Name: "alice", Path: "/", CreatedAt: day("2024-03-01T00:00:00Z"),
