@@ -11,7 +11,7 @@ import (
 )
 
 // awsFlags are the flags that say how to reach AWS and what to read. sync, connector and
-// (later) doctor share them.
+// (later) doctor share them; grant and revoke share the connection flags.
 type awsFlags struct {
 	region               string
 	endpointURL          string
@@ -79,5 +79,37 @@ func (f *awsFlags) config() (awsfetch.Config, error) {
 		SCIMEndpoint:         f.scimEndpoint,
 		SCIMToken:            f.scimToken,
 		Concurrency:          f.concurrency,
+	}, nil
+}
+
+// registerConnection registers only the flags that say how to reach AWS (the same names
+// and meanings as sync's), for commands that act on one thing rather than read it all.
+func (f *awsFlags) registerConnection(fl *pflag.FlagSet) {
+	fl.StringVar(&f.region, "region", "", "AWS region for STS and Organizations (default: AWS_REGION, the profile, then us-east-1)")
+	fl.StringVar(&f.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint instead of AWS (for example the URL gatehouse sim prints); AWS_ENDPOINT_URL works too")
+	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain first")
+	fl.StringVar(&f.externalID, "external-id", "", "External ID to pass when assuming --role-arn")
+	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in a member account to change its IAM")
+	fl.StringVar(&f.memberExternalID, "member-external-id", "", "External ID to pass when assuming the member-account role")
+	fl.StringVar(&f.identityCenterRegion, "identity-center-region", "", "region of the Identity Center instance (default: --region)")
+}
+
+// connectionConfig validates the connection flags and turns them into a configuration
+// for awsfetch.Connect.
+func (f *awsFlags) connectionConfig() (awsfetch.Config, error) {
+	switch {
+	case f.externalID != "" && f.roleARN == "":
+		return awsfetch.Config{}, fmt.Errorf("--external-id is passed when assuming --role-arn; set --role-arn too")
+	case f.roleARN != "" && !strings.HasPrefix(f.roleARN, "arn:aws"):
+		return awsfetch.Config{}, fmt.Errorf("--role-arn must be a role ARN like arn:aws:iam::123456789012:role/GatehouseConnector, got %q", f.roleARN)
+	}
+	return awsfetch.Config{
+		Region:               f.region,
+		EndpointURL:          f.endpointURL,
+		RoleARN:              f.roleARN,
+		ExternalID:           f.externalID,
+		MemberRoleName:       f.memberRoleName,
+		MemberExternalID:     f.memberExternalID,
+		IdentityCenterRegion: f.identityCenterRegion,
 	}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/conductorone/baton-sdk/pkg/config"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
@@ -10,8 +11,10 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/types"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/awsprovision"
 	"github.com/gatehouse/gatehouse/internal/connector"
 	"github.com/gatehouse/gatehouse/internal/inventory"
 )
@@ -35,7 +38,9 @@ var connectorFields = []field.SchemaField{
 
 // newConnectorCommand is baton-sdk's standard connector runner around the Gatehouse
 // connector: `gatehouse connector -f out.c1z`, service mode with --client-id and
-// --client-secret, and baton's one-shot grant and revoke flags.
+// --client-secret, and baton's provisioning: --provisioning, and the one-shot
+// --grant-entitlement/--grant-principal/--grant-principal-type and --revoke-grant, which
+// read the entitlement, principal or grant from the .c1z of -f.
 func newConnectorCommand(ctx context.Context) *cobra.Command {
 	_, cmd, err := config.DefineConfiguration(ctx, "gatehouse", newBatonConnector, field.NewConfiguration(connectorFields))
 	if err != nil {
@@ -73,9 +78,58 @@ func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServ
 		snap, _, err := awsfetch.Fetch(ctx, cfg)
 		return snap, err
 	}
-	server, err := connectorbuilder.NewConnector(ctx, connector.New(source, features))
+	var opts []connector.Option
+	// baton's runner turns provisioning on for --provisioning and for its one-shot
+	// --grant-entitlement and --revoke-grant; without it Grant and Revoke stay off here
+	// as well, so a connector that only syncs can never change access.
+	if v.GetBool("provisioning") || v.GetString("grant-entitlement") != "" || v.GetString("revoke-grant") != "" {
+		// baton's runner installs its logger as zap's global one: grants and revokes are
+		// logged with the rest of the connector's log.
+		opts = append(opts, connector.WithProvisioner(&lazyProvisioner{cfg: cfg, opts: awsprovision.Options{Logger: zap.L()}}))
+	}
+	server, err := connectorbuilder.NewConnector(ctx, connector.New(source, features, opts...))
 	if err != nil {
 		return nil, fmt.Errorf("build the baton connector: %w", err)
 	}
 	return server, nil
+}
+
+// lazyProvisioner connects to AWS for provisioning on the first Grant or Revoke. baton's
+// runner builds the connector in its parent process too, and a service-mode connector
+// with --provisioning may only ever sync: neither should make a call it does not need.
+type lazyProvisioner struct {
+	cfg  awsfetch.Config
+	opts awsprovision.Options
+
+	mu sync.Mutex
+	p  *awsprovision.Provisioner
+}
+
+func (l *lazyProvisioner) get(ctx context.Context) (*awsprovision.Provisioner, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.p == nil {
+		p, err := awsprovision.Connect(ctx, l.cfg, l.opts)
+		if err != nil {
+			return nil, err
+		}
+		l.p = p
+	}
+	return l.p, nil
+}
+
+func (l *lazyProvisioner) Grant(ctx context.Context, a awsprovision.Access) (*awsprovision.Result, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Grant(ctx, a)
+}
+
+func (l *lazyProvisioner) Revoke(ctx context.Context, a awsprovision.Access) (*awsprovision.Result, error) {
+	p, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Revoke(ctx, a)
 }

@@ -19,10 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-)
 
-// sessionName identifies Gatehouse's sessions in CloudTrail.
-const sessionName = "gatehouse-sync"
+	"github.com/gatehouse/gatehouse/internal/awsperms"
+)
 
 // sessions builds the clients of a fetch: the connector's identity and, per member
 // account, the role assumed into it.
@@ -95,7 +94,7 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 	})
 	if cfg.RoleARN != "" {
 		provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(s.source), cfg.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = sessionName
+			o.RoleSessionName = cfg.SessionName
 			if cfg.ExternalID != "" {
 				o.ExternalID = aws.String(cfg.ExternalID)
 			}
@@ -143,7 +142,7 @@ func (s *sessions) account(ctx context.Context, accountID string) (aws.Config, e
 	}
 	roleARN := s.memberRoleARN(accountID)
 	provider := stscreds.NewAssumeRoleProvider(s.connectorSTS, roleARN, func(o *stscreds.AssumeRoleOptions) {
-		o.RoleSessionName = sessionName
+		o.RoleSessionName = s.cfg.SessionName
 		// Role chaining caps sessions at one hour; the cache renews them before expiry.
 		o.Duration = time.Hour
 		if s.cfg.MemberExternalID != "" {
@@ -188,15 +187,19 @@ func (s *sessions) identityCenterClients() (*ssoadmin.Client, *identitystore.Cli
 }
 
 // describe turns an SDK error into "Code: message", which is what a person needs; other
-// errors keep their text.
+// errors keep their text. An AccessDenied also says what Gatehouse needs the action for
+// and in which role's policy, from the list the setup policies are generated from.
 func describe(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		msg := apiErr.ErrorMessage()
-		if msg == "" {
-			return apiErr.ErrorCode()
+		msg := apiErr.ErrorCode()
+		if m := apiErr.ErrorMessage(); m != "" {
+			msg += ": " + m
 		}
-		return apiErr.ErrorCode() + ": " + msg
+		if hint := awsperms.Explain(err); hint != "" {
+			msg = strings.TrimSuffix(msg, ".") + ". " + hint
+		}
+		return msg
 	}
 	return err.Error()
 }

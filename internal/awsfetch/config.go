@@ -26,6 +26,9 @@ import (
 // DefaultMemberRoleName is the role AWS Organizations creates in accounts it creates.
 const DefaultMemberRoleName = "OrganizationAccountAccessRole"
 
+// DefaultSessionName is the role session name of a sync.
+const DefaultSessionName = "gatehouse-sync"
+
 // DefaultConcurrency is how many accounts are fetched at once by default. IAM quotas are
 // per account, so parallel accounts do not compete with each other; the bound keeps
 // memory, connections and STS calls reasonable for organizations with thousands of
@@ -47,6 +50,11 @@ type Config struct {
 	// chain and becomes the connector's identity for everything that follows.
 	RoleARN    string
 	ExternalID string
+
+	// SessionName names the role sessions (connector and member roles) in CloudTrail
+	// (DefaultSessionName when empty). Provisioning uses its own name, so that changes
+	// are told apart from reads in the audit trail.
+	SessionName string
 
 	// Orgs lists the organization's accounts and fetches each one's IAM.
 	Orgs bool
@@ -124,6 +132,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.MemberRoleName = DefaultMemberRoleName
 	}
 	c.MemberRoleName = strings.TrimPrefix(c.MemberRoleName, "/")
+	if c.SessionName == "" {
+		c.SessionName = DefaultSessionName
+	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency
 	}

@@ -2,6 +2,7 @@ package awsfetch
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,6 +46,28 @@ func (c *Session) CallerARN() string { return c.s.callerARN }
 
 // CallerAccountID is the account of the connector's identity.
 func (c *Session) CallerAccountID() string { return c.s.callerAccount }
+
+// ConnectorRoleARN is the IAM identity whose policies govern the connector's own calls:
+// Config.RoleARN when one is assumed, otherwise the role of an assumed-role caller
+// (arn:aws:iam::ACCOUNT:role/NAME; STS does not report the role's path) or the caller
+// itself (an IAM user). An AccessDenied is fixed on this identity, not on the session.
+func (c *Session) ConnectorRoleARN() string {
+	if c.cfg.RoleARN != "" {
+		return c.cfg.RoleARN
+	}
+	return roleOfSession(c.s.callerARN)
+}
+
+// roleOfSession turns arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION into
+// arn:aws:iam::ACCOUNT:role/NAME; other ARNs are returned unchanged.
+func roleOfSession(arn string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[2] != "sts" || !strings.HasPrefix(f[5], "assumed-role/") {
+		return arn
+	}
+	parts := strings.Split(strings.TrimPrefix(f[5], "assumed-role/"), "/")
+	return "arn:" + f[1] + ":iam::" + f[4] + ":role/" + parts[0]
+}
 
 // Connector returns a configuration acting as the connector in its own account.
 func (c *Session) Connector() aws.Config { return c.s.connector.Copy() }

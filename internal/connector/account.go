@@ -5,17 +5,18 @@ import (
 	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"github.com/gatehouse/gatehouse/internal/awsprovision"
 	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
 // accountSyncer lists AWS accounts. An account's entitlements are the Identity Center
 // permission sets, all of them: any permission set can be assigned in any account, so each
 // one can be requested even before anybody holds it. Its grants are the account
-// assignments. (Provisioning those assignments comes with issue 5, as Grant and Revoke on
-// this syncer.)
+// assignments, which Grant and Revoke create and delete in Identity Center.
 type accountSyncer struct{ c *Connector }
 
 func (s *accountSyncer) ResourceType(context.Context) *v2.ResourceType { return accountResourceType }
@@ -181,4 +182,25 @@ func (s *accountSyncer) Grants(ctx context.Context, r *v2.Resource, opts resourc
 		out = append(out, newGrant(r, slug, p))
 	}
 	return out, &resource.SyncOpResults{NextPageToken: w.next}, nil
+}
+
+// Grant assigns the permission set in the account to the Identity Center user or group,
+// waiting until AWS reports the assignment SUCCEEDED.
+func (s *accountSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
+	return s.c.grant(ctx, principal, e)
+}
+
+// Revoke deletes the account assignment, waiting until AWS reports it SUCCEEDED.
+func (s *accountSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annotations, error) {
+	return s.c.revoke(ctx, g)
+}
+
+// accountAccess is the assignment a permission-set entitlement of an account stands for;
+// the slug is the permission set's id.
+func accountAccess(ent EntitlementRef, principalType, principalID string) awsprovision.Access {
+	pt := awsprovision.PrincipalUser
+	if principalType == TypeSSOGroup {
+		pt = awsprovision.PrincipalGroup
+	}
+	return awsprovision.AccountAssignment{AccountID: ent.ResourceID, PermissionSet: ent.Slug, PrincipalType: pt, PrincipalID: principalID}
 }

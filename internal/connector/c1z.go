@@ -44,9 +44,10 @@ type SkippedAccount struct {
 type WriteOption func(*writeConfig)
 
 type writeConfig struct {
-	tmpDir  string
-	workers int
-	strict  bool
+	tmpDir        string
+	workers       int
+	strict        bool
+	batonDefaults bool
 }
 
 // WithTempDir sets where baton keeps its working copy of the store during the sync (it
@@ -66,6 +67,14 @@ func WithWorkers(n int) WriteOption {
 // logged. Tests use it; the connector never produces such references on purpose.
 func WithStrictChecks() WriteOption {
 	return func(c *writeConfig) { c.strict = true }
+}
+
+// WithBatonMemoryDefaults writes the file with baton's default store settings and Go's
+// default GC pacing: the grant digest index is built and the memory limit is left alone
+// (see c1z_memory.go). The resources, entitlements and grants are the same either way;
+// the benchmark uses it to show what the memory settings save.
+func WithBatonMemoryDefaults() WriteOption {
+	return func(c *writeConfig) { c.batonDefaults = true }
 }
 
 // WriteC1Z syncs c into a .c1z file at path with baton's syncer. The file is written under
@@ -162,6 +171,13 @@ func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (s
 	client := connectorclient.NewConnectorClient(ctx, newInProcessConn(ctx, server))
 
 	storeOpts := []dotc1z.C1ZOption{}
+	if !cfg.batonDefaults {
+		// See c1z_memory.go: both settings bound the peak memory of the write.
+		if os.Getenv("GH_TMP_DIGEST") == "" {
+			storeOpts = append(storeOpts, dotc1z.WithGrantDigestIndex(false))
+		}
+		defer lowerMemoryLimit()()
+	}
 	if cfg.tmpDir != "" {
 		storeOpts = append(storeOpts, dotc1z.WithTmpDir(cfg.tmpDir))
 	}

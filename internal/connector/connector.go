@@ -1,11 +1,14 @@
 // Package connector is Gatehouse's baton connector: it presents an inventory.Snapshot of an
-// AWS organization as baton resources, entitlements and grants.
+// AWS organization as baton resources, entitlements and grants, and, with a provisioner,
+// grants and revokes iam_group, sso_group and account entitlements.
 //
-// The connector never calls AWS. It is given a SnapshotSource, calls it once (lazily, on the
-// first request that needs data) and pages over the cached snapshot, so the expensive part
-// of a sync (the bulk fetch in internal/awsfetch) stays separate from baton's request-by-
-// request protocol. There is one file per resource type; docs/model.md describes the model
-// and why it is shaped so. WriteC1Z runs baton's syncer over a Connector into a .c1z file.
+// The connector never calls AWS itself. It is given a SnapshotSource, calls it once
+// (lazily, on the first request that needs data) and pages over the cached snapshot, so
+// the expensive part of a sync (the bulk fetch in internal/awsfetch) stays separate from
+// baton's request-by-request protocol. Grant and Revoke translate entitlement and grant
+// ids into internal/awsprovision accesses (provisioning.go, ids.go) and need no snapshot.
+// There is one file per resource type; docs/model.md describes the model and why it is
+// shaped so. WriteC1Z runs baton's syncer over a Connector into a .c1z file.
 package connector
 
 import (
@@ -63,6 +66,8 @@ type Connector struct {
 	features Features
 	// pageSize overrides the page size of every listing; tests set it to exercise paging.
 	pageSize int
+	// prov changes access in AWS; nil keeps provisioning off.
+	prov Provisioner
 
 	mu  sync.Mutex
 	idx *index // nil until the source has succeeded once
@@ -70,9 +75,15 @@ type Connector struct {
 
 // New returns a connector over the snapshot source produces. source is called when the
 // data is first needed; a successful result is kept for the life of the connector, and a
-// failure is returned to that request and retried by the next one.
-func New(source SnapshotSource, features Features) *Connector {
-	return &Connector{source: source, features: features}
+// failure is returned to that request and retried by the next one. Grant and Revoke do
+// not need the snapshot: they go to the provisioner (WithProvisioner), which reads what
+// it needs from AWS.
+func New(source SnapshotSource, features Features, opts ...Option) *Connector {
+	c := &Connector{source: source, features: features}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // NewFromSnapshot returns a connector over a snapshot already in memory, with the features

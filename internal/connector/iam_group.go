@@ -4,15 +4,17 @@ import (
 	"context"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"github.com/gatehouse/gatehouse/internal/awsprovision"
 	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
 // iamGroupSyncer lists the IAM groups of each synced account, under the account. Its member
 // entitlement is held by IAM users of the same account (IAM groups cannot hold users of
-// another account). Provisioning membership comes with issue 5, as Grant and Revoke here.
+// another account). Grant and Revoke add and remove members, in the group's account.
 type iamGroupSyncer struct{ c *Connector }
 
 func (s *iamGroupSyncer) ResourceType(context.Context) *v2.ResourceType { return iamGroupResourceType }
@@ -74,4 +76,20 @@ func (s *iamGroupSyncer) Grants(ctx context.Context, r *v2.Resource, opts resour
 		out = append(out, newGrant(r, EntitlementMember, principalRef{TypeIAMUser, u.ARN}))
 	}
 	return out, &resource.SyncOpResults{NextPageToken: w.next}, nil
+}
+
+// Grant makes the IAM user a member of the group.
+func (s *iamGroupSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
+	return s.c.grant(ctx, principal, e)
+}
+
+// Revoke removes the IAM user from the group.
+func (s *iamGroupSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annotations, error) {
+	return s.c.revoke(ctx, g)
+}
+
+// iamGroupAccess is the membership the member entitlement of a group stands for; both
+// ids are ARNs, which carry the account.
+func iamGroupAccess(ent EntitlementRef, userARN string) awsprovision.Access {
+	return awsprovision.IAMGroupMembership{GroupARN: ent.ResourceID, UserARN: userARN}
 }

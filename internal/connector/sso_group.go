@@ -4,15 +4,17 @@ import (
 	"context"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"github.com/gatehouse/gatehouse/internal/awsprovision"
 	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
 // ssoGroupSyncer lists the groups of the Identity Center identity store, without a parent.
 // Its member entitlement is held by Identity Center users; account assignments to a group
-// expand through it. Provisioning membership comes with issue 5, as Grant and Revoke here.
+// expand through it. Grant and Revoke add and remove members in the identity store.
 type ssoGroupSyncer struct{ c *Connector }
 
 func (s *ssoGroupSyncer) ResourceType(context.Context) *v2.ResourceType { return ssoGroupResourceType }
@@ -75,4 +77,19 @@ func (s *ssoGroupSyncer) Grants(ctx context.Context, r *v2.Resource, opts resour
 		out = append(out, newGrant(r, EntitlementMember, principalRef{TypeSSOUser, uid}))
 	}
 	return out, &resource.SyncOpResults{NextPageToken: w.next}, nil
+}
+
+// Grant makes the Identity Center user a member of the group.
+func (s *ssoGroupSyncer) Grant(ctx context.Context, principal *v2.Resource, e *v2.Entitlement) ([]*v2.Grant, annotations.Annotations, error) {
+	return s.c.grant(ctx, principal, e)
+}
+
+// Revoke removes the Identity Center user from the group.
+func (s *ssoGroupSyncer) Revoke(ctx context.Context, g *v2.Grant) (annotations.Annotations, error) {
+	return s.c.revoke(ctx, g)
+}
+
+// ssoGroupAccess is the membership the member entitlement of a group stands for.
+func ssoGroupAccess(ent EntitlementRef, userID string) awsprovision.Access {
+	return awsprovision.SSOGroupMembership{GroupID: ent.ResourceID, UserID: userID}
 }

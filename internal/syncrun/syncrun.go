@@ -26,14 +26,22 @@ type Result struct {
 }
 
 // Run fetches what cfg describes and writes it to path. The file at path is replaced only
-// when the whole sync succeeded.
-func Run(ctx context.Context, cfg awsfetch.Config, path string) (*Result, error) {
+// when the whole sync succeeded. opts are passed to connector.WriteC1Z.
+func Run(ctx context.Context, cfg awsfetch.Config, path string, opts ...connector.WriteOption) (*Result, error) {
+	return run(ctx, cfg, path, nil, opts...)
+}
+
+// run is Run with a function called between the fetch and the write.
+func run(ctx context.Context, cfg awsfetch.Config, path string, fetched func(), opts ...connector.WriteOption) (*Result, error) {
 	start := time.Now()
 	snap, stats, err := awsfetch.Fetch(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := connector.WriteC1Z(ctx, connector.NewFromSnapshot(snap), path)
+	if fetched != nil {
+		fetched()
+	}
+	sum, err := connector.WriteC1Z(ctx, connector.NewFromSnapshot(snap), path, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
