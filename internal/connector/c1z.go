@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
@@ -13,6 +14,8 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/connectorstore"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z"
 	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
 // Summary is what WriteC1Z wrote.
@@ -44,10 +47,11 @@ type SkippedAccount struct {
 type WriteOption func(*writeConfig)
 
 type writeConfig struct {
-	tmpDir        string
-	workers       int
-	strict        bool
-	batonDefaults bool
+	tmpDir          string
+	workers         int
+	strict          bool
+	batonDefaults   bool
+	releaseSnapshot bool
 }
 
 // WithTempDir sets where baton keeps its working copy of the store during the sync (it
@@ -69,12 +73,21 @@ func WithStrictChecks() WriteOption {
 	return func(c *writeConfig) { c.strict = true }
 }
 
-// WithBatonMemoryDefaults writes the file with baton's default store settings and Go's
-// default GC pacing: the grant digest index is built and the memory limit is left alone
-// (see c1z_memory.go). The resources, entitlements and grants are the same either way;
-// the benchmark uses it to show what the memory settings save.
+// WithBatonMemoryDefaults writes the file as baton and Go would by default: the grant
+// digest index is built, the memory limit is left alone and the snapshot is kept
+// (WithReleaseSnapshot is ignored); see c1z_memory.go. The resources, entitlements and
+// grants are the same either way; the benchmark uses it to show what the settings save.
 func WithBatonMemoryDefaults() WriteOption {
 	return func(c *writeConfig) { c.batonDefaults = true }
+}
+
+// WithReleaseSnapshot makes the write the connector's last use: once baton has read
+// everything from the connector (grant expansion starts, which needs the store alone),
+// WriteC1Z drops the connector's snapshot and indexes, so that a caller holding no other
+// reference to the snapshot gets its memory back for the most memory-hungry part of the
+// write (see c1z_memory.go). The connector fails every later call.
+func WithReleaseSnapshot() WriteOption {
+	return func(c *writeConfig) { c.releaseSnapshot = true }
 }
 
 // WriteC1Z syncs c into a .c1z file at path with baton's syncer. The file is written under
@@ -87,10 +100,13 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.batonDefaults {
+		cfg.releaseSnapshot = false
+	}
 	start := time.Now()
 
 	// Fetch first: a source that fails must not leave even an empty file behind.
-	snap, err := c.Snapshot(ctx)
+	skipped, err := skippedAccounts(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +161,35 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 	}
 	sum.Entitlements = int(stats.GetEntitlements())
 	sum.Grants = int(stats.GetGrants())
+	sum.SkippedAccounts = skipped
+	return sum, nil
+}
+
+// skippedAccounts fetches c's snapshot and returns the accounts whose IAM it lacks. Only
+// the connector keeps the snapshot (see WithReleaseSnapshot).
+func skippedAccounts(ctx context.Context, c *Connector) ([]SkippedAccount, error) {
+	snap, err := c.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []SkippedAccount
 	for _, a := range snap.Accounts {
 		if !a.Synced {
-			sum.SkippedAccounts = append(sum.SkippedAccounts, SkippedAccount{ID: a.ID, Name: a.Name, Reason: a.SkipReason})
+			out = append(out, SkippedAccount{ID: a.ID, Name: a.Name, Reason: a.SkipReason})
 		}
 	}
-	return sum, nil
+	return out, nil
+}
+
+// errSnapshotReleased is what a connector answers after WithReleaseSnapshot released it.
+var errSnapshotReleased = errors.New("connector: the snapshot was released by the .c1z write that used it")
+
+// releaseSnapshot drops the connector's snapshot and indexes; later calls fail.
+func (c *Connector) releaseSnapshot() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idx = nil
+	c.source = func(context.Context) (*inventory.Snapshot, error) { return nil, errSnapshotReleased }
 }
 
 // syncStats is the part of baton's sync statistics the summary reports.
@@ -171,12 +210,13 @@ func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (s
 	client := connectorclient.NewConnectorClient(ctx, newInProcessConn(ctx, server))
 
 	storeOpts := []dotc1z.C1ZOption{}
+	var limit *writeMemoryLimit
 	if !cfg.batonDefaults {
-		// See c1z_memory.go: both settings bound the peak memory of the write.
-		if os.Getenv("GH_TMP_DIGEST") == "" {
-			storeOpts = append(storeOpts, dotc1z.WithGrantDigestIndex(false))
-		}
-		defer lowerMemoryLimit()()
+		// See c1z_memory.go: these settings (and WithReleaseSnapshot) bound the peak
+		// memory of the write.
+		storeOpts = append(storeOpts, dotc1z.WithGrantDigestIndex(false))
+		limit = lowerMemoryLimit()
+		defer limit.restore()
 	}
 	if cfg.tmpDir != "" {
 		storeOpts = append(storeOpts, dotc1z.WithTmpDir(cfg.tmpDir))
@@ -193,6 +233,16 @@ func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (s
 	}
 	if cfg.strict {
 		syncOpts = append(syncOpts, sdksync.WithFailFastInvariants())
+	}
+	if cfg.releaseSnapshot {
+		var once sync.Once
+		syncOpts = append(syncOpts, sdksync.WithTransitionHandler(func(a sdksync.Action) {
+			// Expansion is the last step baton schedules: it starts once every
+			// resource, entitlement and grant has been listed, and reads only the store.
+			if a.Op == sdksync.SyncGrantExpansionOp {
+				once.Do(func() { limit.lowerBy(c.releaseSnapshot) })
+			}
+		}))
 	}
 	syncer, err := sdksync.NewSyncer(ctx, client, syncOpts...)
 	if err != nil {

@@ -264,12 +264,7 @@ func Bench(ctx context.Context, bc BenchConfig) (*BenchReport, error) {
 
 func (r *BenchReport) fillOrganization(res *Result) {
 	o := &r.Organization
-	o.Accounts = len(res.Snapshot.Accounts)
-	for _, a := range res.Snapshot.Accounts {
-		if a.Synced {
-			o.Synced++
-		}
-	}
+	o.Accounts, o.Synced = res.Fetch.Accounts, res.Fetch.Synced
 	for _, n := range res.C1Z.Resources {
 		o.Resources += n
 	}
@@ -377,7 +372,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-16s %7d  %9d  (%s)\n", "total", r.Calls.Fetch, r.Calls.Simulator, agree)
 	if r.Calls.Strategy != "" {
-		fmt.Fprintf(w, "  Identity Center assignments listed with %s (at least %d calls per account and permission set, %d per principal)\n",
+		fmt.Fprintf(w, "  Identity Center assignments listed with %s (by account and permission set: %d calls at least; by principal: %d)\n",
 			r.Calls.Strategy, r.Calls.PairCalls, r.Calls.PrincipalCalls)
 	}
 

@@ -13,13 +13,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connector"
-	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
-// Result is what a sync did.
+// Result is what a sync did. The snapshot itself is not kept: the write releases it as
+// soon as baton has read it, to bound the memory of a sync (see connector.WithReleaseSnapshot);
+// Fetch counts the accounts found and synced.
 type Result struct {
 	Path     string
-	Snapshot *inventory.Snapshot
 	Fetch    *awsfetch.Stats
 	C1Z      *connector.Summary
 	Duration time.Duration
@@ -41,23 +41,21 @@ func run(ctx context.Context, cfg awsfetch.Config, path string, fetched func(), 
 	if fetched != nil {
 		fetched()
 	}
-	sum, err := connector.WriteC1Z(ctx, connector.NewFromSnapshot(snap), path, opts...)
+	// From here on the connector holds the only reference to the snapshot, so that the
+	// write can release it once baton has read it.
+	c := connector.NewFromSnapshot(snap)
+	opts = append([]connector.WriteOption{connector.WithReleaseSnapshot()}, opts...)
+	sum, err := connector.WriteC1Z(ctx, c, path, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	return &Result{Path: path, Snapshot: snap, Fetch: stats, C1Z: sum, Duration: time.Since(start)}, nil
+	return &Result{Path: path, Fetch: stats, C1Z: sum, Duration: time.Since(start)}, nil
 }
 
 // WriteSummary prints the result for people: counts per resource type, grants, API calls
 // per service, throttles, accounts skipped and why, duration.
 func (r *Result) WriteSummary(w io.Writer) {
-	synced := 0
-	for _, a := range r.Snapshot.Accounts {
-		if a.Synced {
-			synced++
-		}
-	}
-	fmt.Fprintf(w, "Synced %d of %d accounts in %s into %s\n", synced, len(r.Snapshot.Accounts), r.Duration.Round(time.Millisecond), r.Path)
+	fmt.Fprintf(w, "Synced %d of %d accounts in %s into %s\n", r.Fetch.Synced, r.Fetch.Accounts, r.Duration.Round(time.Millisecond), r.Path)
 
 	fmt.Fprintln(w, "\nResources")
 	for _, t := range sortedKeys(r.C1Z.Resources) {
