@@ -1,9 +1,10 @@
 package awssim
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/iampolicy"
 )
 
 // Policy evaluation, the subset AWS clients meet in practice:
@@ -18,92 +19,10 @@ import (
 // Account.DenyAll for a whole-account deny), resource-based policies other than trust
 // policies, session policies.
 
-// policyDocument is an IAM policy document.
-type policyDocument struct {
-	Version   string     `json:"Version"`
-	Statement statements `json:"Statement"`
-}
-
-type statement struct {
-	Sid         string                           `json:"Sid,omitempty"`
-	Effect      string                           `json:"Effect"`
-	Principal   principalBlock                   `json:"Principal,omitempty"`
-	Action      stringList                       `json:"Action,omitempty"`
-	NotAction   stringList                       `json:"NotAction,omitempty"`
-	Resource    stringList                       `json:"Resource,omitempty"`
-	NotResource stringList                       `json:"NotResource,omitempty"`
-	Condition   map[string]map[string]stringList `json:"Condition,omitempty"`
-}
-
-// statements accepts a single statement object or a list.
-type statements []statement
-
-func (s *statements) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '{' {
-		var one statement
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = statements{one}
-		return nil
-	}
-	var many []statement
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*s = many
-	return nil
-}
-
-// stringList accepts a string or a list of strings.
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*l = stringList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*l = many
-	return nil
-}
-
-// principalBlock is "*" or {"AWS": ..., "Service": ..., "Federated": ...}.
-type principalBlock struct {
-	Any       bool
-	AWS       stringList
-	Service   stringList
-	Federated stringList
-}
-
-func (p *principalBlock) UnmarshalJSON(b []byte) error {
-	if string(b) == `"*"` {
-		p.Any = true
-		return nil
-	}
-	var m struct {
-		AWS       stringList `json:"AWS"`
-		Service   stringList `json:"Service"`
-		Federated stringList `json:"Federated"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
-	}
-	p.AWS, p.Service, p.Federated = m.AWS, m.Service, m.Federated
-	return nil
-}
-
 // parsePolicy parses a policy document, reporting a MalformedPolicyDocument error.
-func parsePolicy(doc string) (*policyDocument, *apiError) {
-	var p policyDocument
-	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+func parsePolicy(doc string) (*iampolicy.Document, *apiError) {
+	p, err := iampolicy.Parse(doc)
+	if err != nil {
 		return nil, &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "The policy document is not valid JSON: " + err.Error()}
 	}
 	if len(p.Statement) == 0 {
@@ -114,7 +33,7 @@ func parsePolicy(doc string) (*policyDocument, *apiError) {
 			return nil, &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: fmt.Sprintf("Statement Effect must be Allow or Deny, got %q.", st.Effect)}
 		}
 	}
-	return &p, nil
+	return p, nil
 }
 
 type decision int
@@ -137,7 +56,7 @@ func evaluate(docs []string, action, resource string) decision {
 			if len(st.Condition) > 0 {
 				continue
 			}
-			if !matchesAction(st, action) || !matchesResource(st, resource) {
+			if !st.Applies(action, resource) {
 				continue
 			}
 			if st.Effect == "Deny" {
@@ -147,68 +66,6 @@ func evaluate(docs []string, action, resource string) decision {
 		}
 	}
 	return result
-}
-
-func matchesAction(st statement, action string) bool {
-	if len(st.NotAction) > 0 {
-		return !anyGlob(st.NotAction, action, true)
-	}
-	return anyGlob(st.Action, action, true)
-}
-
-func matchesResource(st statement, resource string) bool {
-	if resource == "" { // not modelled for this call: every Resource element matches
-		return true
-	}
-	if len(st.NotResource) > 0 {
-		return !anyGlob(st.NotResource, resource, false)
-	}
-	return anyGlob(st.Resource, resource, false)
-}
-
-func anyGlob(patterns []string, s string, foldCase bool) bool {
-	for _, p := range patterns {
-		if glob(p, s, foldCase) {
-			return true
-		}
-	}
-	return false
-}
-
-// glob matches IAM wildcards: * any run of characters (including "/"), ? one character.
-func glob(pattern, s string, foldCase bool) bool {
-	if foldCase {
-		pattern, s = strings.ToLower(pattern), strings.ToLower(s)
-	}
-	if pattern == "*" {
-		return true
-	}
-	return globMatch(pattern, s) // not path.Match: in IAM, "*" also matches "/"
-}
-
-func globMatch(p, s string) bool {
-	// Iterative wildcard matching with backtracking on the last "*".
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 // identityPolicies returns every identity-based policy document that applies to the caller.
@@ -276,7 +133,7 @@ func trustAllows(trustPolicy string, caller *Principal, externalID string) (bool
 	}
 	allowedBy := false
 	for _, st := range p.Statement {
-		if !anyGlob(st.Action, "sts:AssumeRole", true) {
+		if !iampolicy.AnyMatch(st.Action, "sts:AssumeRole", true) {
 			continue
 		}
 		if !principalMatches(st.Principal, caller) {
@@ -296,7 +153,7 @@ func trustAllows(trustPolicy string, caller *Principal, externalID string) (bool
 	return true, ""
 }
 
-func principalMatches(pb principalBlock, caller *Principal) bool {
+func principalMatches(pb iampolicy.Principal, caller *Principal) bool {
 	if pb.Any {
 		return true
 	}
@@ -315,7 +172,7 @@ func principalMatches(pb principalBlock, caller *Principal) bool {
 
 // conditionsHold evaluates the condition keys a trust policy for Gatehouse uses. An
 // unsupported condition key makes the statement not match (fail closed).
-func conditionsHold(cond map[string]map[string]stringList, externalID string) bool {
+func conditionsHold(cond map[string]map[string]iampolicy.StringList, externalID string) bool {
 	for op, kv := range cond {
 		for key, values := range kv {
 			if !strings.EqualFold(key, "sts:ExternalId") {
@@ -327,7 +184,7 @@ func conditionsHold(cond map[string]map[string]stringList, externalID string) bo
 				case "StringEquals":
 					ok = ok || (externalID != "" && v == externalID)
 				case "StringLike":
-					ok = ok || (externalID != "" && globMatch(v, externalID))
+					ok = ok || (externalID != "" && iampolicy.Match(v, externalID))
 				default:
 					return false
 				}

@@ -20,6 +20,8 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/gatehouse/gatehouse/internal/iampolicy"
 )
 
 // describe turns an SDK error into "Code: message"; other errors keep their text.
@@ -209,7 +211,7 @@ func trustRequiresExternalID(doc string) (bool, []string, error) {
 	}
 	var open []string
 	for _, st := range p.Statement {
-		if st.Effect != "Allow" || !matchesAny(st.Action, "sts:AssumeRole") {
+		if st.Effect != "Allow" || !iampolicy.AnyMatch(st.Action, "sts:AssumeRole", true) {
 			continue
 		}
 		required := false
@@ -224,7 +226,7 @@ func trustRequiresExternalID(doc string) (bool, []string, error) {
 			}
 		}
 		if !required {
-			who := st.principals()
+			who := st.Principal.All()
 			if len(who) == 0 {
 				who = []string{"a principal"}
 			}
