@@ -168,10 +168,36 @@ func TestSyncOrganizationWithIdentityCenter(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stdout, "Synced 4 of 4 accounts") {
-		t.Errorf("summary:\n%s", stdout)
+	for _, want := range []string{"Synced 4 of 4 accounts", "Identity Center users: 2 enabled, 1 disabled, 0 status unknown\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
 	}
 	checkGolden(t, "org-identity-center", dumpC1Z(t, file))
+}
+
+// A wrong or expired SCIM token does not fail the sync: the summary says whose status
+// is unknown, why and what to do. (NoUserStatus: the status is only in SCIM.)
+func TestSyncSCIMTokenRejected(t *testing.T) {
+	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{NoUserStatus: true})
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	stdout, stderr, err := runSync(t, info, file, "--orgs", "--identity-center", "--identity-center-region", info.IdentityCenterRegion,
+		"--scim-endpoint", info.SCIMEndpoint, "--scim-token", "expired-token")
+	if err != nil {
+		t.Fatalf("gatehouse sync failed on a rejected SCIM token: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{
+		"Synced 4 of 4 accounts",
+		"Identity Center users: 0 enabled, 0 disabled, 3 status unknown\n",
+		"  status unknown for 3 of 3 users: SCIM token rejected (401): create a new token in Identity Center > Settings > Automatic provisioning (tokens expire after a year) and pass it with --scim-token or GATEHOUSE_SCIM_TOKEN\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout+stderr, "expired-token") {
+		t.Error("the token is printed")
+	}
 }
 
 func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {

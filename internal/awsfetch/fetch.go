@@ -82,6 +82,7 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 				return
 			}
 			snap.IdentityCenter = ic
+			stats.UserStatus = userStatusStats(ic)
 		}()
 	} else {
 		close(icDone)
@@ -135,20 +136,22 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	return done(snap, nil)
 }
 
-// fetchIdentityCenter runs the Identity Center fetch and, when configured, the SCIM
-// status.
+// fetchIdentityCenter runs the Identity Center fetch and settles each user's status
+// (from the Identity Store API, or SCIM where that says nothing; see settleUserStatus).
 func fetchIdentityCenter(ctx context.Context, cfg Config, s *sessions) (*inventory.IdentityCenter, AssignmentChoice, error) {
 	sso, ids := s.identityCenterClients()
 	ic, choice, err := fetchInstance(ctx, sso, ids, cfg)
-	if err != nil || !cfg.scimEnabled() {
+	if err != nil {
 		return ic, choice, err
 	}
-	c := &scimClient{endpoint: cfg.SCIMEndpoint, token: cfg.SCIMToken, http: &http.Client{Transport: s.transport, Timeout: time.Minute},
-		pacing: s.pacing, attempts: cfg.MaxAttempts, backoff: cfg.MaxBackoff}
-	if err := fetchSCIMStatus(ctx, c, ic.Users); err != nil {
+	var scim *scimClient
+	if cfg.scimEnabled() {
+		scim = &scimClient{endpoint: cfg.SCIMEndpoint, token: cfg.SCIMToken, http: &http.Client{Transport: s.transport, Timeout: time.Minute},
+			pacing: s.pacing, attempts: cfg.MaxAttempts, backoff: cfg.MaxBackoff}
+	}
+	if err := settleUserStatus(ctx, ic, scim, cfg.Logger); err != nil {
 		return nil, choice, err
 	}
-	ic.SCIMStatusKnown = true
 	return ic, choice, nil
 }
 

@@ -224,12 +224,12 @@ func TestFetchOrganizationWithIdentityCenter(t *testing.T) {
 	}
 
 	wantIC := &inventory.IdentityCenter{
-		InstanceARN: ids.instance, IdentityStoreID: ids.store, Region: "us-east-1", SCIMStatusKnown: true,
+		InstanceARN: ids.instance, IdentityStoreID: ids.store, Region: "us-east-1",
 		Users: []*inventory.SSOUser{
-			{ID: ids.user["alice"], UserName: "alice", DisplayName: "Alice Nguyen", GivenName: "Alice", FamilyName: "Nguyen", Email: "alice@example.com", Active: true},
-			{ID: ids.user["bob"], UserName: "bob", DisplayName: "Bob Martinez", GivenName: "Bob", FamilyName: "Martinez", Email: "bob@example.com", Active: true},
-			{ID: ids.user["erin"], UserName: "erin", DisplayName: "Erin Schulz", GivenName: "Erin", FamilyName: "Schulz", Email: "erin@example.com", Active: false},
-			{ID: ids.user["zoe"], UserName: "zoe", DisplayName: "Zoe Park", GivenName: "Zoe", FamilyName: "Park", Email: "zoe@example.com", Active: true},
+			{ID: ids.user["alice"], UserName: "alice", DisplayName: "Alice Nguyen", GivenName: "Alice", FamilyName: "Nguyen", Email: "alice@example.com", Status: inventory.UserEnabled, StatusSource: inventory.StatusFromIdentityStore},
+			{ID: ids.user["bob"], UserName: "bob", DisplayName: "Bob Martinez", GivenName: "Bob", FamilyName: "Martinez", Email: "bob@example.com", Status: inventory.UserEnabled, StatusSource: inventory.StatusFromIdentityStore},
+			{ID: ids.user["erin"], UserName: "erin", DisplayName: "Erin Schulz", GivenName: "Erin", FamilyName: "Schulz", Email: "erin@example.com", Status: inventory.UserDisabled, StatusSource: inventory.StatusFromIdentityStore},
+			{ID: ids.user["zoe"], UserName: "zoe", DisplayName: "Zoe Park", GivenName: "Zoe", FamilyName: "Park", Email: "zoe@example.com", Status: inventory.UserEnabled, StatusSource: inventory.StatusFromIdentityStore},
 		},
 		Groups: []*inventory.SSOGroup{
 			{ID: ids.group["Admins"], DisplayName: "Admins"},
@@ -291,6 +291,14 @@ func TestFetchOrganizationWithIdentityCenter(t *testing.T) {
 		}
 	}
 	assertEqual(t, "calls per service (fetch vs simulator)", simCalls(env.sim), statsCalls(stats))
+	// The Identity Store API reports every user's status: SCIM, though configured,
+	// would add nothing and is not called.
+	if n := simCalls(env.sim)["scim"]; n != 0 {
+		t.Errorf("%d SCIM calls, want none", n)
+	}
+	if want := (UserStatusStats{Enabled: 3, Disabled: 1}); stats.UserStatus != want {
+		t.Errorf("user status stats %+v, want %+v", stats.UserStatus, want)
+	}
 }
 
 func sorted(s ...string) []string {
@@ -636,5 +644,52 @@ func TestFetchIdentityCenterDenied(t *testing.T) {
 	_, _, err := Fetch(context.Background(), env.cfg)
 	if err == nil || !strings.Contains(err.Error(), "Identity Center") || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("err = %v, want Identity Center's AccessDenied", err)
+	}
+}
+
+// TestFetchUserStatusFromSCIM: when the Identity Store API does not report UserStatus,
+// SCIM supplies it, paged with a cursor through every page (one user a page here).
+func TestFetchUserStatusFromSCIM(t *testing.T) {
+	env := startSim(t, fixture(t, orgFixture), awssim.Options{NoUserStatus: true, PageSize: 1})
+	snap, stats := fetch(t, env.cfg)
+	got := map[string]string{}
+	for _, u := range snap.IdentityCenter.Users {
+		got[u.UserName] = u.Status + " from " + u.StatusSource + u.StatusNote
+	}
+	want := map[string]string{"alice": "ENABLED from scim", "bob": "ENABLED from scim", "erin": "DISABLED from scim", "zoe": "ENABLED from scim"}
+	assertEqual(t, "user status", want, got)
+	if n := simCalls(env.sim)["scim"]; n != 4 {
+		t.Errorf("%d SCIM calls, want 4 (4 users, one a page)", n)
+	}
+	if w := (UserStatusStats{Enabled: 3, Disabled: 1, FromSCIM: 4}); stats.UserStatus != w {
+		t.Errorf("user status stats %+v, want %+v", stats.UserStatus, w)
+	}
+}
+
+// TestFetchSCIMTokenRejected: a wrong or expired SCIM token does not fail the sync; the
+// users whose status only SCIM could give are unknown, with the reason and the fix.
+func TestFetchSCIMTokenRejected(t *testing.T) {
+	env := startSim(t, fixture(t, orgFixture), awssim.Options{NoUserStatus: true})
+	cfg := env.cfg
+	cfg.SCIMToken = "expired-token"
+	snap, stats := fetch(t, cfg)
+	reason := "SCIM token rejected (401): create a new token in Identity Center > Settings > Automatic provisioning (tokens expire after a year) and pass it with --scim-token or GATEHOUSE_SCIM_TOKEN"
+	for _, u := range snap.IdentityCenter.Users {
+		if u.Status != "" || u.StatusNote != "unknown: "+reason {
+			t.Errorf("%s: status %q, note %q", u.UserName, u.Status, u.StatusNote)
+		}
+	}
+	if w := (UserStatusStats{Unknown: 4, Note: "unknown for 4 of 4 users: " + reason}); stats.UserStatus != w {
+		t.Errorf("user status stats %+v, want %+v", stats.UserStatus, w)
+	}
+	if len(snap.IdentityCenter.Assignments) != 5 || account(t, snap, "333333333333").IAM == nil {
+		t.Error("the rest of the sync is incomplete")
+	}
+
+	// Without SCIM configured at all, the same users are unknown, saying so.
+	cfg.SCIMEndpoint, cfg.SCIMToken = "", ""
+	snap, _ = fetch(t, cfg)
+	if u := snap.IdentityCenter.Users[0]; u.Status != "" || !strings.Contains(u.StatusNote, "no SCIM endpoint is configured") {
+		t.Errorf("without SCIM: status %q, note %q", u.Status, u.StatusNote)
 	}
 }

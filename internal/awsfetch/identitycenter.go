@@ -181,8 +181,16 @@ func (f *identityCenter) listUsers(ctx context.Context) error {
 	return nil
 }
 
+// ssoUserOf reads a user of ListUsers, with its UserStatus (ENABLED or DISABLED) when
+// the answer carries it; any other value is left unknown rather than guessed.
 func ssoUserOf(u istypes.User) *inventory.SSOUser {
 	su := &inventory.SSOUser{ID: aws.ToString(u.UserId), UserName: aws.ToString(u.UserName), DisplayName: aws.ToString(u.DisplayName)}
+	switch u.UserStatus {
+	case istypes.UserStatusEnabled:
+		su.Status = inventory.UserEnabled
+	case istypes.UserStatusDisabled:
+		su.Status = inventory.UserDisabled
+	}
 	if u.Name != nil {
 		su.GivenName, su.FamilyName = aws.ToString(u.Name.GivenName), aws.ToString(u.Name.FamilyName)
 	}

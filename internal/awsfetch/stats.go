@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
 // Stats describe what a fetch cost and what it could not do.
@@ -32,6 +34,34 @@ type Stats struct {
 
 	// Assignments records how Identity Center assignments were listed and why.
 	Assignments AssignmentChoice
+	// UserStatus counts Identity Center users by status and says why some are unknown.
+	UserStatus UserStatusStats
+}
+
+// UserStatusStats count Identity Center users by status. FromSCIM is how many of the
+// known ones came from SCIM rather than the Identity Store API; Note says why the
+// Unknown ones are unknown.
+type UserStatusStats struct {
+	Enabled, Disabled, Unknown, FromSCIM int
+	Note                                 string
+}
+
+func userStatusStats(ic *inventory.IdentityCenter) UserStatusStats {
+	s := UserStatusStats{Note: ic.UserStatusNote}
+	for _, u := range ic.Users {
+		switch u.Status {
+		case inventory.UserEnabled:
+			s.Enabled++
+		case inventory.UserDisabled:
+			s.Disabled++
+		default:
+			s.Unknown++
+		}
+		if u.StatusSource == inventory.StatusFromSCIM {
+			s.FromSCIM++
+		}
+	}
+	return s
 }
 
 // ServiceStats are one service's counts.

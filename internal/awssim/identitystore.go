@@ -164,10 +164,16 @@ type idsUserJSON struct {
 	UserStatus      string              `json:"UserStatus,omitempty"`
 }
 
-func toIDSUserJSON(s *SSOInstance, u *SSOUser) idsUserJSON {
+// toIDSUserJSON is a user as ListUsers and DescribeUser answer it, with UserStatus
+// ENABLED or DISABLED as AWS reports it; Options.NoUserStatus leaves it out, as identity
+// stores and emulators that predate it do.
+func toIDSUserJSON(q *request, s *SSOInstance, u *SSOUser) idsUserJSON {
 	out := idsUserJSON{DisplayName: u.DisplayName, IdentityStoreID: s.IdentityStoreID, UserID: u.ID, UserName: u.UserName, UserStatus: "DISABLED"}
 	if u.Active {
 		out.UserStatus = "ENABLED"
+	}
+	if q.sim != nil && q.sim.opts.NoUserStatus {
+		out.UserStatus = ""
 	}
 	if u.GivenName != "" || u.FamilyName != "" {
 		out.Name = &idsNameJSON{FamilyName: u.FamilyName, GivenName: u.GivenName}
@@ -202,7 +208,7 @@ func idsListUsers(q *request) (any, *apiError) {
 	var users []idsUserJSON
 	for _, u := range s.Users {
 		if userName == "" || strings.EqualFold(u.UserName, userName) {
-			users = append(users, toIDSUserJSON(s, u))
+			users = append(users, toIDSUserJSON(q, s, u))
 		}
 	}
 	pg, next, err := icPage(q, users, in.NextToken, in.MaxResults)
@@ -243,7 +249,7 @@ func idsDescribeUser(q *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	return toIDSUserJSON(s, u), nil
+	return toIDSUserJSON(q, s, u), nil
 }
 
 // idsCreateUser creates a user with the attributes the simulator models: user name, display

@@ -278,7 +278,7 @@ type SSOUser struct {
 	GivenName   string
 	FamilyName  string
 	Email       string
-	Active      bool // reported through SCIM
+	Active      bool // UserStatus ENABLED in the Identity Store API, active in SCIM
 	ExternalID  string
 }
 

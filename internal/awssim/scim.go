@@ -19,9 +19,9 @@ import (
 // Like Identity Center, groups are returned with an empty member list; membership is
 // read with the filters members.value eq "USER_ID" (on Groups) and groups.value eq
 // "GROUP_ID" (on Users). Filters are `attr eq "value"` clauses joined by `and`.
-// Paging: the SCIM standard startIndex (1-based) and count, and Identity Center's cursor
-// (`?cursor` for the first page, then the nextCursor of each response). count is at most
-// 100, as in Identity Center; the simulator's PageSize option caps it further.
+// Paging is Identity Center's, not the RFC's (see scimPage): a cursor (`?cursor` for the
+// first page, then the nextCursor of each response) and count (1 to 100); startIndex is
+// not supported and is ignored. The simulator's PageSize option caps count further.
 
 const (
 	scimSchemaUser         = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -254,8 +254,8 @@ func (s *Sim) scimResult(op, id string, r *http.Request) (any, *scimErrorReply) 
 	return s.scimPage(items, r)
 }
 
-// scimListResponse is a ListResponse; cursor paging replaces totalResults and startIndex
-// with nextCursor, as in Identity Center.
+// scimListResponse is a ListResponse: with cursor paging, itemsPerPage and nextCursor
+// (absent on the last page); without, totalResults, startIndex and itemsPerPage.
 type scimListResponse struct {
 	Schemas      []string `json:"schemas"`
 	TotalResults *int     `json:"totalResults,omitempty"`
@@ -265,15 +265,28 @@ type scimListResponse struct {
 	Resources    []any    `json:"Resources"`
 }
 
+// scimCursorPattern is the documented pattern of the cursor parameter.
+var scimCursorPattern = regexp.MustCompile(`^[-a-zA-Z0-9+=/:_]*$`)
+
+// scimPage pages a list the way Identity Center does (its ListUsers and ListGroups
+// documentation):
+//   - count is 1 to 100 (default 100); outside that range the request is invalid.
+//   - startIndex is not supported: it is ignored, so a client that pages by startIndex
+//     is given the first page again.
+//   - With the cursor parameter (empty for the first page) the answer is cursor paged:
+//     itemsPerPage and, while more remain, nextCursor.
+//   - Without it the answer is "non-paginated": the first count items only, with
+//     totalResults equal to the number returned and startIndex 1 (as observed in
+//     awslabs/ssosync#1), so nothing tells the client that more exist.
 func (s *Sim) scimPage(items []any, r *http.Request) (any, *scimErrorReply) {
 	v := r.URL.Query()
 	count := scimMaxCount
 	if c := v.Get("count"); c != "" {
 		n, err := strconv.Atoi(c)
-		if err != nil || n < 0 {
-			return nil, newSCIMError(http.StatusBadRequest, "invalidValue", "count must be a non-negative integer, got "+strconv.Quote(c)+".")
+		if err != nil || n < 1 || n > scimMaxCount {
+			return nil, newSCIMError(http.StatusBadRequest, "invalidValue", "count must be an integer from 1 to 100, got "+strconv.Quote(c)+".")
 		}
-		count = min(n, scimMaxCount)
+		count = n
 	}
 	if ps := s.opts.PageSize; ps > 0 && count > ps {
 		count = ps
@@ -281,19 +294,17 @@ func (s *Sim) scimPage(items []any, r *http.Request) (any, *scimErrorReply) {
 	start := 0 // 0-based offset
 	_, cursorMode := v["cursor"]
 	if cursorMode {
-		if c := v.Get("cursor"); c != "" {
+		c := v.Get("cursor")
+		if !scimCursorPattern.MatchString(c) {
+			return nil, newSCIMError(http.StatusBadRequest, "invalidValue", "The cursor is not valid.")
+		}
+		if c != "" {
 			n, err := decodeSCIMCursor(c)
-			if err != nil || n > len(items) {
+			if err != nil || n < 0 || n > len(items) {
 				return nil, newSCIMError(http.StatusBadRequest, "invalidValue", "The cursor is not valid.")
 			}
 			start = n
 		}
-	} else if si := v.Get("startIndex"); si != "" {
-		n, err := strconv.Atoi(si)
-		if err != nil {
-			return nil, newSCIMError(http.StatusBadRequest, "invalidValue", "startIndex must be an integer, got "+strconv.Quote(si)+".")
-		}
-		start = max(n, 1) - 1 // RFC 7644: a startIndex below 1 is read as 1
 	}
 	end := min(start+count, len(items))
 	pageItems := []any{}
@@ -307,7 +318,7 @@ func (s *Sim) scimPage(items []any, r *http.Request) (any, *scimErrorReply) {
 		}
 		return res, nil
 	}
-	total, startIndex := len(items), start+1
+	total, startIndex := len(pageItems), 1
 	res.TotalResults, res.StartIndex = &total, &startIndex
 	return res, nil
 }

@@ -37,6 +37,9 @@ type Options struct {
 	CredentialReportDelay time.Duration
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// NoUserStatus leaves UserStatus out of the Identity Store's users, as identity
+	// stores and emulators that predate it do: user status is then only in SCIM.
+	NoUserStatus bool
 }
 
 // DefaultOptions are the options `gatehouse sim` and the benchmarks use: AWS's quotas and a

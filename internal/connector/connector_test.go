@@ -319,9 +319,9 @@ func TestOrganizationWithIdentityCenter(t *testing.T) {
 	if ps["session_duration"] != "PT8H" || ps["description"] != "Full access" {
 		t.Errorf("permission set profile = %v", ps)
 	}
-	// Without SCIM the status of an Identity Center user is unknown, not "enabled".
+	// A user whose status AWS did not report is unknown, not "enabled".
 	if got := s.status(t, "sso_user", "u-1"); got != v2.Status_RESOURCE_STATUS_UNSPECIFIED {
-		t.Errorf("sso_user status without SCIM = %v", got)
+		t.Errorf("sso_user status without a reported status = %v", got)
 	}
 	key := s.byID["access_key AKIAPRODDEPLOYER0001"]
 	st := &v2.SecretTrait{}
@@ -346,26 +346,46 @@ func TestOrganizationWithIdentityCenter(t *testing.T) {
 	}
 }
 
-func TestSCIMStatus(t *testing.T) {
+// TestUserStatus checks each user's status and profile: enabled and disabled as AWS
+// reported them (Identity Store API or SCIM), and unknown with the reason when it was not
+// reported, never "disabled" for a user SCIM did not return.
+func TestUserStatus(t *testing.T) {
 	snap := orgSnapshot()
-	snap.IdentityCenter.SCIMStatusKnown = true
-	snap.IdentityCenter.Users[0].Active = false // u-2
+	ic := snap.IdentityCenter
+	ic.Users = append(ic.Users, &inventory.SSOUser{ID: "u-3", UserName: "carol@example.com", DisplayName: "Carol"})
+	ic.Users[0].Status, ic.Users[0].StatusSource = inventory.UserDisabled, inventory.StatusFromIdentityStore // u-2
+	ic.Users[1].Status, ic.Users[1].StatusSource = inventory.UserEnabled, inventory.StatusFromSCIM           // u-1
+	ic.Users[2].StatusNote = "unknown: the SCIM API did not return this user"
 	c := NewFromSnapshot(snap)
 	x, err := c.index(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string]v2.Status_ResourceStatus{"u-1": v2.Status_RESOURCE_STATUS_ENABLED, "u-2": v2.Status_RESOURCE_STATUS_DISABLED} {
+	type want struct {
+		status        v2.Status_ResourceStatus
+		details       string
+		profileStatus string
+		source        string
+	}
+	for id, w := range map[string]want{
+		"u-1": {v2.Status_RESOURCE_STATUS_ENABLED, "", "enabled", "scim"},
+		"u-2": {v2.Status_RESOURCE_STATUS_DISABLED, "disabled in Identity Center", "disabled", "identitystore"},
+		"u-3": {v2.Status_RESOURCE_STATUS_UNSPECIFIED, "unknown: the SCIM API did not return this user", "unknown", "none"},
+	} {
 		r, err := x.ic.ssoUserResource(x.ic.userByID[id])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := r.GetStatus().GetStatus(); got != want {
-			t.Errorf("%s status = %v, want %v", id, got, want)
+		if got := r.GetStatus(); got.GetStatus() != w.status || got.GetDetails() != w.details {
+			t.Errorf("%s status = %v %q, want %v %q", id, got.GetStatus(), got.GetDetails(), w.status, w.details)
 		}
 		ut, _ := resource.GetUserTrait(r)
-		if got := v2.Status_ResourceStatus(ut.GetStatus().GetStatus()); got != want { //nolint:staticcheck // the deprecated trait status must agree
-			t.Errorf("%s trait status = %v, want %v", id, got, want)
+		if got := v2.Status_ResourceStatus(ut.GetStatus().GetStatus()); got != w.status { //nolint:staticcheck // the deprecated trait status must agree
+			t.Errorf("%s trait status = %v, want %v", id, got, w.status)
+		}
+		p := resource.GetProfile(r).AsMap()
+		if p["status"] != w.profileStatus || p["status_source"] != w.source {
+			t.Errorf("%s profile status %v from %v, want %s from %s", id, p["status"], p["status_source"], w.profileStatus, w.source)
 		}
 	}
 }

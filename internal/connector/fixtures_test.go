@@ -145,8 +145,8 @@ func orgSnapshot() *inventory.Snapshot {
 		IdentityCenter: &inventory.IdentityCenter{
 			InstanceARN: instanceARN, IdentityStoreID: "d-1234567890", Region: "us-east-1",
 			Users: []*inventory.SSOUser{
-				{ID: "u-2", UserName: "bob@example.com", DisplayName: "Bob", Email: "bob@example.com", Active: true},
-				{ID: "u-1", UserName: "alice@example.com", DisplayName: "Alice", GivenName: "Alice", FamilyName: "A", Email: "alice@example.com", Active: true},
+				{ID: "u-2", UserName: "bob@example.com", DisplayName: "Bob", Email: "bob@example.com"},
+				{ID: "u-1", UserName: "alice@example.com", DisplayName: "Alice", GivenName: "Alice", FamilyName: "A", Email: "alice@example.com"},
 			},
 			Groups:  []*inventory.SSOGroup{{ID: "g-1", DisplayName: "Admins"}},
 			Members: map[string][]string{"g-1": {"u-1"}},

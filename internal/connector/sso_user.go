@@ -13,10 +13,11 @@ import (
 // ssoUserSyncer lists the users of the Identity Center identity store. They belong to the
 // organization as a whole, not to an account, so they have no parent.
 //
-// Status: the Identity Store API does not say whether a user is enabled; the Identity
-// Center SCIM endpoint does. With SCIM configured the status is enabled or disabled; without
-// it the status is unspecified, with a detail saying why, rather than a default of
-// "enabled" that a reviewer would take for a fact.
+// Status: the Identity Store API's UserStatus (ENABLED or DISABLED), or SCIM's active
+// where that API did not report it. A user whose status is not known (SCIM not
+// configured, its token rejected, or SCIM did not return the user) is unspecified, with
+// a detail saying why, rather than a default of "enabled" or "disabled" that a reviewer
+// would take for a fact.
 type ssoUserSyncer struct{ c *Connector }
 
 func (s *ssoUserSyncer) ResourceType(context.Context) *v2.ResourceType { return ssoUserResourceType }
@@ -37,24 +38,32 @@ func (s *ssoUserSyncer) List(ctx context.Context, parent *v2.ResourceId, opts re
 }
 
 func (x *identityCenterIndex) ssoUserResource(u *inventory.SSOUser) (*v2.Resource, error) {
-	status, details := v2.Status_RESOURCE_STATUS_UNSPECIFIED, "unknown: the Identity Store API does not report user status; configure the Identity Center SCIM endpoint"
-	statusSource := "none"
-	if x.ic.SCIMStatusKnown {
-		statusSource = "scim"
-		status, details = v2.Status_RESOURCE_STATUS_DISABLED, "inactive in SCIM"
-		if u.Active {
-			status, details = v2.Status_RESOURCE_STATUS_ENABLED, ""
+	status, details := v2.Status_RESOURCE_STATUS_UNSPECIFIED, u.StatusNote
+	switch u.Status {
+	case inventory.UserEnabled:
+		status, details = v2.Status_RESOURCE_STATUS_ENABLED, ""
+	case inventory.UserDisabled:
+		status, details = v2.Status_RESOURCE_STATUS_DISABLED, "disabled in Identity Center"
+	default:
+		if details == "" {
+			details = "unknown: not reported"
 		}
 	}
 
-	p := profile{"user_id": u.ID, "identity_store_id": x.ic.IdentityStoreID, "status_source": statusSource}
+	p := profile{"user_id": u.ID, "identity_store_id": x.ic.IdentityStoreID}
 	p.str("user_name", u.UserName)
 	p.str("display_name", u.DisplayName)
 	p.str("given_name", u.GivenName)
 	p.str("family_name", u.FamilyName)
 	p.str("email", u.Email)
-	if x.ic.SCIMStatusKnown {
-		p["active"] = u.Active
+	if u.Status != "" {
+		p["status"] = strings.ToLower(u.Status)
+		p["status_source"] = u.StatusSource
+		p["active"] = u.Status == inventory.UserEnabled
+	} else {
+		p["status"] = "unknown"
+		p["status_source"] = "none"
+		p.str("status_note", details)
 	}
 	p.strs("groups", x.userGroups[u.ID])
 

@@ -195,9 +195,22 @@ type IdentityCenter struct {
 	// Provisioned maps an account id to the ARNs of the permission sets provisioned to it.
 	Provisioned map[string][]string
 	Assignments []*Assignment
-	// SCIMStatusKnown is true when user status came from the SCIM endpoint.
-	SCIMStatusKnown bool
+	// UserStatusNote, when not empty, says why the status of some users is unknown
+	// (their Status is empty), in words a person can act on.
+	UserStatusNote string
 }
+
+// User status values (SSOUser.Status) and where they came from (SSOUser.StatusSource).
+const (
+	UserEnabled  = "ENABLED"
+	UserDisabled = "DISABLED"
+
+	// StatusFromIdentityStore is the Identity Store API's UserStatus.
+	StatusFromIdentityStore = "identitystore"
+	// StatusFromSCIM is the SCIM API's active attribute, read only for users whose
+	// UserStatus the Identity Store API did not report.
+	StatusFromSCIM = "scim"
+)
 
 // SSOUser is an identity store user.
 type SSOUser struct {
@@ -207,8 +220,11 @@ type SSOUser struct {
 	GivenName   string
 	FamilyName  string
 	Email       string
-	// Active is the SCIM status; meaningful only when IdentityCenter.SCIMStatusKnown.
-	Active bool
+	// Status is UserEnabled or UserDisabled, or empty when unknown; StatusSource says
+	// where it came from, StatusNote why it is unknown.
+	Status       string
+	StatusSource string
+	StatusNote   string
 }
 
 // SSOGroup is an identity store group.

@@ -116,7 +116,7 @@ func TestGeneratedPolicyIsExactlyWhatTheSyncCalls(t *testing.T) {
 				t.Errorf("%s: account %s read incompletely: %+v", strategy, a.ID, a.IAM)
 			}
 		}
-		if snap.IdentityCenter == nil || !snap.IdentityCenter.SCIMStatusKnown || len(snap.IdentityCenter.Assignments) != 3 {
+		if snap.IdentityCenter == nil || stats.UserStatus.Unknown != 0 || len(snap.IdentityCenter.Assignments) != 3 {
 			t.Errorf("%s: Identity Center read incompletely: %+v", strategy, snap.IdentityCenter)
 		}
 		if got := stats.Assignments.Strategy; got != strategy {

@@ -80,6 +80,16 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "  Identity Center assignments listed with %s (%d calls per pair, %d per principal: the cheaper was used)\n",
 			s.Assignments.Strategy, s.Assignments.PairCalls, s.Assignments.PrincipalCalls)
 	}
+	if us := s.UserStatus; us.Enabled+us.Disabled+us.Unknown > 0 {
+		fmt.Fprintf(w, "\nIdentity Center users: %d enabled, %d disabled, %d status unknown", us.Enabled, us.Disabled, us.Unknown)
+		if us.FromSCIM > 0 {
+			fmt.Fprintf(w, " (%d from SCIM)", us.FromSCIM)
+		}
+		fmt.Fprintln(w)
+		if us.Note != "" {
+			fmt.Fprintf(w, "  status %s\n", oneLine(us.Note))
+		}
+	}
 
 	if len(r.C1Z.SkippedAccounts) > 0 {
 		fmt.Fprintf(w, "\nAccounts not synced (%d)\n", len(r.C1Z.SkippedAccounts))
