@@ -127,6 +127,15 @@ func (s *sessions) identify(ctx context.Context) error {
 	return nil
 }
 
+// connectorRole is the IAM identity a member role must trust: Config.RoleARN when one
+// is assumed, otherwise the caller's role (or user).
+func (s *sessions) connectorRole() string {
+	if s.cfg.RoleARN != "" {
+		return s.cfg.RoleARN
+	}
+	return roleOfSession(s.callerARN)
+}
+
 // memberRoleARN is the ARN of the role assumed in a member account.
 func (s *sessions) memberRoleARN(accountID string) string {
 	return "arn:" + s.partition + ":iam::" + accountID + ":role/" + s.cfg.MemberRoleName

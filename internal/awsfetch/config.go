@@ -78,6 +78,12 @@ type Config struct {
 	SCIMEndpoint string
 	SCIMToken    string
 
+	// AllowPartial returns a snapshot even when ACTIVE accounts had to be skipped
+	// (their role cannot be assumed, or they deny a read). Without it such a fetch fails
+	// with a *PartialError, so that a file missing their IAM never replaces a complete
+	// one. Accounts that are not ACTIVE are skipped either way.
+	AllowPartial bool
+
 	// Concurrency is how many accounts are fetched in parallel (DefaultConcurrency when 0).
 	Concurrency int
 

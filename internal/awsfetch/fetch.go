@@ -3,6 +3,7 @@ package awsfetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -16,10 +17,13 @@ import (
 // Fetch reads the inventory that cfg describes. The Stats are returned even when the
 // fetch fails, so that a caller can say what was spent.
 //
-// Accounts that cannot be entered or that deny a call do not fail the fetch: they are
-// returned with Synced false and a SkipReason, and listed in Stats.Skipped. Everything
-// else that fails after retries fails the fetch, with an error that says what to check:
-// a snapshot with a silently missing part would misreport who has access.
+// Accounts that are not ACTIVE, whose member role cannot be assumed or that deny a read
+// are skipped: they are returned with Synced false and a SkipReason, and listed in
+// Stats.Skipped. A skipped ACTIVE account makes the fetch partial, which fails it with a
+// *PartialError unless Config.AllowPartial is set. Everything else that fails after
+// retries (5xx, throttling, network errors) fails the fetch, with an error naming the
+// account and the call: a snapshot with a silently missing part would misreport who has
+// access.
 func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error) {
 	started := time.Now()
 	stats := &Stats{Started: started}
@@ -126,12 +130,20 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	}
 
 	stats.Accounts = len(accounts)
+	var partial []SkippedAccount
 	for _, a := range accounts {
 		if a.Synced {
 			stats.Synced++
-		} else {
-			stats.Skipped = append(stats.Skipped, SkippedAccount{ID: a.ID, Reason: a.SkipReason})
+			continue
 		}
+		sk := SkippedAccount{ID: a.ID, Name: a.Name, Status: a.Status, Reason: a.SkipReason, Detail: a.SkipDetail}
+		stats.Skipped = append(stats.Skipped, sk)
+		if sk.Active() {
+			partial = append(partial, sk)
+		}
+	}
+	if len(partial) > 0 && !cfg.AllowPartial {
+		return done(nil, &PartialError{Accounts: len(accounts), Skipped: partial})
 	}
 	return done(snap, nil)
 }
@@ -156,18 +168,24 @@ func fetchIdentityCenter(ctx context.Context, cfg Config, s *sessions) (*invento
 }
 
 // fetchAccounts fetches the IAM of every account, Concurrency at a time. IAM quotas are
-// per account, so accounts in parallel do not slow each other down.
+// per account, so accounts in parallel do not slow each other down. An account that may
+// be skipped (see accounts.go) is marked so; any other failure stops every account and
+// is returned.
 func fetchAccounts(ctx context.Context, cfg Config, s *sessions, accounts []*inventory.Account) error {
 	var mu sync.Mutex
 	finished := 0
 	return forEach(ctx, accounts, cfg.Concurrency, func(ctx context.Context, a *inventory.Account) error {
-		err := fetchAccount(ctx, cfg, s, a)
+		skip, err := fetchAccount(ctx, cfg, s, a)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			a.Synced, a.IAM, a.SkipReason = false, nil, err.Error()
-			cfg.Logger.Warn("account not synced", zap.String("account", a.ID), zap.String("reason", a.SkipReason))
+			return err
+		}
+		if skip != nil {
+			a.Synced, a.IAM, a.SkipReason, a.SkipDetail = false, nil, skip.reason, skip.detail
+			cfg.Logger.Warn("account not synced", zap.String("account", a.ID), zap.String("name", a.Name),
+				zap.String("reason", a.SkipReason), zap.String("aws_error", a.SkipDetail))
 		} else {
 			cfg.Logger.Debug("account synced", zap.String("account", a.ID))
 		}
@@ -181,20 +199,41 @@ func fetchAccounts(ctx context.Context, cfg Config, s *sessions, accounts []*inv
 	})
 }
 
-// fetchAccount fetches one account's IAM; an error is the reason it was not synced.
-func fetchAccount(ctx context.Context, cfg Config, s *sessions, a *inventory.Account) error {
+// fetchAccount fetches one account's IAM. It returns why the account is skipped when
+// the account refuses Gatehouse, and an error, which fails the sync, for anything else.
+func fetchAccount(ctx context.Context, cfg Config, s *sessions, a *inventory.Account) (*accountSkip, error) {
 	if a.Status != "" && a.Status != "ACTIVE" {
 		// Suspended and closed accounts refuse every call, assuming a role included.
-		return errors.New("the account is " + a.Status)
+		return &accountSkip{reason: "the account is " + a.Status}, nil
+	}
+	label := a.ID
+	if a.Name != "" {
+		label += " (" + a.Name + ")"
 	}
 	acfg, err := s.account(ctx, a.ID)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if cannotAssume(err) {
+			return assumeSkip(s.cfg.MemberRoleName, s.connectorRole(), err), nil
+		}
+		return nil, &describedError{msg: fmt.Sprintf("read account %s: assume %s: %s", label, s.memberRoleARN(a.ID), callFailure(err)), err: err}
 	}
 	res, err := fetchIAM(ctx, iamClient(acfg), cfg)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if isDenied(err) {
+			identity := "role " + s.cfg.MemberRoleName
+			if a.ID == s.callerAccount {
+				identity = s.connectorRole()
+			}
+			return deniedSkip(identity, err), nil
+		}
+		return nil, &describedError{msg: fmt.Sprintf("read account %s: %s", label, callFailure(err)), err: err}
 	}
 	a.IAM, a.Aliases, a.Synced = res.iam, res.aliases, true
-	return nil
+	return nil, nil
 }

@@ -430,30 +430,37 @@ connector:
   external_id: unassumable-test
 `
 
-// TestFetchUnassumableAccounts checks that accounts that cannot be synced do not fail
-// the sync: the others are synced, and each is marked with a reason a person can act on.
+// TestFetchUnassumableAccounts checks that accounts that refuse Gatehouse are skipped
+// with a one-line reason naming the likely causes in order, and what AWS said apart;
+// that a skipped ACTIVE account makes the fetch partial (an error unless AllowPartial)
+// and a suspended one does not.
 func TestFetchUnassumableAccounts(t *testing.T) {
 	env := startSim(t, fixture(t, unassumableFixture), awssim.Options{})
-	snap, stats := fetch(t, env.cfg)
+	cfg := env.cfg
+	cfg.AllowPartial = true
+	snap, stats := fetch(t, cfg)
 	connector := "arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync"
 	role := func(id string) string { return "arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole" }
+	assume := "cannot assume role OrganizationAccountAccessRole; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
 	want := []SkippedAccount{
-		{"333333333333", "cannot assume " + role("333333333333") + ": AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("333333333333")},
-		{"444444444444", "GetAccountAuthorizationDetails: AccessDenied"},
-		{"555555555555", "the account is SUSPENDED"},
-		{"666666666666", "cannot assume " + role("666666666666") + ": AccessDenied"},
+		{"333333333333", "sandbox", "ACTIVE", assume,
+			"AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("333333333333")},
+		{"444444444444", "restricted", "ACTIVE", "iam:GetAccountAuthorizationDetails denied to role OrganizationAccountAccessRole; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it",
+			"AccessDenied: User: arn:aws:sts::444444444444:assumed-role/OrganizationAccountAccessRole/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails"},
+		{"555555555555", "legacy", "SUSPENDED", "the account is SUSPENDED", ""},
+		{"666666666666", "partner", "ACTIVE", assume, "AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("666666666666")},
 	}
 	if len(stats.Skipped) != len(want) {
 		t.Fatalf("skipped = %+v, want %d accounts", stats.Skipped, len(want))
 	}
 	for i, w := range want {
 		got := stats.Skipped[i]
-		if got.ID != w.ID || !strings.HasPrefix(got.Reason, w.Reason) {
-			t.Errorf("skipped[%d] = %s %q, want %s %q...", i, got.ID, got.Reason, w.ID, w.Reason)
+		if got.ID != w.ID || got.Name != w.Name || got.Status != w.Status || got.Reason != w.Reason || !strings.HasPrefix(got.Detail, w.Detail) || (w.Detail == "") != (got.Detail == "") {
+			t.Errorf("skipped[%d] = %+v,\nwant %+v (detail as a prefix)", i, got, w)
 		}
 		a := account(t, snap, w.ID)
-		if a.Synced || a.IAM != nil || a.SkipReason != got.Reason {
-			t.Errorf("account %s: synced %v, IAM %v, reason %q; want not synced, no IAM, the reason", a.ID, a.Synced, a.IAM != nil, a.SkipReason)
+		if a.Synced || a.IAM != nil || a.SkipReason != got.Reason || a.SkipDetail != got.Detail {
+			t.Errorf("account %s: synced %v, IAM %v, reason %q, detail %q; want not synced, no IAM, the reason", a.ID, a.Synced, a.IAM != nil, a.SkipReason, a.SkipDetail)
 		}
 	}
 	for _, id := range []string{"111111111111", "222222222222"} {
@@ -466,10 +473,31 @@ func TestFetchUnassumableAccounts(t *testing.T) {
 		t.Errorf("accounts %d, synced %d; want 6 and 2", stats.Accounts, stats.Synced)
 	}
 
+	// Without AllowPartial the same fetch fails, naming the ACTIVE accounts only.
+	snap, stats, err := Fetch(context.Background(), env.cfg)
+	var pe *PartialError
+	if !errors.As(err, &pe) || snap != nil {
+		t.Fatalf("Fetch without AllowPartial: snapshot %v, err %v; want no snapshot and a *PartialError", snap != nil, err)
+	}
+	if got := err.Error(); got != "partial sync: 3 of 6 accounts could not be read (333333333333, 444444444444, 666666666666)" {
+		t.Errorf("error = %q", got)
+	}
+	if len(stats.Skipped) != 4 || stats.Synced != 2 {
+		t.Errorf("stats of the partial fetch: synced %d, skipped %d; want 2 and 4", stats.Synced, len(stats.Skipped))
+	}
+
+	// A suspended account alone does not make a fetch partial.
+	onlySuspended := strings.Replace(strings.Replace(strings.Replace(unassumableFixture, "    member_role: none\n", "", 1),
+		"    deny_all: true\n", "", 1), "    member_role_external_id: partner-secret\n", "", 1)
+	env2 := startSim(t, fixture(t, onlySuspended), awssim.Options{})
+	snap, stats = fetch(t, env2.cfg)
+	if stats.Synced != 5 || len(stats.Skipped) != 1 || stats.Skipped[0].ID != "555555555555" {
+		t.Errorf("with only a suspended account skipped: synced %d, skipped %+v; want 5 and the suspended one", stats.Synced, stats.Skipped)
+	}
+
 	// With the member External ID the partner account is synced; the ones without the
 	// condition still accept it (an External ID the trust policy does not ask for is
 	// ignored, as in AWS).
-	cfg := env.cfg
 	cfg.MemberExternalID = "partner-secret"
 	snap, _ = fetch(t, cfg)
 	if a := account(t, snap, "666666666666"); !a.Synced {
@@ -535,6 +563,7 @@ func TestFetchDelegatedAdministrator(t *testing.T) {
 	env := startSim(t, fixture(t, yaml), awssim.Options{})
 	cfg := env.cfg
 	cfg.RoleARN, cfg.ExternalID, cfg.IdentityCenter, cfg.SCIMEndpoint, cfg.SCIMToken = "", "", false, "", ""
+	cfg.AllowPartial = true
 	env.sim.Do(func(w *awssim.World) {
 		a := w.Accounts["222222222222"]
 		u := a.AddUser(w, "gatehouse-delegated", "/")
@@ -549,10 +578,10 @@ func TestFetchDelegatedAdministrator(t *testing.T) {
 	if a := account(t, snap, "222222222222"); !a.Synced {
 		t.Errorf("the delegated administrator's own account is not synced: %q", a.SkipReason)
 	}
-	if a := account(t, snap, "111111111111"); a.Synced || !strings.HasPrefix(a.SkipReason, "cannot assume arn:aws:iam::111111111111:role/OrganizationAccountAccessRole") {
+	if a := account(t, snap, "111111111111"); a.Synced || !strings.HasPrefix(a.SkipReason, "cannot assume role OrganizationAccountAccessRole;") || !strings.Contains(a.SkipDetail, "role/OrganizationAccountAccessRole") {
 		t.Errorf("management account: synced %v, reason %q; want skipped, cannot assume", a.Synced, a.SkipReason)
 	}
-	if a := account(t, snap, "333333333333"); a.Synced || !strings.Contains(a.SkipReason, "AccessDenied") {
+	if a := account(t, snap, "333333333333"); a.Synced || !strings.Contains(a.SkipDetail, "AccessDenied") {
 		t.Errorf("member account: synced %v, reason %q; want skipped, AccessDenied", a.Synced, a.SkipReason)
 	}
 	if stats.Synced != 1 {
@@ -691,5 +720,58 @@ func TestFetchSCIMTokenRejected(t *testing.T) {
 	snap, _ = fetch(t, cfg)
 	if u := snap.IdentityCenter.Users[0]; u.Status != "" || !strings.Contains(u.StatusNote, "no SCIM endpoint is configured") {
 		t.Errorf("without SCIM: status %q, note %q", u.Status, u.StatusNote)
+	}
+}
+
+// TestFetchFailsOnPersistentErrors checks that an account whose reads keep failing for a
+// reason other than a denial (a 5xx, a throttle or a dropped connection outlasting the
+// retries) fails the whole fetch with an error naming the account and the call, instead
+// of being skipped: a skipped account's access would look removed downstream.
+func TestFetchFailsOnPersistentErrors(t *testing.T) {
+	const (
+		failure = "ServiceFailure: The request processing has failed because of an unknown error, exception or failure."
+		role    = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+	)
+	cases := []struct {
+		op    string
+		fault awssim.Fault
+		want  string // with PORT for the simulator's port
+	}{
+		{"GetAccountAuthorizationDetails", awssim.FaultServerError, "read account 222222222222 (prod): IAM GetAccountAuthorizationDetails failed 3 times: " + failure},
+		{"GetAccountAuthorizationDetails", awssim.FaultThrottle, "read account 222222222222 (prod): IAM GetAccountAuthorizationDetails failed 3 times: Throttling: Rate exceeded"},
+		{"ListRoles", awssim.FaultDrop, `read account 222222222222 (prod): IAM ListRoles failed 3 times: Post "http://127.0.0.1:PORT/": EOF`},
+		{"AssumeRole", awssim.FaultServerError, "read account 222222222222 (prod): assume " + role + ": STS AssumeRole failed 3 times: " + failure},
+		{"AssumeRole", awssim.FaultDrop, "read account 222222222222 (prod): assume " + role + `: STS AssumeRole failed 3 times: Post "http://127.0.0.1:PORT/": EOF`},
+	}
+	for _, c := range cases {
+		t.Run(c.op+" "+string(c.fault), func(t *testing.T) {
+			env := startSim(t, fixture(t, unassumableFixture), awssim.Options{})
+			env.sim.Do(func(w *awssim.World) { w.Accounts["222222222222"].Faults = map[string]awssim.Fault{c.op: c.fault} })
+			cfg := env.cfg
+			cfg.MaxAttempts = 3
+			// Even with partial syncs allowed: this is no answer about the account.
+			cfg.AllowPartial = true
+			snap, _, err := Fetch(context.Background(), cfg)
+			if err == nil || snap != nil {
+				t.Fatalf("Fetch: snapshot %v, err %v; want no snapshot and an error", snap != nil, err)
+			}
+			want := strings.ReplaceAll(c.want, "127.0.0.1:PORT", strings.TrimPrefix(env.url, "http://"))
+			if err.Error() != want {
+				t.Errorf("error:\n got %q\nwant %q", err, want)
+			}
+			var pe *PartialError
+			if errors.As(err, &pe) {
+				t.Errorf("a persistent failure is reported as a partial sync")
+			}
+			var calls int64
+			for _, oc := range env.sim.Counters().Snapshot() {
+				if oc.Operation == c.op {
+					calls += oc.Calls
+				}
+			}
+			if calls < 3 {
+				t.Errorf("%s was called %d times; want the 3 attempts", c.op, calls)
+			}
+		})
 	}
 }

@@ -84,12 +84,6 @@ type BucketStats struct {
 	Rate             float64
 }
 
-// SkippedAccount is an account whose IAM could not be fetched.
-type SkippedAccount struct {
-	ID     string
-	Reason string
-}
-
 // AssignmentChoice is the strategy used to list Identity Center assignments and the
 // number of calls each strategy needed at least (one per provisioned account and
 // permission set pair, or one per user and group).

@@ -68,7 +68,25 @@ type Account struct {
 	// DenyAll makes every call authenticated in this account fail with AccessDenied,
 	// as an SCP denying everything would.
 	DenyAll bool
+	// Faults make calls made in this account fail every time, for tests of what a sync
+	// does when AWS keeps failing for one account: an operation name
+	// ("GetAccountAuthorizationDetails", or "*" for every operation) maps to the fault
+	// each of its calls gets. A call counts as made in the account when its caller's
+	// credentials belong to it, and sts:AssumeRole when the role it assumes is there.
+	Faults map[string]Fault
 }
+
+// Fault is a failure the simulator injects on purpose (see Account.Faults).
+type Fault string
+
+const (
+	// FaultServerError answers with the service's 500 error.
+	FaultServerError Fault = "server-error"
+	// FaultThrottle answers with the service's throttling error.
+	FaultThrottle Fault = "throttle"
+	// FaultDrop closes the connection without a response.
+	FaultDrop Fault = "drop"
+)
 
 // Tag is an IAM or Identity Center tag.
 type Tag struct {

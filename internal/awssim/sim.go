@@ -240,6 +240,25 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	fault := q.accountFault()
+	s.mu.Unlock()
+	switch fault {
+	case "":
+	case FaultDrop:
+		s.counters.fault(q.service, q.op)
+		dropConnection(rw)
+		return
+	case FaultThrottle:
+		s.counters.throttle(q.service, q.op)
+		q.writeError(rw, throttlingError(q.service))
+		return
+	default:
+		s.counters.fault(q.service, q.op)
+		q.writeError(rw, internalError(q.service))
+		return
+	}
+
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	q.w.advance()
 	if a := q.w.Accounts[q.caller.AccountID]; a != nil && a.DenyAll && q.op != "GetCallerIdentity" {
@@ -251,6 +270,26 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proto.serve(q, rw)
+}
+
+// accountFault returns the fault Account.Faults sets for this call, or "". The world
+// must be locked.
+func (q *request) accountFault() Fault {
+	id := q.caller.AccountID
+	if q.service == "sts" && q.op == "AssumeRole" {
+		// The account entered, not the one entering.
+		if f := strings.SplitN(q.form.Get("RoleArn"), ":", 6); len(f) == 6 {
+			id = f[4]
+		}
+	}
+	a := q.w.Accounts[id]
+	if a == nil || len(a.Faults) == 0 {
+		return ""
+	}
+	if f, ok := a.Faults[q.op]; ok {
+		return f
+	}
+	return a.Faults["*"]
 }
 
 // quotaScope is the bucket key for the call's quota: the caller's account, or the

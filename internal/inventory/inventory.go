@@ -54,9 +54,12 @@ type Account struct {
 	// OUPath is the path of the parent unit, e.g. "Root/Workloads/Prod".
 	OUPath   string
 	JoinedAt time.Time
-	// Synced is true when the account's IAM was fetched; otherwise SkipReason says why.
+	// Synced is true when the account's IAM was fetched; otherwise SkipReason says why
+	// (one line, with the likely causes in the order to check them) and SkipDetail what
+	// AWS answered.
 	Synced     bool
 	SkipReason string
+	SkipDetail string
 	Aliases    []string
 	IAM        *IAM
 }
