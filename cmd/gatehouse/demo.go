@@ -53,6 +53,9 @@ reach which account through Identity Center.`,
 				Orgs: true, IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
 				SyncSecrets: true, SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
 				Credentials: credentials.NewStaticCredentialsProvider(info.AccessKeyID, info.SecretAccessKey, ""),
+				// The demo organization has an account whose member role was deleted, to
+				// show how a sync reports it; the demo writes the partial file anyway.
+				AllowPartial: true,
 			}
 			stop := showProgress(cmd.Context(), &cfg)
 			res, err := syncrun.Run(cmd.Context(), cfg, file)

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +17,20 @@ func main() {
 	log.SetOutput(io.Discard)
 	if err := newRootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		os.Exit(1)
 	}
 }
+
+// exitError is an error that ends gatehouse with an exit status of its own (see
+// exitPartial); other errors exit with 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,10 +17,16 @@ import (
 	"github.com/gatehouse/gatehouse/internal/syncrun"
 )
 
+// exitPartial is the exit status of a partial sync that was not allowed: an ACTIVE
+// account could not be read and the previous file was kept.
+const exitPartial = 3
+
 func newSyncCommand() *cobra.Command {
 	var (
-		aws  awsFlags
-		file string
+		aws          awsFlags
+		file         string
+		allowPartial bool
+		verbose      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sync --file PATH.c1z",
@@ -29,8 +36,17 @@ organization tree in bulk, and write the inventory as a baton .c1z file.
 
 Credentials come from the standard AWS chain (environment, shared config and profiles, SSO,
 instance and container roles); --role-arn with --external-id is assumed from them first.
-An account whose role cannot be assumed, or that denies a call, does not fail the sync: it
-is listed at the end with the reason.`,
+
+An ACTIVE account whose member role cannot be assumed, or that denies a read, makes the
+sync partial: without its IAM the file would show its access as removed. A partial sync
+keeps the previous file exactly as it was, prints each such account with the likely
+causes in the order to check them, and exits with status 3; --allow-partial writes the
+file anyway. Suspended and closed accounts are skipped without making the sync partial.
+Any other failure (AWS errors, throttling or network errors that outlast the retries)
+fails the sync, naming the account and the call.
+
+Exit status: 0 the file was written; 3 partial sync, the file was left as it was;
+1 any other error, the file was left as it was.`,
 		Example: `  gatehouse sync --file org.c1z --role-arn arn:aws:iam::111111111111:role/GatehouseConnector \
       --external-id EXTERNAL_ID --orgs --identity-center --identity-center-region us-east-1`,
 		Args: cobra.NoArgs,
@@ -45,6 +61,7 @@ is listed at the end with the reason.`,
 			if err != nil {
 				return err
 			}
+			cfg.AllowPartial = allowPartial
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stopProgress := showProgress(ctx, &cfg)
@@ -54,15 +71,43 @@ is listed at the end with the reason.`,
 				if ctx.Err() != nil {
 					return fmt.Errorf("sync interrupted; %s was left as it was", file)
 				}
+				var pe *awsfetch.PartialError
+				if errors.As(err, &pe) {
+					return &exitError{code: exitPartial, err: errors.New(partialMessage(pe, file, verbose))}
+				}
 				return err
 			}
-			res.WriteSummary(cmd.OutOrStdout())
+			if verbose {
+				res.WriteVerboseSummary(cmd.OutOrStdout())
+			} else {
+				res.WriteSummary(cmd.OutOrStdout())
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "the .c1z file to write (replaced only when the sync succeeds)")
+	cmd.Flags().BoolVar(&allowPartial, "allow-partial", false, "write the file even when ACTIVE accounts could not be read (their IAM is missing from it)")
+	cmd.Flags().BoolVar(&verbose, "verbose", false, "also print what AWS answered for each account that could not be read")
 	aws.register(cmd.Flags())
 	return cmd
+}
+
+// partialMessage says which accounts made the sync partial and what to check in each,
+// most likely cause first; verbose adds what AWS answered.
+func partialMessage(pe *awsfetch.PartialError, file string, verbose bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "partial sync: %d of %d accounts could not be read; %s was left as it was\n", len(pe.Skipped), pe.Accounts, file)
+	for _, a := range pe.Skipped {
+		fmt.Fprintf(&b, "  %s %-16s %s\n", a.ID, a.Name, a.Reason)
+		if verbose && a.Detail != "" {
+			fmt.Fprintf(&b, "      AWS: %s\n", strings.Join(strings.Fields(a.Detail), " "))
+		}
+	}
+	b.WriteString("Fix each account and sync again, or pass --allow-partial to write the file without their IAM.")
+	if !verbose {
+		b.WriteString(" --verbose shows what AWS answered.")
+	}
+	return b.String()
 }
 
 // showProgress draws a progress line on stderr while the fetch runs, when stderr is a

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -200,25 +202,128 @@ func TestSyncSCIMTokenRejected(t *testing.T) {
 	}
 }
 
+// The causes of a member account that cannot be entered or read, as the sync prints them.
+const (
+	assumeCauses = "cannot assume role OrganizationAccountAccessRole; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
+	deniedCauses = "iam:GetAccountAuthorizationDetails denied to role OrganizationAccountAccessRole; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it"
+)
+
 func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
 	_, info := fixtureSim(t, "unassumable-account.yaml", awssim.Options{})
 	file := filepath.Join(t.TempDir(), "org.c1z")
-	stdout, stderr, err := runSync(t, info, file, "--orgs")
+	stdout, stderr, err := runSync(t, info, file, "--orgs", "--allow-partial")
 	if err != nil {
 		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
 	}
 	for _, want := range []string{
 		"Synced 2 of 5 accounts",
-		"Accounts not synced (3)",
-		"333333333333 sandbox          cannot assume arn:aws:iam::333333333333:role/OrganizationAccountAccessRole: AccessDenied",
-		"444444444444 restricted",
-		"555555555555 legacy           the account is SUSPENDED",
+		"Accounts not synced (3)\n" +
+			"  333333333333 sandbox          " + assumeCauses + "\n" +
+			"  444444444444 restricted       " + deniedCauses + "\n" +
+			"  555555555555 legacy           the account is SUSPENDED\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
 	checkGolden(t, "unassumable-account", dumpC1Z(t, file))
+}
+
+// A sync in which an ACTIVE account could not be read is partial: by default it exits 3,
+// keeps the previous file byte for byte and says which accounts and what to check;
+// --verbose adds what AWS answered. A suspended account alone does not make it partial.
+func TestSyncPartialKeepsThePreviousFile(t *testing.T) {
+	s, info := fixtureSim(t, "unassumable-account.yaml", awssim.Options{})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "org.c1z")
+	if _, stderr, err := runSync(t, info, file, "--orgs", "--allow-partial"); err != nil {
+		t.Fatalf("gatehouse sync --allow-partial: %v\n%s", err, stderr)
+	}
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(file)
+
+	stdout, stderr, err := runSync(t, info, file, "--orgs")
+	if code := exitCode(err); code != 3 {
+		t.Fatalf("partial sync: exit status %d (%v), want 3\n%s", code, err, stderr)
+	}
+	want := "gatehouse: partial sync: 2 of 5 accounts could not be read; " + file + " was left as it was\n" +
+		"  333333333333 sandbox          " + assumeCauses + "\n" +
+		"  444444444444 restricted       " + deniedCauses + "\n" +
+		"Fix each account and sync again, or pass --allow-partial to write the file without their IAM. --verbose shows what AWS answered.\n"
+	if stderr != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+	if stdout != "" {
+		t.Errorf("a partial sync printed a summary:\n%s", stdout)
+	}
+	after, err := os.ReadFile(file)
+	if err != nil || string(after) != string(before) {
+		t.Errorf("the previous file changed (err %v, %d bytes before, %d after)", err, len(before), len(after))
+	}
+	if st2, _ := os.Stat(file); !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("the previous file was rewritten (modified %s, was %s)", st2.ModTime(), st.ModTime())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d entries after a partial sync, want only %s", len(entries), file)
+	}
+
+	_, stderr, err = runSync(t, info, file, "--orgs", "--verbose")
+	if code := exitCode(err); code != 3 {
+		t.Fatalf("partial sync --verbose: exit status %d, want 3", code)
+	}
+	for _, want := range []string{
+		"  333333333333 sandbox          " + assumeCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/OrganizationAccountAccessRole. Gatehouse needs sts:AssumeRole",
+		"  444444444444 restricted       " + deniedCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::444444444444:assumed-role/OrganizationAccountAccessRole/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails",
+		"without their IAM.\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("--verbose stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+
+	// Once the two accounts are fixed, only the suspended one is skipped: not partial.
+	s.Do(func(w *awssim.World) {
+		w.Accounts["444444444444"].DenyAll = false
+		w.AddMemberAccessRole(w.Accounts["333333333333"], "")
+	})
+	stdout, stderr, err = runSync(t, info, file, "--orgs")
+	if err != nil {
+		t.Fatalf("sync with only a suspended account skipped: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "Synced 4 of 5 accounts") || !strings.Contains(stdout, "  555555555555 legacy           the account is SUSPENDED\n") {
+		t.Errorf("summary:\n%s", stdout)
+	}
+}
+
+// exitCode is the exit status of a finished command, 0 for no error, -1 if it did not run.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func TestSyncHelpDocumentsExitStatus(t *testing.T) {
+	stdout, _, err := runGatehouse(t, "sync", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Exit status: 0 the file was written; 3 partial sync, the file was left as it was;\n1 any other error, the file was left as it was.",
+		"--allow-partial ",
+		"--verbose ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("gatehouse sync --help lacks %q:\n%s", want, stdout)
+		}
+	}
 }
 
 // Page size 1 on every call, and faults with halved quotas, must give the same file

@@ -36,11 +36,13 @@ type Summary struct {
 	Duration        time.Duration
 }
 
-// SkippedAccount is an account present in the .c1z without its IAM.
+// SkippedAccount is an account present in the .c1z without its IAM: why (one line) and
+// what AWS answered.
 type SkippedAccount struct {
 	ID     string
 	Name   string
 	Reason string
+	Detail string
 }
 
 // WriteOption configures WriteC1Z.
@@ -175,7 +177,7 @@ func skippedAccounts(ctx context.Context, c *Connector) ([]SkippedAccount, error
 	var out []SkippedAccount
 	for _, a := range snap.Accounts {
 		if !a.Synced {
-			out = append(out, SkippedAccount{ID: a.ID, Name: a.Name, Reason: a.SkipReason})
+			out = append(out, SkippedAccount{ID: a.ID, Name: a.Name, Reason: a.SkipReason, Detail: a.SkipDetail})
 		}
 	}
 	return out, nil

@@ -54,7 +54,12 @@ func run(ctx context.Context, cfg awsfetch.Config, path string, fetched func(), 
 
 // WriteSummary prints the result for people: counts per resource type, grants, API calls
 // per service, throttles, accounts skipped and why, duration.
-func (r *Result) WriteSummary(w io.Writer) {
+func (r *Result) WriteSummary(w io.Writer) { r.writeSummary(w, false) }
+
+// WriteVerboseSummary is WriteSummary with what AWS answered for each skipped account.
+func (r *Result) WriteVerboseSummary(w io.Writer) { r.writeSummary(w, true) }
+
+func (r *Result) writeSummary(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "Synced %d of %d accounts in %s into %s\n", r.Fetch.Synced, r.Fetch.Accounts, r.Duration.Round(time.Millisecond), r.Path)
 
 	fmt.Fprintln(w, "\nResources")
@@ -95,6 +100,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "\nAccounts not synced (%d)\n", len(r.C1Z.SkippedAccounts))
 		for _, a := range r.C1Z.SkippedAccounts {
 			fmt.Fprintf(w, "  %s %-16s %s\n", a.ID, a.Name, oneLine(a.Reason))
+			if verbose && a.Detail != "" {
+				fmt.Fprintf(w, "      AWS: %s\n", oneLine(a.Detail))
+			}
 		}
 	}
 }
