@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -34,6 +35,7 @@ var connectorFields = []field.SchemaField{
 	field.BoolField("sync-secrets", field.WithDescription("read access key metadata (never secret values)")),
 	field.StringField("scim-endpoint", field.WithDescription("Identity Center SCIM endpoint, for user status")),
 	field.StringField("scim-token", field.WithDescription("bearer token for the SCIM endpoint"), field.WithIsSecret(true)),
+	field.BoolField("allow-partial", field.WithDescription("let a sync succeed when ACTIVE accounts could not be read (their IAM is missing from it); by default such a sync fails, so the previous data is kept")),
 }
 
 // newConnectorCommand is baton-sdk's standard connector runner around the Gatehouse
@@ -54,6 +56,22 @@ func newConnectorCommand(ctx context.Context) *cobra.Command {
 }
 
 func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServer, error) {
+	c, err := newGatehouseConnector(v)
+	if err != nil {
+		return nil, err
+	}
+	server, err := connectorbuilder.NewConnector(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("build the baton connector: %w", err)
+	}
+	return server, nil
+}
+
+// newGatehouseConnector is the connector the runner serves, configured from baton's
+// settings. Every sync task fetches afresh (a service-mode connector runs for days), a
+// partial fetch fails the sync unless allow-partial is set, and every skipped account is
+// logged with its reason.
+func newGatehouseConnector(v *viper.Viper) (*connector.Connector, error) {
 	f := awsFlags{
 		region:               v.GetString("region"),
 		endpointURL:          v.GetString("endpoint-url"),
@@ -73,12 +91,21 @@ func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServ
 	if err != nil {
 		return nil, err
 	}
+	cfg.AllowPartial = v.GetBool("allow-partial")
 	features := connector.Features{Organizations: cfg.Orgs, IdentityCenter: cfg.IdentityCenter, AccessKeys: cfg.SyncSecrets}
 	source := func(ctx context.Context) (*inventory.Snapshot, error) {
+		cfg := cfg
+		// baton's runner installs its logger as zap's global one by the time a sync
+		// runs: the fetch's progress and each skipped account, with its reason, go there.
+		cfg.Logger = zap.L()
 		snap, _, err := awsfetch.Fetch(ctx, cfg)
+		var pe *awsfetch.PartialError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w; the sync fails so that the previous data is kept: fix these accounts (the log says what to check in each) or run with --allow-partial", err)
+		}
 		return snap, err
 	}
-	var opts []connector.Option
+	opts := []connector.Option{connector.WithSnapshotPerSync()}
 	// baton's runner turns provisioning on for --provisioning and for its one-shot
 	// --grant-entitlement and --revoke-grant; without it Grant and Revoke stay off here
 	// as well, so a connector that only syncs can never change access.
@@ -87,11 +114,7 @@ func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServ
 		// logged with the rest of the connector's log.
 		opts = append(opts, connector.WithProvisioner(&lazyProvisioner{cfg: cfg, opts: awsprovision.Options{Logger: zap.L()}}))
 	}
-	server, err := connectorbuilder.NewConnector(ctx, connector.New(source, features, opts...))
-	if err != nil {
-		return nil, fmt.Errorf("build the baton connector: %w", err)
-	}
-	return server, nil
+	return connector.New(source, features, opts...), nil
 }
 
 // lazyProvisioner connects to AWS for provisioning on the first Grant or Revoke. baton's

@@ -3,7 +3,8 @@
 // grants and revokes iam_group, sso_group and account entitlements.
 //
 // The connector never calls AWS itself. It is given a SnapshotSource, calls it once
-// (lazily, on the first request that needs data) and pages over the cached snapshot, so
+// (lazily, on the first request that needs data; with WithSnapshotPerSync once per sync)
+// and pages over the cached snapshot, so
 // the expensive part of a sync (the bulk fetch in internal/awsfetch) stays separate from
 // baton's request-by-request protocol. Grant and Revoke translate entitlement and grant
 // ids into internal/awsprovision accesses (provisioning.go, ids.go) and need no snapshot.
@@ -69,13 +70,20 @@ type Connector struct {
 	// prov changes access in AWS; nil keeps provisioning off.
 	prov Provisioner
 
+	// perSync makes every sync (every Validate, which baton's syncer calls first) use a
+	// snapshot no earlier sync has used; see WithSnapshotPerSync.
+	perSync bool
+
 	mu  sync.Mutex
 	idx *index // nil until the source has succeeded once
+	// served is true once a sync has started on idx.
+	served bool
 }
 
 // New returns a connector over the snapshot source produces. source is called when the
-// data is first needed; a successful result is kept for the life of the connector, and a
-// failure is returned to that request and retried by the next one. Grant and Revoke do
+// data is first needed; a successful result is kept for the life of the connector (or,
+// with WithSnapshotPerSync, until the next sync starts), and a failure is returned to
+// that request and retried by the next one. Grant and Revoke do
 // not need the snapshot: they go to the provisioner (WithProvisioner), which reads what
 // it needs from AWS.
 func New(source SnapshotSource, features Features, opts ...Option) *Connector {
@@ -107,6 +115,10 @@ func (c *Connector) Snapshot(ctx context.Context) (*inventory.Snapshot, error) {
 func (c *Connector) index(ctx context.Context) (*index, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.indexLocked(ctx)
+}
+
+func (c *Connector) indexLocked(ctx context.Context) (*index, error) {
 	if c.idx != nil {
 		return c.idx, nil
 	}
@@ -133,11 +145,20 @@ func (c *Connector) Metadata(ctx context.Context) (*v2.ConnectorMetadata, error)
 }
 
 // Validate fetches the snapshot, so that a source that cannot produce one fails the sync
-// before anything is written.
+// before anything is written. baton's syncer calls it at the start of every sync; with
+// WithSnapshotPerSync a sync after the first fetches a new snapshot here.
 func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, error) {
-	if _, err := c.index(ctx); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.perSync && c.served {
+		// Drop the previous sync's snapshot first: a failed fetch must fail this sync,
+		// not serve the old data as if it were new.
+		c.idx, c.served = nil, false
+	}
+	if _, err := c.indexLocked(ctx); err != nil {
 		return nil, err
 	}
+	c.served = true
 	return nil, nil
 }
 

@@ -33,6 +33,14 @@ func WithProvisioner(p Provisioner) Option {
 	return func(c *Connector) { c.prov = p }
 }
 
+// WithSnapshotPerSync makes every sync fetch its own snapshot: a long-running connector
+// (baton's service mode) serves one sync task after another, and each must report AWS as
+// it is then, not as it was at the first. The connector's first sync uses the snapshot
+// fetched for it (or before it); each later one calls the source again when it starts.
+func WithSnapshotPerSync() Option {
+	return func(c *Connector) { c.perSync = true }
+}
+
 // errNotProvisionable is the error for entitlements Gatehouse reads but does not change.
 var errNotProvisionable = errors.New("not provisionable")
 
