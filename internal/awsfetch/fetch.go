@@ -76,9 +76,13 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	var icErr error
 	icDone := make(chan struct{})
 	if cfg.IdentityCenter {
+		management := ""
+		if org != nil {
+			management = org.ManagementAccountID
+		}
 		go func() {
 			defer close(icDone)
-			ic, choice, err := fetchIdentityCenter(ctx, cfg, s)
+			ic, choice, err := fetchIdentityCenter(ctx, cfg, s, management)
 			stats.Assignments = choice
 			if err != nil {
 				icErr = err
@@ -150,9 +154,10 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 
 // fetchIdentityCenter runs the Identity Center fetch and settles each user's status
 // (from the Identity Store API, or SCIM where that says nothing; see settleUserStatus).
-func fetchIdentityCenter(ctx context.Context, cfg Config, s *sessions) (*inventory.IdentityCenter, AssignmentChoice, error) {
+// management is the organization's management account ("" without Organizations).
+func fetchIdentityCenter(ctx context.Context, cfg Config, s *sessions, management string) (*inventory.IdentityCenter, AssignmentChoice, error) {
 	sso, ids := s.identityCenterClients()
-	ic, choice, err := fetchInstance(ctx, sso, ids, cfg)
+	ic, choice, err := fetchInstance(ctx, sso, ids, cfg, s.callerAccount, management)
 	if err != nil {
 		return ic, choice, err
 	}

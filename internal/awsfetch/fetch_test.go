@@ -775,3 +775,115 @@ func TestFetchFailsOnPersistentErrors(t *testing.T) {
 		})
 	}
 }
+
+// byPrincipalCheaperFixture is orgFixture with ReadOnly provisioned to two more accounts:
+// 8 provisioned pairs against 7 principals, so listing per principal is cheaper.
+func byPrincipalCheaperFixture() string {
+	yaml := strings.Replace(orgFixture, "      managed_policies: [ReadOnlyAccess]\n",
+		"      managed_policies: [ReadOnlyAccess]\n      provisioned_to: [management, staging]\n", 1)
+	return strings.Replace(yaml, "organization:\n", "organization:\n  delegated_admins: [security]\n", 1)
+}
+
+// callerIn returns env's config calling from a user of the account with the read-only
+// connector policy, without Organizations (only that account's IAM is read).
+func callerIn(t *testing.T, env *testEnv, accountID string) Config {
+	cfg := env.cfg
+	cfg.RoleARN, cfg.ExternalID, cfg.Orgs, cfg.SCIMEndpoint, cfg.SCIMToken = "", "", false, "", ""
+	env.sim.Do(func(w *awssim.World) {
+		a := w.Accounts[accountID]
+		u := a.AddUser(w, "gatehouse-"+accountID, "/")
+		u.InlinePolicies["read"] = awssim.ConnectorReadPolicy
+		k := a.AddAccessKey(w, u)
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(k.ID, k.Secret, "")
+	})
+	return cfg
+}
+
+func operationCalls(stats *Stats) map[string]int64 {
+	calls := map[string]int64{}
+	for _, o := range stats.Operations {
+		calls[o.Operation] = o.Calls
+	}
+	return calls
+}
+
+// TestFetchAssignmentsByPrincipalOnlyWhereAllowed: the management account lists
+// assignments per principal when that is cheaper; a delegated administrator, which
+// ListAccountAssignmentsForPrincipal is not documented for, lists them per account from
+// the start and says why. Both find exactly the same assignments.
+func TestFetchAssignmentsByPrincipalOnlyWhereAllowed(t *testing.T) {
+	env := startSim(t, fixture(t, byPrincipalCheaperFixture()), awssim.Options{})
+	mgmt, stats := fetch(t, env.cfg)
+	if want := (AssignmentChoice{Strategy: ByPrincipal, PairCalls: 8, PrincipalCalls: 7}); stats.Assignments != want {
+		t.Errorf("management: choice %+v, want %+v", stats.Assignments, want)
+	}
+	if c := operationCalls(stats); c["ListAccountAssignmentsForPrincipal"] != 7 || c["ListAccountAssignments"] != 0 {
+		t.Errorf("management: calls %v", c)
+	}
+
+	delegated, stats := fetch(t, callerIn(t, env, "222222222222"))
+	choice := stats.Assignments
+	if choice.Strategy != ByAccount || choice.Note != "ListAccountAssignmentsForPrincipal is for the management account only, and the caller's account 222222222222 is a delegated administrator of the instance of 111111111111" {
+		t.Errorf("delegated administrator: choice %+v, want ListAccountAssignments with the reason", choice)
+	}
+	if c := operationCalls(stats); c["ListAccountAssignmentsForPrincipal"] != 0 || c["ListAccountAssignments"] != 8 {
+		t.Errorf("delegated administrator: calls %v, want 8 ListAccountAssignments and no ListAccountAssignmentsForPrincipal", c)
+	}
+	if len(mgmt.IdentityCenter.Assignments) != 5 {
+		t.Fatalf("%d assignments, want 5", len(mgmt.IdentityCenter.Assignments))
+	}
+	assertEqual(t, "assignments (delegated administrator vs management)", mgmt.IdentityCenter.Assignments, delegated.IdentityCenter.Assignments)
+}
+
+// TestFetchAssignmentsFallBackWhenRefused: where AWS refuses
+// ListAccountAssignmentsForPrincipal (a delegated administrator that asked for it, an
+// account instance the fetch could not recognise without Organizations), the listing
+// falls back to ListAccountAssignments and finds exactly the same assignments.
+func TestFetchAssignmentsFallBackWhenRefused(t *testing.T) {
+	want, _ := fetch(t, startSim(t, fixture(t, byPrincipalCheaperFixture()), awssim.Options{}).cfg)
+	for _, c := range []struct {
+		name, code string
+		setup      func(env *testEnv) Config
+	}{
+		{"delegated administrator", "AccessDeniedException", func(env *testEnv) Config {
+			cfg := callerIn(t, env, "222222222222")
+			cfg.AssignmentStrategy = ByPrincipal
+			return cfg
+		}},
+		{"account instance", "ValidationException", func(env *testEnv) Config {
+			env.sim.Do(func(w *awssim.World) { w.SSO.OwnerAccountID, w.Org.DelegatedAdmins = "222222222222", nil })
+			return callerIn(t, env, "222222222222")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := startSim(t, fixture(t, byPrincipalCheaperFixture()), awssim.Options{PageSize: 1})
+			snap, stats := fetch(t, c.setup(env))
+			choice := stats.Assignments
+			if choice.Strategy != ByAccount || !strings.HasPrefix(choice.Note, "AWS refused ListAccountAssignmentsForPrincipal ("+c.code) ||
+				!strings.HasSuffix(choice.Note, "listed with ListAccountAssignments instead") {
+				t.Errorf("choice %+v, want the fallback to ListAccountAssignments with %s", choice, c.code)
+			}
+			calls := operationCalls(stats)
+			if calls["ListAccountAssignmentsForPrincipal"] == 0 || calls["ListAccountAssignments"] < 8 {
+				t.Errorf("calls %v, want a refused ListAccountAssignmentsForPrincipal, then ListAccountAssignments per pair", calls)
+			}
+			assertEqual(t, "assignments after the fallback", want.IdentityCenter.Assignments, snap.IdentityCenter.Assignments)
+		})
+	}
+}
+
+func TestByPrincipalAllowed(t *testing.T) {
+	for _, c := range []struct {
+		caller, owner, management string
+		want                      bool
+	}{
+		{"111111111111", "111111111111", "111111111111", true},  // management account, organization instance
+		{"111111111111", "111111111111", "", true},              // without Organizations: tried, falls back if refused
+		{"222222222222", "111111111111", "111111111111", false}, // delegated administrator
+		{"222222222222", "222222222222", "111111111111", false}, // account instance of a member account
+	} {
+		if got, why := byPrincipalAllowed(c.caller, c.owner, c.management); got != c.want || (why == "") != c.want {
+			t.Errorf("byPrincipalAllowed(%s, %s, %s) = %v %q, want %v", c.caller, c.owner, c.management, got, why, c.want)
+		}
+	}
+}

@@ -38,11 +38,17 @@ type identityCenter struct {
 
 	ic *inventory.IdentityCenter
 
+	// caller is the account the connector calls from, management the organization's
+	// management account ("" without Organizations), owner the instance's owner: together
+	// they say whether ListAccountAssignmentsForPrincipal is allowed.
+	caller, management, owner string
+
 	mu          sync.Mutex
 	memberships map[string][]string // group id -> user ids
 	provisioned map[string][]string // account id -> permission set ARNs
 	assignments map[inventory.Assignment]bool
 	choice      AssignmentChoice
+	fellBack    bool // ListAccountAssignmentsForPrincipal was refused; listing per account
 }
 
 // fetchInstance reads the instance, its identity store, its permission sets and
@@ -54,8 +60,11 @@ type identityCenter struct {
 // details fill the quota meanwhile. DescribePermissionSet has a much lower quota of its
 // own (about 1 per second), so it runs on its own goroutine rather than tying up the
 // workers.
-func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore.Client, cfg Config) (*inventory.IdentityCenter, AssignmentChoice, error) {
-	f := &identityCenter{sso: sso, ids: ids, cfg: cfg, log: cfg.Logger,
+//
+// caller is the connector's account and management the organization's management
+// account (empty without Organizations).
+func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore.Client, cfg Config, caller, management string) (*inventory.IdentityCenter, AssignmentChoice, error) {
+	f := &identityCenter{sso: sso, ids: ids, cfg: cfg, log: cfg.Logger, caller: caller, management: management,
 		memberships: map[string][]string{}, provisioned: map[string][]string{}, assignments: map[inventory.Assignment]bool{}}
 	region := cfg.IdentityCenterRegion
 	if region == "" {
@@ -66,6 +75,7 @@ func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore
 		return nil, AssignmentChoice{}, err
 	}
 	f.ic = &inventory.IdentityCenter{InstanceARN: aws.ToString(inst.InstanceArn), IdentityStoreID: aws.ToString(inst.IdentityStoreId), Region: region}
+	f.owner = aws.ToString(inst.OwnerAccountId)
 
 	f.q = newWorkQueue(ctx, icWorkers)
 	defer f.q.close()
@@ -124,6 +134,8 @@ func fetchInstance(ctx context.Context, sso *ssoadmin.Client, ids *identitystore
 		return nil, AssignmentChoice{}, err
 	}
 	f.finish()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.ic, f.choice, nil
 }
 
@@ -387,6 +399,11 @@ func (f *identityCenter) listProvisioned(ctx context.Context, psARN string) erro
 // Listing per (account, permission set) pair costs at least one call per provisioned
 // pair; listing per principal at least one call per user and group. Both give every
 // assignment: an assignment implies its permission set is provisioned to its account.
+//
+// ListAccountAssignmentsForPrincipal is documented for the management account of an
+// organization instance only, so it is chosen only where that holds (see
+// byPrincipalAllowed); where AWS refuses it anyway, the listing falls back to
+// ListAccountAssignments (see fallBack).
 func (f *identityCenter) chooseAndListAssignments() {
 	f.mu.Lock()
 	pairs := 0
@@ -395,35 +412,26 @@ func (f *identityCenter) chooseAndListAssignments() {
 	}
 	f.mu.Unlock()
 	principals := len(f.ic.Users) + len(f.ic.Groups)
-	f.choice = AssignmentChoice{PairCalls: pairs, PrincipalCalls: principals}
+	choice := AssignmentChoice{PairCalls: pairs, PrincipalCalls: principals}
+	allowed, why := byPrincipalAllowed(f.caller, f.owner, f.management)
 	switch {
 	case f.cfg.AssignmentStrategy != "":
-		f.choice.Strategy = f.cfg.AssignmentStrategy
+		choice.Strategy = f.cfg.AssignmentStrategy
 	case pairs <= principals:
-		f.choice.Strategy = ByAccount
+		choice.Strategy = ByAccount
+	case !allowed:
+		choice.Strategy, choice.Note = ByAccount, why
 	default:
-		f.choice.Strategy = ByPrincipal
+		choice.Strategy = ByPrincipal
 	}
-	f.log.Info("listing Identity Center assignments", zap.String("strategy", string(f.choice.Strategy)),
-		zap.Int("pair_calls", pairs), zap.Int("principal_calls", principals))
+	f.mu.Lock()
+	f.choice = choice
+	f.mu.Unlock()
+	f.log.Info("listing Identity Center assignments", zap.String("strategy", string(choice.Strategy)),
+		zap.Int("pair_calls", pairs), zap.Int("principal_calls", principals), zap.String("note", choice.Note))
 
-	if f.choice.Strategy == ByAccount {
-		f.mu.Lock()
-		accounts := make([]string, 0, len(f.provisioned))
-		for a := range f.provisioned {
-			accounts = append(accounts, a)
-		}
-		sort.Strings(accounts)
-		var todo [][2]string
-		for _, a := range accounts {
-			for _, ps := range dedupSorted(sortedCopy(f.provisioned[a])) {
-				todo = append(todo, [2]string{a, ps})
-			}
-		}
-		f.mu.Unlock()
-		for _, t := range todo {
-			f.q.add(high, func(ctx context.Context) error { return f.assignmentsFor(ctx, t[0], t[1]) })
-		}
+	if choice.Strategy == ByAccount {
+		f.queueByAccount()
 		return
 	}
 	for _, u := range f.ic.Users {
@@ -432,6 +440,75 @@ func (f *identityCenter) chooseAndListAssignments() {
 	for _, g := range f.ic.Groups {
 		f.q.add(high, func(ctx context.Context) error { return f.assignmentsOf(ctx, ssotypes.PrincipalTypeGroup, g.ID) })
 	}
+}
+
+// byPrincipalAllowed says whether ListAccountAssignmentsForPrincipal may be called: AWS
+// documents it as callable only from the management account that owns an organization
+// instance, and not for account instances. Without Organizations the management account
+// is not known; the call is then tried, and a refusal falls back.
+func byPrincipalAllowed(caller, owner, management string) (bool, string) {
+	switch {
+	case caller != "" && owner != "" && caller != owner:
+		return false, fmt.Sprintf("ListAccountAssignmentsForPrincipal is for the management account only, and the caller's account %s is a delegated administrator of the instance of %s", caller, owner)
+	case management != "" && owner != "" && owner != management:
+		return false, fmt.Sprintf("ListAccountAssignmentsForPrincipal is not valid for account instances, and the instance belongs to %s, not to the management account %s", owner, management)
+	}
+	return true, ""
+}
+
+// queueByAccount queues one listing per provisioned (account, permission set) pair.
+func (f *identityCenter) queueByAccount() {
+	f.mu.Lock()
+	accounts := make([]string, 0, len(f.provisioned))
+	for a := range f.provisioned {
+		accounts = append(accounts, a)
+	}
+	sort.Strings(accounts)
+	var todo [][2]string
+	for _, a := range accounts {
+		for _, ps := range dedupSorted(sortedCopy(f.provisioned[a])) {
+			todo = append(todo, [2]string{a, ps})
+		}
+	}
+	f.mu.Unlock()
+	for _, t := range todo {
+		f.q.add(high, func(ctx context.Context) error { return f.assignmentsFor(ctx, t[0], t[1]) })
+	}
+}
+
+// refusesByPrincipal reports whether err is AWS refusing ListAccountAssignmentsForPrincipal
+// itself (a delegated administrator, an account instance, a policy without the action)
+// rather than failing to answer: the other listing then gives the same assignments.
+func refusesByPrincipal(err error) bool {
+	switch errorCode(err) {
+	case "AccessDeniedException", "AccessDenied", "ValidationException":
+		return true
+	}
+	return false
+}
+
+// fallBack switches the listing to ListAccountAssignments, once, after AWS refused
+// ListAccountAssignmentsForPrincipal. What the by-principal calls already found is kept
+// (it is a subset of what the per-account listing finds), and the per-account listing
+// covers every provisioned pair, so nothing is lost.
+func (f *identityCenter) fallBack(err error) {
+	f.mu.Lock()
+	if f.fellBack {
+		f.mu.Unlock()
+		return
+	}
+	f.fellBack = true
+	f.choice.Strategy = ByAccount
+	f.choice.Note = "AWS refused ListAccountAssignmentsForPrincipal (" + describe(err) + "); listed with ListAccountAssignments instead"
+	f.mu.Unlock()
+	f.log.Warn("ListAccountAssignmentsForPrincipal refused; listing assignments per account and permission set instead", zap.String("error", describe(err)))
+	f.queueByAccount()
+}
+
+func (f *identityCenter) fallenBack() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fellBack
 }
 
 func (f *identityCenter) assignmentsFor(ctx context.Context, account, psARN string) error {
@@ -458,12 +535,18 @@ func (f *identityCenter) assignmentsFor(ctx context.Context, account, psARN stri
 }
 
 func (f *identityCenter) assignmentsOf(ctx context.Context, kind ssotypes.PrincipalType, id string) error {
+	if f.fallenBack() {
+		return nil // the per-account listing covers this principal
+	}
 	var found []inventory.Assignment
 	err := paginate("ListAccountAssignmentsForPrincipal", func(token *string) (*string, error) {
 		out, err := f.sso.ListAccountAssignmentsForPrincipal(ctx, &ssoadmin.ListAccountAssignmentsForPrincipalInput{
 			InstanceArn: aws.String(f.ic.InstanceARN), PrincipalType: kind, PrincipalId: aws.String(id),
 			MaxResults: aws.Int32(icPageSize), NextToken: token})
 		if err != nil {
+			if refusesByPrincipal(err) {
+				return nil, err
+			}
 			return nil, wrapf(err, "ListAccountAssignmentsForPrincipal for %s %s", kind, id)
 		}
 		for _, a := range out.AccountAssignments {
@@ -474,6 +557,10 @@ func (f *identityCenter) assignmentsOf(ctx context.Context, kind ssotypes.Princi
 		}
 		return out.NextToken, nil
 	})
+	if err != nil && refusesByPrincipal(err) && ctx.Err() == nil {
+		f.fallBack(err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

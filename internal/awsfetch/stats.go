@@ -91,6 +91,10 @@ type AssignmentChoice struct {
 	Strategy       AssignmentStrategy
 	PairCalls      int
 	PrincipalCalls int
+	// Note, when not empty, says why Strategy is not the cheaper one:
+	// ListAccountAssignmentsForPrincipal is not allowed for this caller or instance, or
+	// AWS refused it and the listing fell back to ListAccountAssignments.
+	Note string
 }
 
 // Floor is the quota floor of the fetch at the rates it was paced at: for each bucket

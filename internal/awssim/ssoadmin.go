@@ -145,6 +145,13 @@ func (q *request) icAdministers(s *SSOInstance) bool {
 	return q.w.Org != nil && q.w.Org.DelegatedAdmins[q.caller.AccountID]
 }
 
+// organizationInstance reports whether s is an organization instance of Identity Center:
+// one the organization's management account owns. Any other (an instance in a
+// standalone account or one a member account enabled for itself) is an account instance.
+func (w *World) organizationInstance(s *SSOInstance) bool {
+	return w.Org != nil && s.OwnerAccountID == w.ManagementAccountID
+}
+
 // icDenied is the error for a caller whose account does not administer Identity Center.
 func (q *request) icDenied(resource string) *apiError {
 	return icError("AccessDeniedException", "User: %s is not authorized to perform: %s on resource: %s", q.caller.ARN, actionOf(q.service, q.op), resource)
@@ -836,6 +843,12 @@ func ssoListAccountAssignments(q *request) (any, *apiError) {
 
 // ssoListAccountAssignmentsForPrincipal lists the principal's own assignments: for a user,
 // not those it holds through its groups, as in AWS.
+//
+// AWS documents that it "must be called from the management account containing your
+// organization instance" and "is not valid for account instances". The simulator refuses
+// a delegated administrator with AccessDeniedException (the management account alone may
+// call it) and an account instance (one not owned by the organization's management
+// account) with ValidationException; AWS documents the restriction, not the error codes.
 func ssoListAccountAssignmentsForPrincipal(q *request) (any, *apiError) {
 	var in struct {
 		InstanceArn   string `json:"InstanceArn"`
@@ -856,6 +869,14 @@ func ssoListAccountAssignmentsForPrincipal(q *request) (any, *apiError) {
 	s, err := q.ssoInstance(in.InstanceArn)
 	if err != nil {
 		return nil, err
+	}
+	if !q.w.organizationInstance(s) {
+		return nil, icError("ValidationException", "ListAccountAssignmentsForPrincipal is not supported for account instances of IAM Identity Center.")
+	}
+	if q.caller.AccountID != s.OwnerAccountID {
+		// Not a policy denial (the caller's policy may allow the action), so the message
+		// does not read like one.
+		return nil, icError("AccessDeniedException", "ListAccountAssignmentsForPrincipal must be called from the management account containing the organization instance %s.", s.ARN)
 	}
 	if err := icPattern("PrincipalId", in.PrincipalID, ssoPrincipalIDPattern); err != nil {
 		return nil, err

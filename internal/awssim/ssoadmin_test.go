@@ -231,6 +231,24 @@ func TestSSOAdminInstanceVisibleOnlyToAdministratorsInItsRegion(t *testing.T) {
 		InstanceArn: aws.String(f.instanceARN), PermissionSetArn: aws.String(f.admin), PrincipalId: aws.String(f.bob),
 		PrincipalType: types.PrincipalTypeUser, TargetId: aws.String("111111111111"), TargetType: types.TargetTypeAwsAccount})
 	ssoWantCode(t, "delegated assignment to the management account", err, "AccessDeniedException")
+
+	// ListAccountAssignmentsForPrincipal is for the management account only: a delegated
+	// administrator is refused, and nobody may call it on an account instance.
+	byPrincipal := &ssoadmin.ListAccountAssignmentsForPrincipalInput{InstanceArn: aws.String(f.instanceARN),
+		PrincipalId: aws.String(f.bob), PrincipalType: types.PrincipalTypeUser}
+	_, err = delegated.ListAccountAssignmentsForPrincipal(ctx(t), byPrincipal)
+	ssoWantCode(t, "delegated ListAccountAssignmentsForPrincipal", err, "AccessDeniedException")
+	if _, err := delegated.ListAccountAssignments(ctx(t), &ssoadmin.ListAccountAssignmentsInput{InstanceArn: aws.String(f.instanceARN),
+		AccountId: aws.String("222222222222"), PermissionSetArn: aws.String(f.admin)}); err != nil {
+		t.Errorf("delegated ListAccountAssignments: %v", err)
+	}
+	mgmt := ssoadmin.NewFromConfig(adminConfig(t, s, "111111111111"))
+	if _, err := mgmt.ListAccountAssignmentsForPrincipal(ctx(t), byPrincipal); err != nil {
+		t.Errorf("management ListAccountAssignmentsForPrincipal: %v", err)
+	}
+	s.Do(func(w *World) { w.SSO.OwnerAccountID, w.Org.DelegatedAdmins["333333333333"] = "333333333333", false })
+	_, err = delegated.ListAccountAssignmentsForPrincipal(ctx(t), byPrincipal)
+	ssoWantCode(t, "ListAccountAssignmentsForPrincipal on an account instance", err, "ValidationException")
 }
 
 func TestSSOAdminPermissionSets(t *testing.T) {

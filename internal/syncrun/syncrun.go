@@ -81,9 +81,13 @@ func (r *Result) writeSummary(w io.Writer, verbose bool) {
 	if floor, bucket := s.Floor(); floor > 0 {
 		fmt.Fprintf(w, "  quota floor %s (%s)\n", floor.Round(time.Millisecond), bucket)
 	}
-	if s.Assignments.Strategy != "" {
-		fmt.Fprintf(w, "  Identity Center assignments listed with %s (%d calls per pair, %d per principal: the cheaper was used)\n",
-			s.Assignments.Strategy, s.Assignments.PairCalls, s.Assignments.PrincipalCalls)
+	if a := s.Assignments; a.Strategy != "" {
+		why := "the cheaper was used"
+		if a.Note != "" {
+			why = oneLine(a.Note)
+		}
+		fmt.Fprintf(w, "  Identity Center assignments listed with %s (%d calls per pair, %d per principal: %s)\n",
+			a.Strategy, a.PairCalls, a.PrincipalCalls, why)
 	}
 	if us := s.UserStatus; us.Enabled+us.Disabled+us.Unknown > 0 {
 		fmt.Fprintf(w, "\nIdentity Center users: %d enabled, %d disabled, %d status unknown", us.Enabled, us.Disabled, us.Unknown)
