@@ -321,6 +321,8 @@ var List = []Permission{
 		Why: "polls an asynchronous grant until it succeeds or fails"},
 	{Action: "sso:DescribeAccountAssignmentDeletionStatus", Operations: []string{"DescribeAccountAssignmentDeletionStatus"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "polls an asynchronous revoke until it succeeds or fails"},
+	{Action: "sso:ListPermissionSets", Operations: []string{"ListPermissionSets"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
+		Why: "resolves the permission set id of an account entitlement to the ARN Identity Center lists"},
 	{Action: "sso:ListPermissionSetsProvisionedToAccount", Operations: []string{"ListPermissionSetsProvisionedToAccount"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "the permission sets already provisioned in an account"},
 	{Action: "sso:ListAccountAssignments", Operations: []string{"ListAccountAssignments"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",

@@ -114,10 +114,9 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 	if err != nil {
 		return err
 	}
-	psARN := ic.permissionSetARN(a.PermissionSet)
 	res.Role = p.sess.ConnectorRoleARN()
 	word := strings.ToLower(string(a.PrincipalType))
-	res.Description = fmt.Sprintf("%s on account %s for %s %s", psARN, a.AccountID, word, a.PrincipalID)
+	res.Description = fmt.Sprintf("%s on account %s for %s %s", a.PermissionSet, a.AccountID, word, a.PrincipalID)
 
 	// A revoke of something whose permission set, account or principal is gone is
 	// already done; a grant of it is an error a person has to fix.
@@ -126,6 +125,14 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		res.settle(AlreadyAbsent, j.last())
 		return nil
 	}
+	psARN, err := p.permissionSetARN(ctx, ic, a.PermissionSet)
+	if err != nil {
+		if revoking && KindOf(err) == KindUnknownTarget {
+			return absent(err.Error())
+		}
+		return err
+	}
+	res.Description = fmt.Sprintf("%s on account %s for %s %s", psARN, a.AccountID, word, a.PrincipalID)
 	ps, err := p.permissionSet(ctx, ic, psARN)
 	if err != nil {
 		if revoking && KindOf(err) == KindUnknownTarget {

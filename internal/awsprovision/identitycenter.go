@@ -79,18 +79,37 @@ type permissionSet struct {
 	arn, name, sessionDuration string
 }
 
-// permissionSetARN returns the ARN of a permission set of the instance from its id
-// (ps-...) or ARN: arn:<partition>:sso:::permissionSet/<instance id>/<ps id>.
-func (ic *identityCenter) permissionSetARN(idOrARN string) string {
+// permissionSetARN returns the ARN of a permission set of the instance from its ARN (as
+// given) or its id (ps-..., the slug of account entitlements): the ARN ListPermissionSets
+// lists whose last element is the id. It is never rebuilt from the instance ARN and a
+// pattern: AWS does not promise that shape, and an ARN that differs from what AWS lists
+// names no permission set. A resolved id is kept for the provisioner's life; an id not
+// found is a KindUnknownTarget error and is looked up afresh next time (the permission
+// set may have been created since).
+func (p *Provisioner) permissionSetARN(ctx context.Context, ic *identityCenter, idOrARN string) (string, error) {
 	if strings.HasPrefix(idOrARN, "arn:") {
-		return idOrARN
+		return idOrARN, nil
 	}
-	partition := "aws"
-	if f := strings.SplitN(ic.instanceARN, ":", 3); len(f) == 3 {
-		partition = f[1]
-	}
-	instanceID := ic.instanceARN[strings.LastIndex(ic.instanceARN, "/")+1:]
-	return "arn:" + partition + ":sso:::permissionSet/" + instanceID + "/" + idOrARN
+	return p.permissionSetARNs.get(idOrARN, func() (string, error) {
+		n := 0
+		var token *string
+		for {
+			out, err := ic.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: str(ic.instanceARN), MaxResults: aws.Int32(100), NextToken: token})
+			if err != nil {
+				return "", awsError(ctx, err, "list the permission sets of "+ic.instanceARN)
+			}
+			for _, arn := range out.PermissionSets {
+				n++
+				if arn[strings.LastIndex(arn, "/")+1:] == idOrARN {
+					return arn, nil
+				}
+			}
+			if token = out.NextToken; aws.ToString(token) == "" {
+				break
+			}
+		}
+		return "", errorf(KindUnknownTarget, "no permission set %s in the Identity Center instance %s (it lists %d permission sets): take the id from gatehouse inspect --file FILE.c1z entitlements", idOrARN, ic.instanceARN, n)
+	})
 }
 
 // permissionSet describes a permission set, once per provisioner: DescribePermissionSet

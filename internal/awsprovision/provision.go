@@ -102,7 +102,9 @@ type Provisioner struct {
 
 	accounts       cache[string, accountClient]
 	permissionSets cache[string, permissionSet]
-	accountNames   cache[string, string]
+	// permissionSetARNs maps a permission set id (ps-...) to the ARN AWS lists.
+	permissionSetARNs cache[string, string]
+	accountNames      cache[string, string]
 
 	mu      sync.Mutex
 	pending map[AccountAssignment]pendingOperation // operations AWS may still be running

@@ -79,7 +79,9 @@ func TestGeneratedPolicyIsExactlyWhatProvisioningCalls(t *testing.T) {
 		// Identity Center group membership.
 		{false, awsprovision.SSOGroupMembership{GroupID: ids["group:Admins"], UserID: bob}},
 		// Account assignments in a member account and in the management account.
-		{false, awsprovision.AccountAssignment{AccountID: "333333333333", PermissionSet: ids["ps:Developer"], PrincipalType: awsprovision.PrincipalUser, PrincipalID: bob}},
+		// By permission set id, as account entitlement slugs name it: resolved through
+		// ListPermissionSets.
+		{false, awsprovision.AccountAssignment{AccountID: "333333333333", PermissionSet: ids["ps:Developer"][strings.LastIndex(ids["ps:Developer"], "/")+1:], PrincipalType: awsprovision.PrincipalUser, PrincipalID: bob}},
 		{false, awsprovision.AccountAssignment{AccountID: "111111111111", PermissionSet: ids["ps:Developer"], PrincipalType: awsprovision.PrincipalGroup, PrincipalID: ids["group:Developers"]}},
 	}
 	for _, c := range changes {
