@@ -492,7 +492,7 @@ func TestGrantUnknownPrincipalAndEntitlement(t *testing.T) {
 		{[]string{"--entitlement", "account:999999999999:" + id.ps["ReadOnly"], "--principal-type", "sso_user", "--principal", id.user["bob"]},
 			"gatehouse: account 999999999999 is not in the organization"},
 		{[]string{"--entitlement", "account:333333333333:ps-0000000000000000", "--principal-type", "sso_user", "--principal", id.user["bob"]},
-			"gatehouse: no permission set arn:aws:sso:::permissionSet/" + strings.TrimPrefix(id.instanceARN, "arn:aws:sso:::instance/") + "/ps-0000000000000000 in the Identity Center instance " + id.instanceARN},
+			"gatehouse: no permission set ps-0000000000000000 in the Identity Center instance " + id.instanceARN + " (it lists 3 permission sets): take the id from gatehouse inspect --file FILE.c1z entitlements"},
 	}
 	for _, c := range cases {
 		_, stderr, err := runProvision(t, info, append([]string{"grant"}, c.args...)...)
