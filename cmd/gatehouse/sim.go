@@ -39,7 +39,9 @@ The unmodified AWS SDKs, the AWS CLI and boto3 work against it with only the end
 changed. On start it prints one JSON line on stdout with what a client needs: the endpoint,
 the region, an access key of a principal that may assume the connector role, the role's ARN
 and External ID, the Identity Center instance and identity store, and the SCIM endpoint and
-token. Call counters are served at GET <endpoint>/_sim/counters.`,
+token, and admin_token: the bearer token that the simulator's own admin endpoints
+(GET <endpoint>/_sim/counters, /_sim/info) require, since they hand out secrets to any
+process on the host otherwise.`,
 		Example: `  gatehouse sim --addr 127.0.0.1:4566 --preset demo
   gatehouse sim --addr 127.0.0.1:4566 --fixture org.yaml --latency 0
   aws --endpoint-url http://127.0.0.1:4566 iam list-users`,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -34,6 +35,28 @@ func TestSimPrintsConnectionDetails(t *testing.T) {
 		info.ExternalID == "" || !strings.HasPrefix(info.InstanceARN, "arn:aws:sso:::instance/ssoins-") ||
 		!strings.HasPrefix(info.IdentityStoreID, "d-") || !strings.HasSuffix(info.SCIMEndpoint, "/scim/v2/") || info.SCIMToken == "" {
 		t.Errorf("connection details incomplete: %+v", info)
+	}
+	// The admin endpoints answer only with the admin token printed in the line.
+	get := func(auth string) int {
+		req, _ := http.NewRequest(http.MethodGet, info.Endpoint+"/_sim/info", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if len(info.AdminToken) != 64 {
+		t.Errorf("admin_token = %q, want 64 hex characters", info.AdminToken)
+	}
+	if got := get(""); got != http.StatusUnauthorized {
+		t.Errorf("GET /_sim/info without the admin token: %d, want 401", got)
+	}
+	if got := get("Bearer " + info.AdminToken); got != http.StatusOK {
+		t.Errorf("GET /_sim/info with the admin token: %d, want 200", got)
 	}
 }
 

@@ -1,8 +1,12 @@
 package awssim
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
 // The admin endpoint, under /_sim/, is not AWS: it lets benchmarks and people read the
@@ -11,10 +15,22 @@ import (
 //	GET  /_sim/counters         every operation's calls, throttles and faults (JSON)
 //	POST /_sim/counters/reset   zero the counters
 //	GET  /_sim/info             the connection details `gatehouse sim` prints
+//
+// /_sim/info hands out the operator's secret access key and the SCIM token, and a reset
+// changes what a benchmark measures, so every admin request must carry the simulator's
+// admin token (Authorization: Bearer TOKEN): the simulator listens on a port that any
+// process on the host can reach. The token is random per simulator and printed once, as
+// admin_token in the JSON line of `gatehouse sim`.
 func (s *Sim) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(rw)
 	enc.SetIndent("", "  ")
+	if !s.adminAuthorized(r) {
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-sim"`)
+		rw.WriteHeader(http.StatusUnauthorized)
+		_ = enc.Encode(map[string]string{"error": "the simulator's admin endpoints need its admin token: send Authorization: Bearer TOKEN with the admin_token that gatehouse sim printed on start"})
+		return
+	}
 	switch {
 	case r.URL.Path == "/_sim/counters" && r.Method == http.MethodGet:
 		snap := s.counters.Snapshot()
@@ -28,6 +44,31 @@ func (s *Sim) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusNotFound)
 		_ = enc.Encode(map[string]string{"error": "unknown admin endpoint " + r.Method + " " + r.URL.Path + "; try GET /_sim/counters or GET /_sim/info"})
 	}
+}
+
+// newAdminToken returns a random admin token (256 bits, hex).
+func newAdminToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand does not fail on the platforms Go supports (it panics itself).
+		panic("awssim: no randomness for the admin token: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// AdminToken returns the token the admin endpoints require (Authorization: Bearer).
+func (s *Sim) AdminToken() string { return s.adminToken }
+
+// adminAuthorized reports whether the request carries the admin token, compared in
+// constant time.
+func (s *Sim) adminAuthorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	const scheme = "Bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return false
+	}
+	got := strings.TrimSpace(h[len(scheme):])
+	return s.adminToken != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.adminToken)) == 1
 }
 
 // Info is what a client needs to use the simulator as Gatehouse would.
@@ -44,6 +85,8 @@ type Info struct {
 	IdentityCenterRegion string `json:"identity_center_region,omitempty"`
 	SCIMEndpoint         string `json:"scim_endpoint,omitempty"`
 	SCIMToken            string `json:"scim_token,omitempty"`
+	// AdminToken authorizes requests to the admin endpoints under /_sim/.
+	AdminToken string `json:"admin_token,omitempty"`
 }
 
 // Info returns the connection details of a started simulator.
@@ -55,6 +98,7 @@ func (s *Sim) Info() Info {
 		Endpoint: s.URL(), Region: w.Region, ManagementAccountID: w.ManagementAccountID,
 		AccessKeyID: w.Connector.AccessKeyID, SecretAccessKey: w.Connector.SecretAccessKey,
 		RoleARN: w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
+		AdminToken: s.adminToken,
 	}
 	if w.SSO != nil {
 		info.InstanceARN, info.IdentityStoreID, info.IdentityCenterRegion = w.SSO.ARN, w.SSO.IdentityStoreID, w.SSO.Region

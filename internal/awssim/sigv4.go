@@ -60,6 +60,9 @@ func parseAuthorization(r *http.Request) (*sigv4Auth, *apiError) {
 // Callers hold s.mu.
 func (s *Sim) authenticate(q *request, auth *sigv4Auth) (*Principal, *apiError) {
 	w := q.w
+	if err := checkScopeRegion(auth.service, auth.region); err != nil {
+		return nil, err
+	}
 	var secret, token string
 	p := &Principal{AccessKey: auth.accessKey}
 	if sess, ok := w.Sessions[auth.accessKey]; ok {
@@ -86,16 +89,64 @@ func (s *Sim) authenticate(q *request, auth *sigv4Auth) (*Principal, *apiError) 
 		}
 		secret = k.Secret
 		p.AccountID, p.User, p.ARN, p.UserID = a.ID, u, u.ARN, u.ID
-		// Record last use the way IAM does (date, service, region).
+	}
+	if err := verifySignature(q, auth, secret, token); err != nil {
+		return nil, err
+	}
+	if p.User != nil {
+		// Record last use the way IAM does (date, service, region), and only for a request
+		// whose signature holds: whoever merely knows a key id must not be able to make an
+		// unused key look used.
+		_, _, k := w.UserByAccessKey(auth.accessKey)
 		k.LastUsedDate, k.LastUsedService, k.LastUsedRegion = w.Now(), auth.service, auth.region
 		if auth.service == "iam" || auth.service == "sts" || auth.service == "organizations" {
 			k.LastUsedRegion = "us-east-1"
 		}
 	}
-	if err := verifySignature(q, auth, secret, token); err != nil {
-		return nil, err
-	}
 	return p, nil
+}
+
+// awsRegions are the regions of the aws partition, which is the one the simulator plays.
+// A credential scope naming anything else is refused, as AWS refuses it.
+var awsRegions = map[string]bool{}
+
+func init() {
+	for _, r := range strings.Fields(`us-east-1 us-east-2 us-west-1 us-west-2 af-south-1
+		ap-east-1 ap-east-2 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3
+		ap-southeast-4 ap-southeast-5 ap-southeast-7 ap-northeast-1 ap-northeast-2 ap-northeast-3
+		ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3
+		eu-south-1 eu-south-2 eu-north-1 il-central-1 me-south-1 me-central-1 mx-central-1
+		sa-east-1`) {
+		awsRegions[r] = true
+	}
+}
+
+// globalRegion is the one region in which the aws partition's global services (IAM and
+// Organizations, whose only endpoints are in us-east-1) accept signatures.
+const globalRegion = "us-east-1"
+
+// checkScopeRegion checks the region of the credential scope as AWS does, before the
+// signature: a global service (IAM, Organizations) accepts only us-east-1, a regional
+// one any region of the partition (the simulator serves every region on one endpoint;
+// what exists in which region, such as the Identity Center instance or a bucket, the
+// services check themselves). AWS answers "Credential should be scoped to a valid
+// region" with the service's signature error code.
+func checkScopeRegion(service, region string) *apiError {
+	switch service {
+	case "iam", "organizations":
+		if region == globalRegion {
+			return nil
+		}
+	default:
+		if awsRegions[region] {
+			return nil
+		}
+		if service == "s3" {
+			return &apiError{Status: 400, Code: "AuthorizationHeaderMalformed",
+				Message: "The authorization header is malformed; the region '" + region + "' is wrong; expecting '" + globalRegion + "'"}
+		}
+	}
+	return signatureMismatch(service, "Credential should be scoped to a valid region, not '"+region+"'.")
 }
 
 // verifySignature recomputes the request's signature with the SDK's own signer over

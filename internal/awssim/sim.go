@@ -67,6 +67,8 @@ type Sim struct {
 
 	quotas   *quotaState
 	counters *Counters
+	// adminToken guards the admin endpoints (see admin.go).
+	adminToken string
 
 	srv      *http.Server
 	listener net.Listener
@@ -90,6 +92,8 @@ func New(w *World, opts Options) *Sim {
 		rng:      rand.New(rand.NewSource(opts.Seed)),
 		quotas:   newQuotaState(opts.Quotas),
 		counters: newCounters(),
+
+		adminToken: newAdminToken(),
 	}
 }
 

@@ -3,7 +3,9 @@ package awssim
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +149,9 @@ func TestAdminCounters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.Get(s.URL() + "/_sim/counters")
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/_sim/counters", nil)
+	req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,4 +207,120 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// The admin endpoints hand out the operator's secret key and the SCIM token: without the
+// admin token they answer 401 and nothing else, whatever the endpoint.
+func TestAdminEndpointsNeedTheToken(t *testing.T) {
+	w := testWorld(t)
+	s, _ := startSim(t, w, Options{})
+	if len(s.AdminToken()) != 64 {
+		t.Fatalf("admin token %q, want 64 hex characters", s.AdminToken())
+	}
+	if other := New(testWorld(t), Options{}); other.AdminToken() == s.AdminToken() {
+		t.Errorf("two simulators share the admin token %s", s.AdminToken())
+	}
+	call := func(method, path, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.URL()+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var key, secret string
+	s.Do(func(w *World) { key, secret = w.Connector.AccessKeyID, w.Connector.SecretAccessKey })
+	for _, tc := range []struct{ method, path, auth string }{
+		{"GET", "/_sim/info", ""},
+		{"GET", "/_sim/counters", ""},
+		{"POST", "/_sim/counters/reset", ""},
+		{"GET", "/_sim/nothing", ""},
+		{"GET", "/_sim/info", "Bearer wrong-token"},
+		{"GET", "/_sim/info", "Bearer " + s.AdminToken()[:63]},
+		{"GET", "/_sim/info", s.AdminToken()},
+		{"GET", "/_sim/info", "Basic " + s.AdminToken()},
+	} {
+		status, body := call(tc.method, tc.path, tc.auth)
+		if status != http.StatusUnauthorized || strings.Contains(body, secret) || strings.Contains(body, key) ||
+			!strings.Contains(body, "admin_token") {
+			t.Errorf("%s %s with %q: %d %s; want 401 naming admin_token and no secret", tc.method, tc.path, tc.auth, status, body)
+		}
+	}
+	status, body := call("GET", "/_sim/info", "Bearer "+s.AdminToken())
+	var info Info
+	if err := json.Unmarshal([]byte(body), &info); status != 200 || err != nil || info.SecretAccessKey != secret || info.AdminToken != s.AdminToken() {
+		t.Errorf("GET /_sim/info with the token: %d %s", status, body)
+	}
+}
+
+// A request that names a real access key but is not signed with its secret must not
+// count as a use of the key: IAM records last use only for authenticated requests.
+func TestForgedRequestDoesNotUpdateKeyLastUsed(t *testing.T) {
+	w := testWorld(t)
+	s, cfg := startSim(t, w, Options{})
+	var key string
+	var before time.Time
+	s.Do(func(w *World) {
+		_, _, k := w.UserByAccessKey(w.Connector.AccessKeyID)
+		key, before = k.ID, k.LastUsedDate
+	})
+	forged := testConfig(s.URL(), "us-east-1", key, "not-the-secret", "")
+	if _, err := sts.NewFromConfig(forged).GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{}); apiCode(err) != "SignatureDoesNotMatch" {
+		t.Fatalf("forged request: err = %v, want SignatureDoesNotMatch", err)
+	}
+	if _, err := organizations.NewFromConfig(forged).ListAccounts(ctx(t), &organizations.ListAccountsInput{}); apiCode(err) != "InvalidSignatureException" {
+		t.Fatalf("forged Organizations request: err = %v, want InvalidSignatureException", err)
+	}
+	s.Do(func(w *World) {
+		_, _, k := w.UserByAccessKey(key)
+		if !k.LastUsedDate.Equal(before) || k.LastUsedService != "" {
+			t.Errorf("after forged requests the key was last used %v with %q; want unchanged %v", k.LastUsedDate, k.LastUsedService, before)
+		}
+	})
+	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Do(func(w *World) {
+		_, _, k := w.UserByAccessKey(key)
+		if k.LastUsedDate.IsZero() || k.LastUsedService != "sts" || k.LastUsedRegion != "us-east-1" {
+			t.Errorf("after a signed request the key was last used %v with %q in %q; want now, sts, us-east-1", k.LastUsedDate, k.LastUsedService, k.LastUsedRegion)
+		}
+	})
+}
+
+// The credential scope's region is checked as AWS checks it: IAM and Organizations are
+// global services whose endpoints sign in us-east-1 only ("Credential should be scoped to
+// a valid region, not 'eu-west-1'."); regional services take any region of the
+// partition, and no service takes a region that does not exist.
+func TestCredentialScopeRegion(t *testing.T) {
+	w := testWorld(t)
+	s, _ := startSim(t, w, Options{})
+	var key, secret string
+	s.Do(func(w *World) { key, secret = w.Connector.AccessKeyID, w.Connector.SecretAccessKey })
+	in := func(region string) aws.Config { return testConfig(s.URL(), region, key, secret, "") }
+
+	_, err := iam.NewFromConfig(in("eu-west-1")).ListUsers(ctx(t), &iam.ListUsersInput{})
+	if apiCode(err) != "SignatureDoesNotMatch" || !strings.Contains(err.Error(), "Credential should be scoped to a valid region, not 'eu-west-1'") {
+		t.Errorf("IAM signed for eu-west-1: err = %v, want SignatureDoesNotMatch: Credential should be scoped to a valid region", err)
+	}
+	_, err = organizations.NewFromConfig(in("eu-west-1")).DescribeOrganization(ctx(t), &organizations.DescribeOrganizationInput{})
+	if apiCode(err) != "InvalidSignatureException" || !strings.Contains(err.Error(), "Credential should be scoped to a valid region, not 'eu-west-1'") {
+		t.Errorf("Organizations signed for eu-west-1: err = %v, want InvalidSignatureException: Credential should be scoped to a valid region", err)
+	}
+	_, err = sts.NewFromConfig(in("eu-nowhere-1")).GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{})
+	if apiCode(err) != "SignatureDoesNotMatch" || !strings.Contains(err.Error(), "not 'eu-nowhere-1'") {
+		t.Errorf("STS signed for a region that does not exist: err = %v, want SignatureDoesNotMatch", err)
+	}
+	if _, err := sts.NewFromConfig(in("eu-west-1")).GetCallerIdentity(ctx(t), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Errorf("STS is regional, eu-west-1 must be accepted: %v", err)
+	}
+	if _, err := iam.NewFromConfig(in("us-east-1")).GetUser(ctx(t), &iam.GetUserInput{}); err != nil && apiCode(err) != "AccessDenied" {
+		t.Errorf("IAM signed for us-east-1: %v", err)
+	}
 }

@@ -499,6 +499,7 @@ func (p *simProcess) counters(ctx context.Context) ([]awssim.OpCount, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+p.info.AdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("read the simulator's counters: %w", err)
