@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/awsperms"
 )
 
 // awsFlags are the flags that say how to reach AWS and what to read. sync, connector and
@@ -34,7 +35,7 @@ func (f *awsFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain before reading anything")
 	fl.StringVar(&f.externalID, "external-id", "", "External ID to pass when assuming --role-arn")
 	fl.BoolVar(&f.orgs, "orgs", false, "read every account of the organization (the role must be in the management account or a delegated administrator)")
-	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in each member account with --orgs")
+	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in each member account with --orgs: the read-only role gatehouse setup aws --orgs creates ("+awsperms.OrganizationAccessRole+" works but has administrator access, and warns)")
 	fl.StringVar(&f.memberExternalID, "member-external-id", "", "External ID to pass when assuming the member-account role")
 	fl.BoolVar(&f.identityCenter, "identity-center", false, "read IAM Identity Center: users, groups, permission sets, account assignments")
 	fl.StringVar(&f.identityCenterRegion, "identity-center-region", "", "region of the Identity Center instance (default: --region)")
@@ -65,6 +66,9 @@ func (f *awsFlags) config() (awsfetch.Config, error) {
 	case f.concurrency < 1:
 		return awsfetch.Config{}, fmt.Errorf("--concurrency must be at least 1, got %d", f.concurrency)
 	}
+	if f.orgs {
+		warnMemberRole(f.memberRoleName)
+	}
 	return awsfetch.Config{
 		Region:               f.region,
 		EndpointURL:          f.endpointURL,
@@ -89,7 +93,7 @@ func (f *awsFlags) registerConnection(fl *pflag.FlagSet) {
 	fl.StringVar(&f.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint instead of AWS (for example the URL gatehouse sim prints); AWS_ENDPOINT_URL works too")
 	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain first")
 	fl.StringVar(&f.externalID, "external-id", "", "External ID to pass when assuming --role-arn")
-	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in a member account to change its IAM")
+	fl.StringVar(&f.memberRoleName, "member-role-name", awsfetch.DefaultMemberRoleName, "role assumed in a member account to change its IAM: the member role gatehouse setup aws --orgs --provisioning creates ("+awsperms.OrganizationAccessRole+" works but has administrator access, and warns)")
 	fl.StringVar(&f.memberExternalID, "member-external-id", "", "External ID to pass when assuming the member-account role")
 	fl.StringVar(&f.identityCenterRegion, "identity-center-region", "", "region of the Identity Center instance (default: --region)")
 }
@@ -103,6 +107,7 @@ func (f *awsFlags) connectionConfig() (awsfetch.Config, error) {
 	case f.roleARN != "" && !strings.HasPrefix(f.roleARN, "arn:aws"):
 		return awsfetch.Config{}, fmt.Errorf("--role-arn must be a role ARN like arn:aws:iam::123456789012:role/GatehouseConnector, got %q", f.roleARN)
 	}
+	warnMemberRole(f.memberRoleName)
 	return awsfetch.Config{
 		Region:               f.region,
 		EndpointURL:          f.endpointURL,
@@ -112,4 +117,13 @@ func (f *awsFlags) connectionConfig() (awsfetch.Config, error) {
 		MemberExternalID:     f.memberExternalID,
 		IdentityCenterRegion: f.identityCenterRegion,
 	}, nil
+}
+
+// warnMemberRole warns on stderr when member accounts are to be entered through
+// OrganizationAccountAccessRole, which is administrator in every account: an explicit
+// opt-in, never the default.
+func warnMemberRole(name string) {
+	if strings.TrimPrefix(name, "/") == awsperms.OrganizationAccessRole {
+		fmt.Fprintln(os.Stderr, awsperms.OrganizationAccessRoleWarning)
+	}
 }

@@ -29,7 +29,7 @@ func connectorViper(t *testing.T, info awssim.Info, orgs bool) *viper.Viper {
 	v.Set("role-arn", info.RoleARN)
 	v.Set("external-id", info.ExternalID)
 	v.Set("orgs", orgs)
-	v.Set("member-role-name", "OrganizationAccountAccessRole")
+	v.Set("member-role-name", awssim.DefaultMemberRoleName)
 	return v
 }
 

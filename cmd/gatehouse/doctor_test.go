@@ -187,7 +187,7 @@ func TestDoctorWithoutSelfCheckPermissions(t *testing.T) {
 		"PASS  External ID         assuming the role without an External ID is refused",
 		"      checked by assuming the role without an External ID (iam:GetRole on the role is not allowed)",
 		"      - sso:CreateAccountAssignment: could not be checked: neither iam:SimulatePrincipalPolicy nor reading the role's policies is allowed (AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-doctor is not authorized to perform: iam:ListRolePolicies on resource: arn:aws:iam::111111111111:role/GatehouseConnector because no identity-based policy allows the iam:ListRolePolicies action)",
-		"      fix: allow the connector role iam:SimulatePrincipalPolicy on itself (gatehouse setup aws --orgs --identity-center --sync-secrets --scim --provisioning --member-role-name GatehouseMember includes it), so that gatehouse doctor can check actions it must not call",
+		"      fix: allow the connector role iam:SimulatePrincipalPolicy on itself (gatehouse setup aws --orgs --identity-center --sync-secrets --scim --provisioning includes it), so that gatehouse doctor can check actions it must not call",
 	)
 	if !strings.Contains(stdout, "WARN  Permissions         ") || !strings.Contains(stdout, " could not be checked: ") {
 		t.Errorf("unchecked write actions are not a warning:\n%s", stdout)
@@ -240,7 +240,7 @@ func TestDoctorMissingPermission(t *testing.T) {
 		fmt.Sprintf("FAIL  Permissions         the connector role lacks 2 of the %d actions the chosen features need: iam:ListRoles, sso:CreateAccountAssignment", needCount(awsperms.Connector)),
 		"      - iam:ListRoles: denied; needed for the base sync (role descriptions and maximum session durations, which GetAccountAuthorizationDetails leaves out)",
 		"      - sso:CreateAccountAssignment: denied; needed for --provisioning with --identity-center (grants a permission set in an account to a user or group (provisioning the permission set there if needed))",
-		"      fix: allow iam:ListRoles, sso:CreateAccountAssignment in the connector role's policy: gatehouse setup aws --orgs --identity-center --sync-secrets --scim --provisioning --member-role-name GatehouseMember generates the whole policy, and docs/setup.md says what each action is for",
+		"      fix: allow iam:ListRoles, sso:CreateAccountAssignment in the connector role's policy: gatehouse setup aws --orgs --identity-center --sync-secrets --scim --provisioning generates the whole policy, and docs/setup.md says what each action is for",
 		// The member roles are fine: only the connector role lacks the actions.
 		fmt.Sprintf("PASS  Member accounts     entered all 2 member accounts with GatehouseMember; each allows the %d actions the member role needs", needCount(awsperms.Member)),
 		"1 check failed (Permissions): Gatehouse cannot work with these settings until it is fixed.",
@@ -260,14 +260,14 @@ func TestDoctorUnassumableMemberAccount(t *testing.T) {
 	}
 	wantLines(t, stdout,
 		"PASS  Organization access account 111111111111 is the management account of organization "+orgIDPattern.FindString(stdout),
-		"FAIL  Member accounts     2 of 3 member accounts cannot be synced with OrganizationAccountAccessRole: 333333333333, 444444444444; 1 not active, skipped as the sync skips them: 555555555555 (suspended)",
+		"FAIL  Member accounts     2 of 3 member accounts cannot be synced with GatehouseMember: 333333333333, 444444444444; 1 not active, skipped as the sync skips them: 555555555555 (suspended)",
 		"      - 444444444444 restricted: the member role lacks iam:GetAccountAuthorizationDetails, iam:ListRoles, iam:ListVirtualMFADevices, iam:ListAccountAliases, iam:GenerateCredentialReport, iam:GetCredentialReport, iam:ListMFADevices",
-		"      fix: give each of these accounts the role OrganizationAccountAccessRole, trusting the connector role "+info.RoleARN+", with the member policy (member-permissions-policy.json); gatehouse setup aws --orgs --member-role-name GatehouseMember generates a StackSet that creates it in every account, so look there for failed stack instances. Accounts invited into the organization have no OrganizationAccountAccessRole unless someone created it",
+		"      fix: give each of these accounts the role GatehouseMember, trusting the connector role "+info.RoleARN+", with the member policy (member-permissions-policy.json); gatehouse setup aws --orgs generates a StackSet that creates it in every account, so look there for failed stack instances",
 		fmt.Sprintf("PASS  Permissions         the connector role allows all %d actions the chosen features need", needCountFor(awsperms.Set{Orgs: true}, awsperms.Connector)),
 		"1 check failed (Member accounts): Gatehouse cannot work with these settings until it is fixed.",
 	)
 	// The reason is the sync's own, which may go on to explain the permission.
-	if want := "\n      - 333333333333 sandbox: cannot assume arn:aws:iam::333333333333:role/OrganizationAccountAccessRole: AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-doctor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"; !strings.Contains(stdout, want) {
+	if want := "\n      - 333333333333 sandbox: cannot assume arn:aws:iam::333333333333:role/GatehouseMember: AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-doctor is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/GatehouseMember"; !strings.Contains(stdout, want) {
 		t.Errorf("output lacks %q:\n%s", want, stdout)
 	}
 	if strings.Contains(stdout, "222222222222") {

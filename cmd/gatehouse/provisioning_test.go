@@ -345,7 +345,8 @@ func TestGrantAccessDenied(t *testing.T) {
 	// In a member account the member role is the one to fix.
 	s, info = fixtureSim(t, "provisioning.yaml", awssim.Options{})
 	s.Do(func(w *awssim.World) {
-		r := w.Accounts["222222222222"].Roles["OrganizationAccountAccessRole"]
+		r := w.Accounts["222222222222"].Roles[awssim.DefaultMemberRoleName]
+		r.InlinePolicies = map[string]string{}
 		r.AttachedPolicies = []string{awssim.AWSManagedPolicyARN("ReadOnlyAccess")}
 	})
 	_, stderr, err = runProvision(t, info, "grant", "--entitlement", "iam_group:arn:aws:iam::222222222222:group/oncall:member",
@@ -353,9 +354,9 @@ func TestGrantAccessDenied(t *testing.T) {
 	if err == nil {
 		t.Fatal("a read-only member role granted access")
 	}
-	want = "gatehouse: AWS denied iam:AddUserToGroup to arn:aws:iam::222222222222:role/OrganizationAccountAccessRole: " +
+	want = "gatehouse: AWS denied iam:AddUserToGroup to arn:aws:iam::222222222222:role/GatehouseMember: " +
 		"allow iam:AddUserToGroup in that role's permissions policy " +
-		"(AWS: User: arn:aws:sts::222222222222:assumed-role/OrganizationAccountAccessRole/gatehouse-provision is not authorized to perform: " +
+		"(AWS: User: arn:aws:sts::222222222222:assumed-role/GatehouseMember/gatehouse-provision is not authorized to perform: " +
 		"iam:AddUserToGroup on resource: arn:aws:iam::222222222222:group/oncall because no identity-based policy allows the iam:AddUserToGroup action)"
 	if got := errorLine(stderr); got != want {
 		t.Errorf("error:\n%s\nwant:\n%s", got, want)
@@ -370,7 +371,7 @@ func TestGrantCannotAssumeMemberRole(t *testing.T) {
 	if err == nil {
 		t.Fatal("grant in an account that cannot be entered succeeded")
 	}
-	want := "gatehouse: cannot act in account 333333333333: cannot assume arn:aws:iam::333333333333:role/OrganizationAccountAccessRole: "
+	want := "gatehouse: cannot act in account 333333333333: cannot assume arn:aws:iam::333333333333:role/GatehouseMember: "
 	tail := "(the role must exist in that account and trust arn:aws:iam::111111111111:role/GatehouseConnector; set --member-role-name and --member-external-id to match it)"
 	if got := errorLine(stderr); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, tail) || !strings.Contains(got, "AccessDenied") {
 		t.Errorf("error:\n%s\nwant %s...AccessDenied...%s", got, want, tail)
@@ -415,7 +416,7 @@ Nothing was changed.
 	checkOutput(t, "revoke --dry-run", stdout, `dry run: would remove: IAM user deploy-bot in IAM group deployers of account 222222222222
 grant id: iam_group:arn:aws:iam::222222222222:group/ci/deployers:member:iam_user:arn:aws:iam::222222222222:user/service/deploy-bot
 AWS calls that would be made:
-  1. iam:RemoveUserFromGroup in account 222222222222 as arn:aws:iam::222222222222:role/OrganizationAccountAccessRole
+  1. iam:RemoveUserFromGroup in account 222222222222 as arn:aws:iam::222222222222:role/GatehouseMember
        GroupName=deployers
        UserName=deploy-bot
 Nothing was changed.
@@ -486,9 +487,9 @@ func TestGrantUnknownPrincipalAndEntitlement(t *testing.T) {
 		{[]string{"--entitlement", "iam_group:arn:aws:iam::222222222222:group/oncall:member", "--principal-type", "iam_user", "--principal", "arn:aws:iam::111111111111:user/alice"},
 			"gatehouse: IAM group oncall is in account 222222222222 and can only hold users of that account; user alice is in account 111111111111"},
 		{[]string{"--entitlement", "sso_group:" + nobody + ":member", "--principal-type", "sso_user", "--principal", id.user["bob"]},
-			"gatehouse: no group " + nobody + " in identity store d-3aa034bb78"},
+			"gatehouse: no group " + nobody + " in identity store " + info.IdentityStoreID},
 		{[]string{"--entitlement", "account:333333333333:" + id.ps["ReadOnly"], "--principal-type", "sso_user", "--principal", nobody},
-			"gatehouse: no user " + nobody + " in identity store d-3aa034bb78"},
+			"gatehouse: no user " + nobody + " in identity store " + info.IdentityStoreID},
 		{[]string{"--entitlement", "account:999999999999:" + id.ps["ReadOnly"], "--principal-type", "sso_user", "--principal", id.user["bob"]},
 			"gatehouse: account 999999999999 is not in the organization"},
 		{[]string{"--entitlement", "account:333333333333:ps-0000000000000000", "--principal-type", "sso_user", "--principal", id.user["bob"]},
@@ -505,7 +506,7 @@ func TestGrantUnknownPrincipalAndEntitlement(t *testing.T) {
 	if err != nil {
 		t.Fatalf("revoke: %v\n%s", err, stderr)
 	}
-	if !strings.HasPrefix(stdout, "already absent: ") || !strings.Contains(stdout, "note: the group "+nobody+" does not exist in identity store d-3aa034bb78\n") {
+	if !strings.HasPrefix(stdout, "already absent: ") || !strings.Contains(stdout, "note: the group "+nobody+" does not exist in identity store "+info.IdentityStoreID+"\n") {
 		t.Errorf("revoke from a missing group printed:\n%s", stdout)
 	}
 }

@@ -42,7 +42,7 @@ func newSetupAWSCommand() *cobra.Command {
 		Long: `Generate everything an AWS administrator needs to connect Gatehouse, for exactly the
 features chosen: the connector role's trust policy (with an External ID), its
 least-privilege permissions policy (reads for the sync; writes only with --provisioning),
-the member-account role and its policy (with --member-role-name), Terraform and
+the read-only member-account role GatehouseMember and its policy (with --orgs), Terraform and
 CloudFormation that create them (a service-managed StackSet creates the member role in
 every account of the organization), and the gatehouse sync flags to use afterwards.
 
@@ -52,7 +52,7 @@ created from the first run. The role trusts --trusted-principal, by default your
 identity (from STS) when AWS credentials are at hand.
 
 Then run "gatehouse doctor" with the printed flags to check the result step by step.`,
-		Example: `  gatehouse setup aws --orgs --identity-center --member-role-name GatehouseMember --out ./gatehouse-aws
+		Example: `  gatehouse setup aws --orgs --identity-center --out ./gatehouse-aws
   gatehouse setup aws --trusted-principal arn:aws:iam::111111111111:role/gatehouse-runtime --format terraform > gatehouse.tf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +65,10 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 			}
 			opts.ExternalID = externalID
 			opts.Region = region
+			if !opts.Features.Orgs && !cmd.Flags().Changed("member-role-name") {
+				// The default names the role created with --orgs; without it there is none.
+				opts.MemberRoleName = ""
+			}
 			if err := opts.Validate(); err != nil {
 				return err
 			}
@@ -110,6 +114,9 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 			if err != nil {
 				return err
 			}
+			if bundle.Warning != "" {
+				fmt.Fprintln(stderr, bundle.Warning)
+			}
 
 			if principalNote != "" {
 				fmt.Fprintf(info, "Trusted principal %s: %s.\n", bundle.TrustedPrincipal, principalNote)
@@ -151,7 +158,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 	fl.BoolVar(&opts.Features.SyncSecrets, "sync-secrets", false, "read access key metadata (never secret values)")
 	fl.BoolVar(&opts.Features.SCIM, "scim", false, "read Identity Center user status from its SCIM endpoint (needs no IAM permission, only the SCIM token)")
 	fl.BoolVar(&opts.Features.Provisioning, "provisioning", false, "grant and revoke access: adds write actions to the policies")
-	fl.StringVar(&opts.MemberRoleName, "member-role-name", "", "create this least-privilege role in every member account (with --orgs); without it, member accounts are entered through "+setup.OrganizationAccessRole)
+	fl.StringVar(&opts.MemberRoleName, "member-role-name", setup.DefaultMemberRoleName, "with --orgs, the read-only role created in every member account for Gatehouse; "+setup.OrganizationAccessRole+" opts in to that existing administrator role instead (not least privilege: warns, creates nothing)")
 	fl.StringVar(&opts.RoleName, "role-name", setup.DefaultRoleName, "name of the connector role")
 	fl.StringVar(&opts.TrustedPrincipal, "trusted-principal", "", "ARN of the IAM user or role Gatehouse runs as, which may assume the connector role (default: your own identity, from STS)")
 	fl.StringVar(&opts.AccountID, "account-id", "", "account the connector role is created in (default: the account of your credentials, else the trusted principal's)")

@@ -30,7 +30,6 @@ func TestSetupRejectsBadInput(t *testing.T) {
 		{[]string{"setup", "aws", "--format", "xml"}, "gatehouse: --format must be json, terraform, cloudformation or all, got \"xml\"\n"},
 		{[]string{"setup", "aws", "--format", "all"}, "gatehouse: --format all writes several files; add --out DIR\n"},
 		{[]string{"setup", "aws", "--member-role-name", "GatehouseMember"}, "gatehouse: --member-role-name names the role created in every member account; it needs --orgs\n"},
-		{[]string{"setup", "aws", "--orgs", "--member-role-name", "OrganizationAccountAccessRole"}, "gatehouse: --member-role-name OrganizationAccountAccessRole is the role AWS Organizations creates (with AdministratorAccess) in accounts it creates; setup cannot create it again. Leave --member-role-name out to use it as it is, or name a new least-privilege role, e.g. --member-role-name GatehouseMember\n"},
 		{[]string{"setup", "aws", "--scim"}, "gatehouse: --scim reads Identity Center user status; add --identity-center\n"},
 		{[]string{"setup", "aws", "--trusted-principal", "alice"}, "gatehouse: --trusted-principal must be an IAM user or role ARN (arn:aws:iam::123456789012:role/NAME), got \"alice\"\n"},
 		{[]string{"setup", "aws", "--external-id", "x"}, "gatehouse: --external-id must be 2 to 1224 letters, digits and +=,.@:/-_, got \"x\"\n"},

@@ -204,8 +204,8 @@ func TestSyncSCIMTokenRejected(t *testing.T) {
 
 // The causes of a member account that cannot be entered or read, as the sync prints them.
 const (
-	assumeCauses = "cannot assume role OrganizationAccountAccessRole; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
-	deniedCauses = "iam:GetAccountAuthorizationDetails denied to role OrganizationAccountAccessRole; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it"
+	assumeCauses = "cannot assume role GatehouseMember; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
+	deniedCauses = "iam:GetAccountAuthorizationDetails denied to role GatehouseMember; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it"
 )
 
 func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
@@ -275,8 +275,8 @@ func TestSyncPartialKeepsThePreviousFile(t *testing.T) {
 		t.Fatalf("partial sync --verbose: exit status %d, want 3", code)
 	}
 	for _, want := range []string{
-		"  333333333333 sandbox          " + assumeCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/OrganizationAccountAccessRole. Gatehouse needs sts:AssumeRole",
-		"  444444444444 restricted       " + deniedCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::444444444444:assumed-role/OrganizationAccountAccessRole/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails",
+		"  333333333333 sandbox          " + assumeCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::333333333333:role/GatehouseMember. Gatehouse needs sts:AssumeRole",
+		"  444444444444 restricted       " + deniedCauses + "\n      AWS: AccessDenied: User: arn:aws:sts::444444444444:assumed-role/GatehouseMember/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails",
 		"without their IAM.\n",
 	} {
 		if !strings.Contains(stderr, want) {

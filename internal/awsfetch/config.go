@@ -21,10 +21,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/awsperms"
 )
 
-// DefaultMemberRoleName is the role AWS Organizations creates in accounts it creates.
-const DefaultMemberRoleName = "OrganizationAccountAccessRole"
+// DefaultMemberRoleName is the read-only member role that `gatehouse setup aws --orgs`
+// creates in every member account (GatehouseMember, with the GatehouseMemberAccess
+// policy). OrganizationAccountAccessRole, which has AdministratorAccess, is used only
+// when named explicitly.
+const DefaultMemberRoleName = awsperms.DefaultMemberRoleName
 
 // DefaultSessionName is the role session name of a sync.
 const DefaultSessionName = "gatehouse-sync"

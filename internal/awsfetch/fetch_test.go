@@ -197,7 +197,7 @@ func TestFetchOrganizationWithIdentityCenter(t *testing.T) {
 	}
 	assertEqual(t, "accounts", wantHeads, gotHeads)
 
-	// Member-account IAM, fetched through OrganizationAccountAccessRole with Identity
+	// Member-account IAM, fetched through the default member role GatehouseMember with Identity
 	// Center on, and the reserved roles linked to their permission sets.
 	prod := account(t, snap, "333333333333").IAM
 	assertEqual(t, "prod users", []string{"deploy-bot"}, names(prod.Users, func(u *inventory.User) string { return u.Name }))
@@ -214,10 +214,10 @@ func TestFetchOrganizationWithIdentityCenter(t *testing.T) {
 	rr := func(account, ps string) roleLink { return roleLink{ids.reservedRole[account+"|"+ps], ids.ps[ps]} }
 	wantLinks := map[string][]roleLink{
 		"111111111111": {rr("111111111111", "AdministratorAccess"), {"GatehouseConnector", ""}},
-		"222222222222": {rr("222222222222", "ReadOnly"), {"OrganizationAccountAccessRole", ""}},
+		"222222222222": {rr("222222222222", "ReadOnly"), {"GatehouseMember", ""}, {"OrganizationAccountAccessRole", ""}},
 		"333333333333": {rr("333333333333", "AdministratorAccess"), rr("333333333333", "Developer"), rr("333333333333", "ReadOnly"),
-			{"OrganizationAccountAccessRole", ""}, {"ci-deploy", ""}},
-		"444444444444": {rr("444444444444", "Developer"), {"OrganizationAccountAccessRole", ""}},
+			{"GatehouseMember", ""}, {"OrganizationAccountAccessRole", ""}, {"ci-deploy", ""}},
+		"444444444444": {rr("444444444444", "Developer"), {"GatehouseMember", ""}, {"OrganizationAccountAccessRole", ""}},
 	}
 	for id, want := range wantLinks {
 		assertEqual(t, "roles of "+id, want, links(account(t, snap, id)))
@@ -440,13 +440,13 @@ func TestFetchUnassumableAccounts(t *testing.T) {
 	cfg.AllowPartial = true
 	snap, stats := fetch(t, cfg)
 	connector := "arn:aws:sts::111111111111:assumed-role/GatehouseConnector/gatehouse-sync"
-	role := func(id string) string { return "arn:aws:iam::" + id + ":role/OrganizationAccountAccessRole" }
-	assume := "cannot assume role OrganizationAccountAccessRole; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
+	role := func(id string) string { return "arn:aws:iam::" + id + ":role/GatehouseMember" }
+	assume := "cannot assume role GatehouseMember; likely causes, in order: the role is missing in this account, its trust policy does not trust arn:aws:iam::111111111111:role/GatehouseConnector, the External ID does not match (--member-external-id), an SCP denies sts:AssumeRole"
 	want := []SkippedAccount{
 		{"333333333333", "sandbox", "ACTIVE", assume,
 			"AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("333333333333")},
-		{"444444444444", "restricted", "ACTIVE", "iam:GetAccountAuthorizationDetails denied to role OrganizationAccountAccessRole; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it",
-			"AccessDenied: User: arn:aws:sts::444444444444:assumed-role/OrganizationAccountAccessRole/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails"},
+		{"444444444444", "restricted", "ACTIVE", "iam:GetAccountAuthorizationDetails denied to role GatehouseMember; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it",
+			"AccessDenied: User: arn:aws:sts::444444444444:assumed-role/GatehouseMember/gatehouse-sync is not authorized to perform: iam:GetAccountAuthorizationDetails"},
 		{"555555555555", "legacy", "SUSPENDED", "the account is SUSPENDED", ""},
 		{"666666666666", "partner", "ACTIVE", assume, "AccessDenied: User: " + connector + " is not authorized to perform: sts:AssumeRole on resource: " + role("666666666666")},
 	}
@@ -557,7 +557,8 @@ func TestFetchNotInOrganization(t *testing.T) {
 // TestFetchDelegatedAdministrator checks a connector in a delegated administrator
 // account: the organization is listed and the caller's own account is read with its own
 // credentials. The other accounts are skipped: the management account has no member
-// role, and OrganizationAccountAccessRole trusts only the management account, as in AWS.
+// role, and the member roles trust only the management account's connector role and the
+// management account, as in AWS.
 func TestFetchDelegatedAdministrator(t *testing.T) {
 	yaml := strings.Replace(orgFixture, "organization:\n", "organization:\n  delegated_admins: [security]\n", 1)
 	env := startSim(t, fixture(t, yaml), awssim.Options{})
@@ -578,7 +579,7 @@ func TestFetchDelegatedAdministrator(t *testing.T) {
 	if a := account(t, snap, "222222222222"); !a.Synced {
 		t.Errorf("the delegated administrator's own account is not synced: %q", a.SkipReason)
 	}
-	if a := account(t, snap, "111111111111"); a.Synced || !strings.HasPrefix(a.SkipReason, "cannot assume role OrganizationAccountAccessRole;") || !strings.Contains(a.SkipDetail, "role/OrganizationAccountAccessRole") {
+	if a := account(t, snap, "111111111111"); a.Synced || !strings.HasPrefix(a.SkipReason, "cannot assume role GatehouseMember;") || !strings.Contains(a.SkipDetail, "role/GatehouseMember") {
 		t.Errorf("management account: synced %v, reason %q; want skipped, cannot assume", a.Synced, a.SkipReason)
 	}
 	if a := account(t, snap, "333333333333"); a.Synced || !strings.Contains(a.SkipDetail, "AccessDenied") {
@@ -730,7 +731,7 @@ func TestFetchSCIMTokenRejected(t *testing.T) {
 func TestFetchFailsOnPersistentErrors(t *testing.T) {
 	const (
 		failure = "ServiceFailure: The request processing has failed because of an unknown error, exception or failure."
-		role    = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
+		role    = "arn:aws:iam::222222222222:role/GatehouseMember"
 	)
 	cases := []struct {
 		op    string

@@ -61,6 +61,29 @@ var Features = []FeatureInfo{
 	{Feature: Doctor, Summary: "lets each role read its own trust policy and simulate its own policies, for gatehouse doctor"},
 }
 
+// Names of the roles and policies `gatehouse setup aws` creates, which the rest of
+// Gatehouse (the sync's defaults, doctor, the simulator's worlds) assumes by default.
+const (
+	// DefaultMemberRoleName is the read-only role created in every member account for
+	// --orgs, holding MemberPolicyName: what Gatehouse assumes in member accounts unless
+	// told otherwise.
+	DefaultMemberRoleName = "GatehouseMember"
+	// MemberPolicyName is the inline policy of the member role.
+	MemberPolicyName = "GatehouseMemberAccess"
+	// OrganizationAccessRole is the role AWS Organizations creates, with
+	// AdministratorAccess, in accounts it creates. Gatehouse enters member accounts
+	// through it only when told to (--member-role-name), with a warning: a read-only
+	// tool holding administrator access in every account is not least privilege.
+	OrganizationAccessRole = "OrganizationAccountAccessRole"
+)
+
+// OrganizationAccessRoleWarning is the warning printed when Gatehouse is told to enter
+// member accounts through OrganizationAccessRole.
+const OrganizationAccessRoleWarning = "warning: --member-role-name " + OrganizationAccessRole +
+	" has AdministratorAccess in every member account, so whoever holds Gatehouse's connector role can change anything there; " +
+	"create the read-only member role instead (gatehouse setup aws --orgs generates " + DefaultMemberRoleName + " with the " + MemberPolicyName +
+	" policy) and leave --member-role-name at its default"
+
 // Role says which role's policy must hold an action.
 type Role string
 

@@ -1,13 +1,25 @@
 package awssim
 
-import "fmt"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/awsperms"
+)
 
 // Names of the principals the simulator sets up for Gatehouse.
 const (
-	OperatorUserName      = "gatehouse-operator"
-	ConnectorRoleName     = "GatehouseConnector"
-	DefaultMemberRoleName = "OrganizationAccountAccessRole"
-	connectorPolicyName   = "GatehouseConnectorAccess"
+	OperatorUserName  = "gatehouse-operator"
+	ConnectorRoleName = "GatehouseConnector"
+	// DefaultMemberRoleName is the read-only member role that `gatehouse setup aws --orgs`
+	// creates in every member account and that Gatehouse assumes by default.
+	DefaultMemberRoleName = awsperms.DefaultMemberRoleName
+	// OrganizationAccessRoleName is the administrator role AWS Organizations creates in
+	// the accounts it creates; the simulator creates it too, so that opting in to it
+	// (--member-role-name OrganizationAccountAccessRole) can be tried.
+	OrganizationAccessRoleName = awsperms.OrganizationAccessRole
+	connectorPolicyName        = "GatehouseConnectorAccess"
 )
 
 // ConnectorReadPolicy allows everything a read-only sync needs, and no writes.
@@ -45,15 +57,56 @@ func TrustPolicy(principalARN, externalID string) string {
 	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":%q},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":%q}}}]}`, principalARN, externalID)
 }
 
-// AddMemberAccessRole creates, in a member account, the role the management account
-// assumes into it (by default OrganizationAccountAccessRole, as AWS creates it for accounts
-// created in the organization): trusted by the management account, with
-// AdministratorAccess.
+// AddMemberAccessRole creates, in a member account, the role the connector assumes into
+// it: roleName (DefaultMemberRoleName when empty) as `gatehouse setup aws --orgs` creates
+// it (see AddGatehouseMemberRole), or, when roleName is OrganizationAccessRoleName, that
+// role as AWS creates it (see AddOrganizationAccessRole).
 func (w *World) AddMemberAccessRole(a *Account, roleName string) *Role {
 	if roleName == "" {
 		roleName = DefaultMemberRoleName
 	}
-	r := a.AddRole(w, roleName, "/", TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":root", ""))
+	if roleName == OrganizationAccessRoleName {
+		return w.AddOrganizationAccessRole(a)
+	}
+	return w.AddGatehouseMemberRole(a, roleName)
+}
+
+// AddMemberRoles gives a member account the roles a real member account of an
+// organization set up for Gatehouse has: OrganizationAccountAccessRole, as AWS
+// Organizations creates it, and the read-only GatehouseMember role that setup creates.
+func (w *World) AddMemberRoles(a *Account) {
+	w.AddOrganizationAccessRole(a)
+	w.AddGatehouseMemberRole(a, DefaultMemberRoleName)
+}
+
+// AddOrganizationAccessRole creates OrganizationAccountAccessRole as AWS Organizations
+// creates it in the accounts it creates: trusted by the management account (any of its
+// principals that its own policies allow), with AdministratorAccess.
+func (w *World) AddOrganizationAccessRole(a *Account) *Role {
+	r := a.AddRole(w, OrganizationAccessRoleName, "/", TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":root", ""))
 	r.AttachedPolicies = append(r.AttachedPolicies, AWSManagedPolicyARN("AdministratorAccess"))
 	return r
+}
+
+// AddGatehouseMemberRole creates the member role as `gatehouse setup aws --orgs` creates
+// it: trusted by the connector role alone (not its account), holding exactly the member
+// policy that setup generates for every feature (MemberPolicy).
+func (w *World) AddGatehouseMemberRole(a *Account, roleName string) *Role {
+	connector := "arn:aws:iam::" + w.ManagementAccountID + ":role/" + ConnectorRoleName
+	r := a.AddRole(w, roleName, "/", TrustPolicy(connector, ""))
+	r.Description = "Assumed by Gatehouse's connector role to read this account's IAM (and, when enabled, change group membership)"
+	r.InlinePolicies[awsperms.MemberPolicyName] = MemberPolicy(roleName)
+	return r
+}
+
+// MemberPolicy is the member-role policy `gatehouse setup aws` generates with every
+// feature on (reads, access key metadata, IAM group membership) for a role named
+// roleName, as compact JSON.
+func MemberPolicy(roleName string) string {
+	pol := awsperms.PolicyFor(awsperms.All, awsperms.Member, awsperms.Names{MemberRole: roleName})
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, pol.JSON()); err != nil {
+		panic("awssim: member policy: " + err.Error())
+	}
+	return buf.String()
 }

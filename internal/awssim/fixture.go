@@ -387,7 +387,9 @@ type fixtureBuilder struct {
 	ouPaths       []string          // in declaration order, for messages
 	ssoUsers      map[string]*SSOUser
 	ssoGroups     map[string]*SSOGroup
-	permSets      map[string]*PermissionSet
+	// late are the last things to create (see memberRoles).
+	late     []func()
+	permSets map[string]*PermissionSet
 }
 
 func (b *fixtureBuilder) problem(path, format string, args ...any) {
@@ -449,6 +451,9 @@ func (b *fixtureBuilder) build() *World {
 	}
 	b.connector()
 	b.buckets()
+	for _, fn := range b.late {
+		fn()
+	}
 	genStartClock(w, now)
 	return w
 }
@@ -605,9 +610,14 @@ func (b *fixtureBuilder) accounts() {
 	}
 }
 
-// memberRoles creates the member access role in every ACTIVE member account of an
-// organization, unless the account (or the file) says member_role: none. Outside an
-// organization only an explicit member_role creates one.
+// memberRoles creates the member roles in every ACTIVE member account of an
+// organization, unless the account (or the file) says member_role: none: the member role
+// Gatehouse assumes (member_role, by default GatehouseMember as `gatehouse setup aws`
+// creates it: trusted by the connector role, holding the generated member policy) and
+// OrganizationAccountAccessRole as AWS Organizations creates it (administrator, trusted
+// by the management account). member_role: OrganizationAccountAccessRole creates only
+// that one. Outside an organization only an explicit member_role creates one, alone.
+// member_role_external_id makes the member role's trust require that External ID.
 func (b *fixtureBuilder) memberRoles() {
 	w, f := b.w, b.f
 	for i, fa := range f.Accounts {
@@ -630,15 +640,40 @@ func (b *fixtureBuilder) memberRoles() {
 			b.problem(path, "%q is not a valid role name (up to 64 letters, digits and +=,.@_-), or none for no member role", name)
 			continue
 		}
+		created := []string{name}
+		if w.Org != nil && name != OrganizationAccessRoleName {
+			created = append(created, OrganizationAccessRoleName)
+		}
 		for j, r := range fa.IAM.Roles {
-			if r.Name == name {
-				b.problem(fmt.Sprintf("accounts[%d].iam.roles[%d].name", i, j), "role %q is also the account's member access role, which the fixture creates; remove this role, or set member_role: none (or another name) on the account", name)
+			for _, c := range created {
+				if r.Name == c {
+					b.problem(fmt.Sprintf("accounts[%d].iam.roles[%d].name", i, j), "role %q is also one of the account's member roles, which the fixture creates; remove this role, or set member_role: none (or another name) on the account", c)
+				}
 			}
 		}
-		r := w.AddMemberAccessRole(a, name)
-		if fa.MemberRoleExternalID != "" {
-			r.AssumeRolePolicy = TrustPolicy(genRootARN(w.ManagementAccountID), fa.MemberRoleExternalID)
+		externalID := fa.MemberRoleExternalID
+		if name == OrganizationAccessRoleName {
+			r := w.AddOrganizationAccessRole(a)
+			if externalID != "" {
+				r.AssumeRolePolicy = TrustPolicy(genRootARN(w.ManagementAccountID), externalID)
+			}
+			continue
 		}
+		add := func() {
+			r := w.AddGatehouseMemberRole(a, name)
+			if externalID != "" {
+				r.AssumeRolePolicy = TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":role/"+ConnectorRoleName, externalID)
+			}
+		}
+		if len(created) == 1 {
+			add()
+			continue
+		}
+		// With both roles, the Gatehouse member role is created after everything else
+		// (see build), so that the ids of the rest stay what they were when fixtures
+		// created OrganizationAccountAccessRole alone.
+		w.AddOrganizationAccessRole(a)
+		b.late = append(b.late, add)
 	}
 }
 

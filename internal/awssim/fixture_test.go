@@ -193,12 +193,17 @@ func TestFixtureOrgIdentityCenter(t *testing.T) {
 	}
 	for _, id := range []string{"222222222222", "333333333333", "444444444444"} {
 		r := w.Accounts[id].Roles[DefaultMemberRoleName]
-		if r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::111111111111:root", "") ||
-			!slices.Equal(r.AttachedPolicies, []string{"arn:aws:iam::aws:policy/AdministratorAccess"}) {
+		if r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::111111111111:role/GatehouseConnector", "") ||
+			len(r.AttachedPolicies) != 0 || len(r.InlinePolicies) != 1 || r.InlinePolicies["GatehouseMemberAccess"] != MemberPolicy("GatehouseMember") {
 			t.Errorf("account %s: member role = %+v", id, r)
 		}
+		r = w.Accounts[id].Roles[OrganizationAccessRoleName]
+		if r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::111111111111:root", "") ||
+			!slices.Equal(r.AttachedPolicies, []string{"arn:aws:iam::aws:policy/AdministratorAccess"}) {
+			t.Errorf("account %s: OrganizationAccountAccessRole = %+v", id, r)
+		}
 	}
-	if w.ManagementAccount().Roles[DefaultMemberRoleName] != nil {
+	if w.ManagementAccount().Roles[DefaultMemberRoleName] != nil || w.ManagementAccount().Roles[OrganizationAccessRoleName] != nil {
 		t.Error("the management account got a member role")
 	}
 
@@ -276,7 +281,10 @@ func TestFixtureOrgIdentityCenter(t *testing.T) {
 
 func TestFixtureUnassumableAccount(t *testing.T) {
 	w := fixtureTestLoad(t, "testdata/unassumable-account.yaml")
-	has := func(id string) bool { return w.Accounts[id].Roles[DefaultMemberRoleName] != nil }
+	has := func(id string) bool {
+		a := w.Accounts[id]
+		return a.Roles[DefaultMemberRoleName] != nil && a.Roles[OrganizationAccessRoleName] != nil
+	}
 	if !has("222222222222") || has("333333333333") || !has("444444444444") || has("555555555555") {
 		t.Errorf("member roles: prod %v, sandbox %v, restricted %v, legacy %v; want true, false, true, false",
 			has("222222222222"), has("333333333333"), has("444444444444"), has("555555555555"))
@@ -322,8 +330,12 @@ connector:
 	if err != nil {
 		t.Fatal(err)
 	}
-	fixtureTestList(t, "222 roles", sortedKeys(w.Accounts["222222222222"].Roles), []string{"GatehouseReader"})
-	r := w.Accounts["333333333333"].Roles[DefaultMemberRoleName]
+	fixtureTestList(t, "222 roles", sortedKeys(w.Accounts["222222222222"].Roles), []string{"GatehouseReader", "OrganizationAccountAccessRole"})
+	if r := w.Accounts["222222222222"].Roles["GatehouseReader"]; r.InlinePolicies["GatehouseMemberAccess"] != MemberPolicy("GatehouseReader") {
+		t.Errorf("GatehouseReader's policy = %v, want the member policy for its name", r.InlinePolicies)
+	}
+	fixtureTestList(t, "333 roles", sortedKeys(w.Accounts["333333333333"].Roles), []string{"OrganizationAccountAccessRole"})
+	r := w.Accounts["333333333333"].Roles[OrganizationAccessRoleName]
 	if r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::111111111111:root", "member-ext") {
 		t.Errorf("333 member role = %+v", r)
 	}
@@ -439,7 +451,7 @@ accounts:
       roles:
         - name: OrganizationAccountAccessRole
           trust: {aws: ["111111111111"]}
-`, `accounts[0].iam.roles[0].name: role "OrganizationAccountAccessRole" is also the account's member access role, which the fixture creates; remove this role, or set member_role: none (or another name) on the account`},
+`, `accounts[0].iam.roles[0].name: role "OrganizationAccountAccessRole" is also one of the account's member roles, which the fixture creates; remove this role, or set member_role: none (or another name) on the account`},
 		{"several problems", `
 accounts:
   - id: "111111111111"

@@ -101,8 +101,20 @@ func Generate(seed int64, sizes Sizes, now time.Time) *World {
 	}
 	g.identityCenter()
 	g.buckets()
+	g.gatehouseMemberRoles()
 	g.startClock()
 	return g.w
+}
+
+// gatehouseMemberRoles gives every ACTIVE member account the read-only member role, as
+// `gatehouse setup aws --orgs` creates it. It runs last so that the ids of everything
+// else stay what they were before the simulator created this role.
+func (g *genState) gatehouseMemberRoles() {
+	for _, a := range g.accounts[1:] {
+		if a.Status == "ACTIVE" && a.Roles[OrganizationAccessRoleName] != nil {
+			g.w.AddGatehouseMemberRole(a, DefaultMemberRoleName)
+		}
+	}
 }
 
 // genState holds the state of one Generate call. Everything random comes from rng and
@@ -320,7 +332,7 @@ func (g *genState) organization() {
 	}
 	for _, a := range g.accounts[1:] {
 		if a.Status == "ACTIVE" {
-			w.AddMemberAccessRole(a, "")
+			w.AddOrganizationAccessRole(a)
 		}
 	}
 }
@@ -798,7 +810,8 @@ func genPutObject(b *Bucket, key, contentType string, data []byte, modified time
 
 // genDemoWorld is the "demo" preset: a small organization with readable names, built to show
 // what a sync finds. It has a suspended account (legacy) and an ACTIVE account whose
-// OrganizationAccountAccessRole was deleted (sandbox), which a sync must skip and report.
+// member roles (GatehouseMember and OrganizationAccountAccessRole) were deleted (sandbox),
+// which a sync must skip and report.
 // The seed changes ids, keys, the External ID and the SCIM token, not the contents.
 func genDemoWorld(seed int64, now time.Time) *World {
 	g := newGenState(seed, Sizes{}, now)
@@ -832,9 +845,9 @@ func genDemoWorld(seed int64, now time.Time) *World {
 	sandbox := account("sandbox", sandboxOU.ID, 600)
 	legacy := account("legacy", suspendedOU.ID, 1900)
 	legacy.Status, legacy.JoinedMethod = "SUSPENDED", "INVITED"
-	// sandbox gets no member role: someone deleted it, so the sync cannot assume into it.
+	// sandbox gets no member roles: someone deleted them, so the sync cannot assume into it.
 	for _, a := range []*Account{security, logArchive, prod, staging} {
-		w.AddMemberAccessRole(a, "")
+		w.AddOrganizationAccessRole(a)
 	}
 
 	user := func(a *Account, name, path, team string, created float64) *User {
@@ -1038,6 +1051,9 @@ func genDemoWorld(seed int64, now time.Time) *World {
 	w.ProvisionPermissionSet(mgmt.ID, billingPS.ARN)
 
 	g.buckets()
+	for _, a := range []*Account{security, logArchive, prod, staging} {
+		w.AddGatehouseMemberRole(a, DefaultMemberRoleName)
+	}
 	g.startClock()
 	return w
 }

@@ -150,14 +150,22 @@ func genTestCheckCounts(t *testing.T, w *World, s Sizes) {
 		switch {
 		case a.Status == "SUSPENDED":
 			suspended++
-			if a.Roles[DefaultMemberRoleName] != nil {
+			if a.Roles[DefaultMemberRoleName] != nil || a.Roles[OrganizationAccessRoleName] != nil {
 				t.Errorf("suspended account %s has a member role", id)
 			}
 		case !mgmt:
-			if r := a.Roles[DefaultMemberRoleName]; r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":root", "") {
-				t.Errorf("account %s: member role missing or not trusting the management account", id)
+			// Both member roles, each as its creator makes it: GatehouseMember as
+			// gatehouse setup aws does (trusting the connector role, holding the generated
+			// member policy), OrganizationAccountAccessRole as AWS Organizations does.
+			if r := a.Roles[DefaultMemberRoleName]; r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":role/GatehouseConnector", "") ||
+				len(r.InlinePolicies) != 1 || r.InlinePolicies["GatehouseMemberAccess"] != MemberPolicy(DefaultMemberRoleName) || len(r.AttachedPolicies) != 0 {
+				t.Errorf("account %s: GatehouseMember missing, not trusting the connector role or not holding exactly the member policy", id)
 			}
-			extraRoles++
+			if r := a.Roles[OrganizationAccessRoleName]; r == nil || r.AssumeRolePolicy != TrustPolicy("arn:aws:iam::"+w.ManagementAccountID+":root", "") ||
+				!slices.Equal(r.AttachedPolicies, []string{AWSManagedPolicyARN("AdministratorAccess")}) {
+				t.Errorf("account %s: OrganizationAccountAccessRole missing or not as AWS creates it", id)
+			}
+			extraRoles += 2
 		}
 		reserved := 0
 		for _, r := range a.Roles {
@@ -266,13 +274,15 @@ func TestPresetDemo(t *testing.T) {
 	}
 
 	for _, name := range []string{"security", "log-archive", "prod", "staging"} {
-		if genTestAccountByName(t, w, name).Roles[DefaultMemberRoleName] == nil {
-			t.Errorf("%s has no %s", name, DefaultMemberRoleName)
+		for _, role := range []string{DefaultMemberRoleName, OrganizationAccessRoleName} {
+			if genTestAccountByName(t, w, name).Roles[role] == nil {
+				t.Errorf("%s has no %s", name, role)
+			}
 		}
 	}
 	sandbox := genTestAccountByName(t, w, "sandbox")
-	if sandbox.Status != "ACTIVE" || sandbox.Roles[DefaultMemberRoleName] != nil {
-		t.Errorf("sandbox: status %s, member role present %v; want ACTIVE without one", sandbox.Status, sandbox.Roles[DefaultMemberRoleName] != nil)
+	if sandbox.Status != "ACTIVE" || sandbox.Roles[DefaultMemberRoleName] != nil || sandbox.Roles[OrganizationAccessRoleName] != nil {
+		t.Errorf("sandbox: status %s, roles %v; want ACTIVE without member roles", sandbox.Status, sortedKeys(sandbox.Roles))
 	}
 	if legacy := genTestAccountByName(t, w, "legacy"); legacy.Status != "SUSPENDED" {
 		t.Errorf("legacy status = %s", legacy.Status)
@@ -399,6 +409,16 @@ func TestPresetDemoServed(t *testing.T) {
 	}
 	if _, err := member(prod); err != nil {
 		t.Errorf("assume into prod: %v", err)
+	}
+	// The administrator role AWS creates can be opted in to.
+	if _, err := sts.NewFromConfig(connector).AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + prod + ":role/" + OrganizationAccessRoleName), RoleSessionName: aws.String("gatehouse-sync")}); err != nil {
+		t.Errorf("assume OrganizationAccountAccessRole in prod: %v", err)
+	}
+	// GatehouseMember trusts the connector role, not the whole management account.
+	if _, err := base.AssumeRole(ctx(t), &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + prod + ":role/" + DefaultMemberRoleName), RoleSessionName: aws.String("operator")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("the operator user assumed GatehouseMember in prod directly: err = %v, want AccessDenied", err)
 	}
 	if _, err := member(sandbox); err == nil {
 		t.Error("assume into sandbox succeeded; its member role should be missing")

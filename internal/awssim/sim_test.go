@@ -58,7 +58,7 @@ func TestExpiredSessionAndRoleChaining(t *testing.T) {
 	w := NewWorld("111111111111", "us-east-1", clock)
 	w.EnableOrganization()
 	member := w.AddAccount("222222222222", "member", "member@example.com", "")
-	w.AddMemberAccessRole(member, "")
+	w.AddMemberAccessRole(member, OrganizationAccessRoleName)
 	w.AddConnectorAccess("ext", "")
 	s, cfg := startSim(t, w, Options{Now: clock})
 

@@ -115,27 +115,31 @@ func (r *run) memberAccounts(ctx context.Context) Check {
 	switch {
 	case len(active) == 0:
 		c.Status, c.Detail = Pass, "the organization has no active member account besides "+r.account+suffix
+	case len(bad) > 0 && roleName == awsperms.OrganizationAccessRole:
+		c.Status = Fail
+		c.Detail = fmt.Sprintf("%d of %d member accounts cannot be synced with %s: %s%s", len(bad), len(active), roleName, strings.Join(bad, ", "), suffix)
+		c.Fix = fmt.Sprintf("accounts invited into the organization have no %s unless someone created it, and it is administrator where it exists: create the read-only member role instead (%s generates a StackSet that creates %s in every account) and leave --member-role-name out",
+			roleName, r.setupCommand(), awsperms.DefaultMemberRoleName)
 	case len(bad) > 0:
 		c.Status = Fail
 		c.Detail = fmt.Sprintf("%d of %d member accounts cannot be synced with %s: %s%s", len(bad), len(active), roleName, strings.Join(bad, ", "), suffix)
-		c.Fix = fmt.Sprintf("give each of these accounts the role %s, trusting the connector role %s, with the member policy (member-permissions-policy.json); %s generates a StackSet that creates it in every account, so look there for failed stack instances. Accounts invited into the organization have no %s unless someone created it",
-			roleName, r.roleARN, r.setupCommand()+memberRoleFlag(roleName), "OrganizationAccountAccessRole")
+		c.Fix = fmt.Sprintf("give each of these accounts the role %s, trusting the connector role %s, with the member policy (member-permissions-policy.json); %s generates a StackSet that creates it in every account, so look there for failed stack instances",
+			roleName, r.roleARN, r.setupCommand())
 	case warned > 0:
 		c.Status = Warn
 		c.Detail = fmt.Sprintf("entered all %d member accounts with %s; %d could not be fully checked%s", len(active), roleName, warned, suffix)
 		c.Fix = "allow the member role iam:SimulatePrincipalPolicy on itself (the generated member policy includes it)"
+	case roleName == awsperms.OrganizationAccessRole:
+		// It works, and that is the problem: a read-only sync holding administrator
+		// access in every account is not least privilege.
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("entered all %d member accounts with %s, which has AdministratorAccess in each%s", len(active), roleName, suffix)
+		c.Fix = fmt.Sprintf("create the read-only member role (%s generates a StackSet that creates %s in every account) and leave --member-role-name out", r.setupCommand(), awsperms.DefaultMemberRoleName)
 	default:
 		c.Status = Pass
 		c.Detail = fmt.Sprintf("entered all %d member accounts with %s; each allows the %d actions the member role needs%s", len(active), roleName, len(needs), suffix)
 	}
 	return c
-}
-
-func memberRoleFlag(role string) string {
-	if role == "OrganizationAccountAccessRole" {
-		return " --member-role-name GatehouseMember"
-	}
-	return ""
 }
 
 // memberAccount enters one account and checks the member role's needs there.

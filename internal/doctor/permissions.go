@@ -612,7 +612,7 @@ func (r *run) names() awsperms.Names {
 	}
 	member := r.opts.Config.MemberRoleName
 	if member == "" {
-		member = "OrganizationAccountAccessRole"
+		member = awsperms.DefaultMemberRoleName
 	}
 	return awsperms.Names{Partition: partition, ConnectorRole: r.roleARN[strings.LastIndex(r.roleARN, "/")+1:], MemberRole: strings.TrimPrefix(member, "/")}
 }
@@ -628,7 +628,9 @@ func (r *run) setupCommand() string {
 			}
 		}
 	}
-	if m := r.opts.Config.MemberRoleName; r.features.Orgs && m != "" && m != "OrganizationAccountAccessRole" {
+	// The default member role needs no flag; OrganizationAccountAccessRole is never
+	// created by setup, so the command that fixes it leaves it out too.
+	if m := r.opts.Config.MemberRoleName; r.features.Orgs && m != "" && m != awsperms.DefaultMemberRoleName && m != awsperms.OrganizationAccessRole {
 		parts = append(parts, "--member-role-name", m)
 	}
 	return strings.Join(parts, " ")

@@ -82,7 +82,7 @@ func (b *Bundle) NextSteps(f Format) string {
 	var notes []string
 	notes = append(notes, "Keep the External ID: gatehouse sync and doctor pass it with --external-id. Re-running setup with the same --state-dir reuses it, so the role's trust policy stays valid.")
 	if b.Features.Orgs && b.MemberPermissions == nil {
-		notes = append(notes, fmt.Sprintf("Member accounts are entered through %s, which has AdministratorAccess and exists only in accounts the organization created. For least privilege, re-run with --member-role-name GatehouseMember: a StackSet then creates, in every member account, a role that can do only what the sync needs.", OrganizationAccessRole))
+		notes = append(notes, fmt.Sprintf("Member accounts are entered through %s, which has AdministratorAccess and exists only in accounts the organization created. For least privilege, re-run without --member-role-name: a StackSet then creates %s in every member account, a role that can do only what the sync needs.", OrganizationAccessRole, DefaultMemberRoleName))
 	}
 	if b.Features.SCIM {
 		for _, fi := range awsperms.Features {

@@ -27,13 +27,17 @@ const (
 	// so one region is enough, and us-east-1 is where IAM itself lives.
 	DefaultRegion = "us-east-1"
 	// OrganizationAccessRole is the role AWS Organizations creates, with
-	// AdministratorAccess, in accounts created in the organization.
-	OrganizationAccessRole = "OrganizationAccountAccessRole"
+	// AdministratorAccess, in accounts created in the organization. Setup never creates
+	// it; naming it with --member-role-name is an explicit opt-in, with a warning.
+	OrganizationAccessRole = awsperms.OrganizationAccessRole
+	// DefaultMemberRoleName is the read-only role setup creates in every member account
+	// with --orgs; it is also what gatehouse sync assumes there by default.
+	DefaultMemberRoleName = awsperms.DefaultMemberRoleName
 	// StackSetName is the name of the StackSet that creates the member role.
 	StackSetName = "gatehouse-member-role"
 	// ConnectorPolicyName and MemberPolicyName are the inline policies' names.
 	ConnectorPolicyName = "GatehouseConnectorAccess"
-	MemberPolicyName    = "GatehouseMemberAccess"
+	MemberPolicyName    = awsperms.MemberPolicyName
 )
 
 // Options say what to generate.
@@ -42,9 +46,11 @@ type Options struct {
 	Features awsperms.Set
 	// RoleName is the connector role's name (DefaultRoleName when empty).
 	RoleName string
-	// MemberRoleName, when set, is the role created in every member account for the
-	// sync (needs Features.Orgs). Empty: member accounts are entered through the
-	// OrganizationAccountAccessRole that already exists there.
+	// MemberRoleName is the role Gatehouse assumes in every member account (needs
+	// Features.Orgs; DefaultMemberRoleName when empty), created by the generated
+	// templates with the least-privilege member policy. OrganizationAccessRole is the
+	// exception: it already exists (with AdministratorAccess) and is only named, never
+	// created; Bundle.Warning then says why that is not least privilege.
 	MemberRoleName string
 	// TrustedPrincipal is the IAM user or role (or account root) that assumes the
 	// connector role: the identity Gatehouse runs as.
@@ -76,6 +82,9 @@ type Bundle struct {
 	// MemberNeeds is what the member role must allow even when it is not created here
 	// (OrganizationAccountAccessRole already allows it); nil without --orgs.
 	MemberNeeds *awsperms.Policy
+	// Warning, when set, is to be shown on stderr whatever the output format: member
+	// accounts are entered through OrganizationAccountAccessRole.
+	Warning string
 }
 
 var (
@@ -132,14 +141,15 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--role-name must be 1 to 64 letters, digits and +=,.@_-, got %q", o.RoleName)
 	case o.MemberRoleName != "" && !o.Features.Orgs:
 		return fmt.Errorf("--member-role-name names the role created in every member account; it needs --orgs")
-	case o.MemberRoleName == OrganizationAccessRole:
-		return fmt.Errorf("--member-role-name %s is the role AWS Organizations creates (with AdministratorAccess) in accounts it creates; setup cannot create it again. Leave --member-role-name out to use it as it is, or name a new least-privilege role, e.g. --member-role-name GatehouseMember", OrganizationAccessRole)
 	case o.Features.SCIM && !o.Features.IdentityCenter:
 		return fmt.Errorf("--scim reads Identity Center user status; add --identity-center")
 	case o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDPattern.MatchString(o.ExternalID)):
 		return fmt.Errorf("--external-id must be 2 to 1224 letters, digits and +=,.@:/-_, got %q", o.ExternalID)
 	case o.AccountID != "" && !accountIDPattern.MatchString(o.AccountID):
 		return fmt.Errorf("--account-id must be the 12 digits of the account the role is created in, got %q", o.AccountID)
+	}
+	if o.Features.Orgs && o.MemberRoleName == "" {
+		o.MemberRoleName = DefaultMemberRoleName
 	}
 	if o.MemberRoleName != "" {
 		if err := checkMemberRoleName(o.MemberRoleName); err != nil {
@@ -188,11 +198,7 @@ func Generate(o Options) (*Bundle, error) {
 	b := &Bundle{Options: o, Partition: partition}
 	b.ConnectorRoleARN = "arn:" + partition + ":iam::" + o.AccountID + ":role/" + o.RoleName
 
-	member := o.MemberRoleName
-	if member == "" {
-		member = OrganizationAccessRole
-	}
-	names := awsperms.Names{Partition: partition, ConnectorRole: o.RoleName, MemberRole: member}
+	names := awsperms.Names{Partition: partition, ConnectorRole: o.RoleName, MemberRole: o.MemberRoleName}
 	b.Trust = awsperms.Policy{Version: awsperms.PolicyVersion, Statement: []awsperms.Statement{{
 		Sid: "TrustGatehouse", Effect: "Allow",
 		Principal: map[string]any{"AWS": o.TrustedPrincipal},
@@ -206,7 +212,10 @@ func Generate(o Options) (*Bundle, error) {
 		needs := awsperms.PolicyFor(o.Features, awsperms.Member, names)
 		b.MemberNeeds = &needs
 	}
-	if o.MemberRoleName != "" {
+	if o.Features.Orgs && o.MemberRoleName == OrganizationAccessRole {
+		b.Warning = awsperms.OrganizationAccessRoleWarning + "; setup does not create it and generates no member role"
+	}
+	if o.Features.Orgs && o.MemberRoleName != OrganizationAccessRole {
 		// The member role trusts the connector role itself, not its account: nothing
 		// else in the management account can enter member accounts through it. No
 		// External ID: the principal is Gatehouse's own role, not a third party.

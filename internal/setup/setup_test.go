@@ -37,6 +37,8 @@ var combos = []struct {
 		TrustedPrincipal: "arn:aws:iam::444455556666:role/gatehouse-runtime", AccountID: "111111111111"}},
 	{"provisioning-iam-only", Options{Features: awsperms.Set{Provisioning: true, SyncSecrets: true},
 		TrustedPrincipal: "arn:aws:iam::111111111111:user/gatehouse-operator"}},
+	{"orgs-organization-access-role", Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole",
+		TrustedPrincipal: "arn:aws:iam::111111111111:role/gatehouse-runtime"}},
 }
 
 func generate(t *testing.T, o Options) *Bundle {
@@ -121,7 +123,7 @@ func TestFilesPerFormat(t *testing.T) {
 			t.Errorf("%s: %s\nwant %s", f, got, want)
 		}
 	}
-	for _, f := range generate(t, combos[1].opts).Files(All) {
+	for _, f := range generate(t, combos[5].opts).Files(All) {
 		if strings.Contains(f.Name, "member") {
 			t.Errorf("%s without a member role to create", f.Name)
 		}
@@ -326,7 +328,6 @@ func TestValidateErrors(t *testing.T) {
 		want string
 	}{
 		{Options{MemberRoleName: "GatehouseMember", TrustedPrincipal: p}, "--member-role-name names the role created in every member account; it needs --orgs"},
-		{Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole", TrustedPrincipal: p}, "--member-role-name OrganizationAccountAccessRole is the role AWS Organizations creates (with AdministratorAccess) in accounts it creates; setup cannot create it again. Leave --member-role-name out to use it as it is, or name a new least-privilege role, e.g. --member-role-name GatehouseMember"},
 		{Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "bad name", TrustedPrincipal: p}, `--member-role-name must be a role name (1 to 64 letters, digits and +=,.@_-), optionally after a path (path/Name), got "bad name"`},
 		{Options{Features: awsperms.Set{SCIM: true}, TrustedPrincipal: p}, "--scim reads Identity Center user status; add --identity-center"},
 		{Options{ExternalID: "x", TrustedPrincipal: p}, `--external-id must be 2 to 1224 letters, digits and +=,.@:/-_, got "x"`},
@@ -411,5 +412,36 @@ func TestResolveExternalID(t *testing.T) {
 func TestHCLString(t *testing.T) {
 	if got := hclString("a \"b\" ${c} %{d} \\ \n"); got != `"a \"b\" $${c} %%{d} \\ \n"` {
 		t.Errorf("hclString = %s", got)
+	}
+}
+
+// With --orgs, setup generates the read-only member role GatehouseMember unless told
+// otherwise; OrganizationAccountAccessRole is an opt-in that creates nothing and warns.
+func TestMemberRoleDefault(t *testing.T) {
+	p := "arn:aws:iam::111111111111:user/op"
+	b := generate(t, Options{Features: awsperms.Set{Orgs: true}, TrustedPrincipal: p})
+	if b.MemberRoleName != "GatehouseMember" || b.MemberPermissions == nil || b.MemberTrust == nil || b.Warning != "" {
+		t.Fatalf("default: member role %q, permissions %v, warning %q; want GatehouseMember created, no warning", b.MemberRoleName, b.MemberPermissions != nil, b.Warning)
+	}
+	for _, st := range b.MemberPermissions.Statement {
+		for _, a := range st.Action {
+			if !strings.Contains(a, ":Get") && !strings.Contains(a, ":List") && a != "iam:GenerateCredentialReport" && a != "iam:SimulatePrincipalPolicy" {
+				t.Errorf("the default member policy (no --provisioning) allows %s, which is not a read", a)
+			}
+		}
+	}
+	if got := strings.Join(b.SyncArgs(), " "); !strings.Contains(got, "--member-role-name GatehouseMember") {
+		t.Errorf("sync args %q do not name the member role", got)
+	}
+
+	b = generate(t, Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole", TrustedPrincipal: p})
+	if b.MemberPermissions != nil || b.MemberTrust != nil || b.MemberNeeds == nil {
+		t.Errorf("OrganizationAccountAccessRole: setup must not create it (permissions %v, trust %v) but still say what it must allow (%v)", b.MemberPermissions != nil, b.MemberTrust != nil, b.MemberNeeds != nil)
+	}
+	if !strings.HasPrefix(b.Warning, "warning: --member-role-name OrganizationAccountAccessRole has AdministratorAccess in every member account") {
+		t.Errorf("OrganizationAccountAccessRole: warning %q", b.Warning)
+	}
+	if got := strings.Join(b.SyncArgs(), " "); !strings.Contains(got, "--member-role-name OrganizationAccountAccessRole") {
+		t.Errorf("sync args %q must name the opted-in role, the sync's default is GatehouseMember", got)
 	}
 }
