@@ -50,7 +50,7 @@ AWS's request ids.`,
 				return err
 			}
 			writeResult(cmd.OutOrStdout(), res, ref)
-			return nil
+			return blockedError(res)
 		},
 	}
 	cmd.Flags().StringVar(&entitlement, "entitlement", "", "the entitlement to grant (e.g. account:222222222222:ps-0123456789abcdef)")

@@ -87,6 +87,9 @@ func writeResult(w io.Writer, res *awsprovision.Result, grant connector.GrantRef
 		fmt.Fprintf(w, "%s: %s\n", res.Outcome, res.Description)
 	}
 	fmt.Fprintf(w, "grant id: %s\n", grant.ID())
+	for _, pr := range res.Problems {
+		fmt.Fprintf(w, "why: %s\n", pr)
+	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -94,7 +97,11 @@ func writeResult(w io.Writer, res *awsprovision.Result, grant connector.GrantRef
 		if len(res.Planned) == 0 {
 			fmt.Fprintln(w, "No AWS call would change anything.")
 		} else {
-			fmt.Fprintln(w, "AWS calls that would be made:")
+			if res.Outcome.Blocked() {
+				fmt.Fprintln(w, "AWS calls the real run would attempt:")
+			} else {
+				fmt.Fprintln(w, "AWS calls that would be made:")
+			}
 			for i, c := range res.Planned {
 				fmt.Fprintf(w, "  %d. %s in account %s as %s\n", i+1, c.Action(), c.Account, c.Role)
 				for _, p := range c.Params {
@@ -115,4 +122,13 @@ func writeResult(w io.Writer, res *awsprovision.Result, grant connector.GrantRef
 	if len(ids) > 0 {
 		fmt.Fprintf(w, "AWS request ids: %s\n", strings.Join(ids, ", "))
 	}
+}
+
+// blockedError is the error of a dry run that found the change would not succeed, so
+// that scripts see it in the exit status; the output above it says why.
+func blockedError(res *awsprovision.Result) error {
+	if !res.DryRun || !res.Outcome.Blocked() {
+		return nil
+	}
+	return fmt.Errorf("dry run: the %s %s (see why above); nothing was changed", res.Action, res.Outcome)
 }

@@ -65,7 +65,7 @@ changes nothing.`,
 				return err
 			}
 			writeResult(cmd.OutOrStdout(), res, ref)
-			return nil
+			return blockedError(res)
 		},
 	}
 	cmd.Flags().StringVar(&grantID, "grant", "", "the grant to revoke, as gatehouse inspect grants prints its id")

@@ -378,7 +378,9 @@ var List = []Permission{
 	{Action: "iam:SimulatePrincipalPolicy", Operations: []string{"SimulatePrincipalPolicy"}, Access: Read, Features: []Feature{Doctor}, Roles: connectorOnly, Resource: SelfRole, Statement: "DoctorSelfCheck",
 		Why: "gatehouse doctor checks write actions (and reads it cannot probe) without calling them"},
 	{Action: "iam:SimulatePrincipalPolicy", Operations: []string{"SimulatePrincipalPolicy"}, Access: Read, Features: []Feature{Doctor, Provisioning}, Roles: []Role{Member}, Resource: SelfRole, Statement: "DoctorSelfCheck",
-		Why: "gatehouse doctor checks the member role's write actions without calling them"},
+		Why: "gatehouse doctor checks the member role's write actions without calling them, and grant and revoke --dry-run check that the member role may make the planned IAM change"},
+	{Action: "iam:SimulatePrincipalPolicy", Operations: []string{"SimulatePrincipalPolicy"}, Access: Read, Features: []Feature{Provisioning}, Roles: connectorOnly, Resource: SelfRole, Statement: "DoctorSelfCheck",
+		Why: "grant and revoke --dry-run check that the connector role may make the planned change, without making it"},
 }
 
 // reserved is an IAM action Identity Center performs on the AWSReservedSSO_* roles of

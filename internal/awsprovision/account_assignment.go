@@ -140,7 +140,7 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		}
 		return err
 	}
-	account, err := p.accountName(ctx, ic, a.AccountID)
+	acct, err := p.accountOf(ctx, ic, a.AccountID)
 	if err != nil {
 		if revoking && KindOf(err) == KindUnknownTarget {
 			return absent(err.Error())
@@ -164,7 +164,7 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		// AWS keeps the assignments of a deleted user or group, and they can be deleted.
 		name = a.PrincipalID + " (no longer in the identity store)"
 	}
-	res.Description = fmt.Sprintf("%s on account %s for %s %s", ps.name, account, word, name)
+	res.Description = fmt.Sprintf("%s on account %s for %s %s", ps.name, acct.label, word, name)
 
 	holders, err := assignmentsOf(ctx, ic, a.AccountID, psARN)
 	if err != nil {
@@ -215,14 +215,26 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		{"PermissionSetArn", psARN}, {"PrincipalType", string(a.PrincipalType)}, {"PrincipalId", a.PrincipalID}}
 	if p.opts.DryRun {
 		write, poll, idParam := "CreateAccountAssignment", "DescribeAccountAssignmentCreationStatus", "AccountAssignmentCreationRequestId"
-		res.Outcome = WouldCreate
+		planned := WouldCreate
 		if revoking {
 			write, poll, idParam = "DeleteAccountAssignment", "DescribeAccountAssignmentDeletionStatus", "AccountAssignmentDeletionRequestId"
-			res.Outcome = WouldRemove
+			planned = WouldRemove
 		}
 		status := p.connectorCall("sso", poll, Param{"InstanceArn", ic.instanceARN}, Param{idParam, "(the RequestId " + write + " returns)"})
 		status.Note = fmt.Sprintf("repeated until SUCCEEDED or FAILED, for up to %s", p.opts.AssignmentWait)
 		res.Planned = []Call{p.connectorCall("sso", write, target...), status}
+		var problems []dryRunProblem
+		c, err := p.iamIn(ctx, p.sess.CallerAccountID())
+		if err != nil {
+			return err
+		}
+		if err := p.checkPermissions(ctx, c, []permissionCheck{{"sso:" + write, "*"}, {"sso:" + poll, "*"}}, &problems, res); err != nil {
+			return err
+		}
+		if pr := accountStateProblem(acct, a.AccountID, res); pr != nil {
+			problems = append(problems, *pr)
+		}
+		settleDryRun(res, planned, problems)
 		return nil
 	}
 

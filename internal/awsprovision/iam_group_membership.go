@@ -131,10 +131,15 @@ func (p *Provisioner) iamGroupMembership(ctx context.Context, j *journal, action
 	case p.opts.DryRun:
 		res.Planned = []Call{{Service: "iam", Operation: op, Account: g.account, Role: c.role,
 			Params: []Param{{"GroupName", g.name}, {"UserName", u.name}}}}
-		res.Outcome = WouldCreate
+		planned := WouldCreate
 		if revoking {
-			res.Outcome = WouldRemove
+			planned = WouldRemove
 		}
+		var problems []dryRunProblem
+		if err := p.checkPermissions(ctx, c, []permissionCheck{{"iam:" + op, m.GroupARN}}, &problems, res); err != nil {
+			return err
+		}
+		settleDryRun(res, planned, problems)
 		return nil
 	}
 

@@ -134,25 +134,43 @@ func (p *Provisioner) permissionSet(ctx context.Context, ic *identityCenter, arn
 	})
 }
 
-// accountName returns "name (id)" for an account of the organization. Reading the name
-// is a courtesy: when Organizations cannot be read (a delegated administrator without
-// organizations:DescribeAccount), the id alone is used. An account the organization does
-// not have is a KindUnknownTarget error.
-func (p *Provisioner) accountName(ctx context.Context, ic *identityCenter, accountID string) (string, error) {
-	return p.accountNames.get(accountID, func() (string, error) {
+// accountInfo is an account of the organization as Organizations describes it.
+type accountInfo struct {
+	// label is "name (id)", or the id alone when the name could not be read.
+	label string
+	// status is the account's state (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED...), or
+	// "" when it could not be read.
+	status string
+}
+
+// accountOf describes an account of the organization. Reading it is a courtesy and a
+// dry run's check: when Organizations cannot be read (a delegated administrator without
+// organizations:DescribeAccount), the id alone is used and the status is unknown. An
+// account the organization does not have is a KindUnknownTarget error.
+func (p *Provisioner) accountOf(ctx context.Context, ic *identityCenter, accountID string) (accountInfo, error) {
+	return p.accountInfos.get(accountID, func() (accountInfo, error) {
 		out, err := ic.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: str(accountID)})
 		switch {
 		case hasCode(err, "AccountNotFoundException"):
-			return "", &Error{Kind: KindUnknownTarget, Err: err, Msg: fmt.Sprintf("account %s is not in the organization", accountID)}
+			return accountInfo{}, &Error{Kind: KindUnknownTarget, Err: err, Msg: fmt.Sprintf("account %s is not in the organization", accountID)}
 		case err != nil:
 			if ctx.Err() != nil {
-				return "", ctx.Err()
+				return accountInfo{}, ctx.Err()
 			}
-			return accountID, nil
-		case out.Account == nil || aws.ToString(out.Account.Name) == "":
-			return accountID, nil
+			return accountInfo{label: accountID}, nil
+		case out.Account == nil:
+			return accountInfo{label: accountID}, nil
 		}
-		return aws.ToString(out.Account.Name) + " (" + accountID + ")", nil
+		// State replaces Status (which AWS retires in September 2026); read whichever
+		// the answer carries.
+		info := accountInfo{label: accountID, status: string(out.Account.State)}
+		if info.status == "" {
+			info.status = string(out.Account.Status)
+		}
+		if name := aws.ToString(out.Account.Name); name != "" {
+			info.label = name + " (" + accountID + ")"
+		}
+		return info, nil
 	})
 }
 

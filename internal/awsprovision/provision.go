@@ -104,7 +104,7 @@ type Provisioner struct {
 	permissionSets cache[string, permissionSet]
 	// permissionSetARNs maps a permission set id (ps-...) to the ARN AWS lists.
 	permissionSetARNs cache[string, string]
-	accountNames      cache[string, string]
+	accountInfos      cache[string, accountInfo]
 
 	mu      sync.Mutex
 	pending map[AccountAssignment]pendingOperation // operations AWS may still be running

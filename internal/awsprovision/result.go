@@ -9,8 +9,9 @@ import (
 // Outcome is how a Grant or Revoke ended.
 type Outcome string
 
-// The outcomes. A dry run ends with WouldCreate or WouldRemove when it would write, and
-// with AlreadyExisted or AlreadyAbsent when it would not.
+// The outcomes. A dry run ends with WouldCreate or WouldRemove when it would write, with
+// AlreadyExisted or AlreadyAbsent when it would not, and with WouldBeDenied or WouldFail
+// when its checks found that the write would not succeed (Result.Problems says why).
 const (
 	Created        Outcome = "created"
 	AlreadyExisted Outcome = "already existed"
@@ -18,7 +19,12 @@ const (
 	AlreadyAbsent  Outcome = "already absent"
 	WouldCreate    Outcome = "would create"
 	WouldRemove    Outcome = "would remove"
+	WouldBeDenied  Outcome = "would be denied"
+	WouldFail      Outcome = "would fail"
 )
+
+// Blocked reports whether a dry run found that the change would not succeed.
+func (o Outcome) Blocked() bool { return o == WouldBeDenied || o == WouldFail }
 
 // Changed reports whether the outcome is a change made in AWS.
 func (o Outcome) Changed() bool { return o == Created || o == Removed }
@@ -47,7 +53,10 @@ type Result struct {
 	// the read that found there was nothing to do.
 	Evidence []Call
 	// Planned are, in a dry run, the writes that would have been made, in order.
-	Planned  []Call
+	Planned []Call
+	// Problems are, in a dry run, why the planned writes would be denied or fail (the
+	// outcome is then WouldBeDenied or WouldFail).
+	Problems []string
 	Duration time.Duration
 }
 
@@ -126,6 +135,9 @@ func (p *Provisioner) logResult(res *Result, err error) {
 	}
 	if len(res.Notes) > 0 {
 		fields = append(fields, zap.Strings("notes", res.Notes))
+	}
+	if len(res.Problems) > 0 {
+		fields = append(fields, zap.Strings("problems", res.Problems))
 	}
 	if err != nil {
 		p.log.Error(string(res.Action)+" failed", append(fields, zap.String("error", err.Error()))...)

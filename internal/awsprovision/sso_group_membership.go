@@ -108,6 +108,15 @@ func (p *Provisioner) ssoGroupMembership(ctx context.Context, j *journal, action
 			res.Outcome = WouldCreate
 		}
 		res.Planned = []Call{c}
+		var problems []dryRunProblem
+		ac, err := p.iamIn(ctx, p.sess.CallerAccountID())
+		if err != nil {
+			return err
+		}
+		if err := p.checkPermissions(ctx, ac, []permissionCheck{{"identitystore:" + op, "*"}}, &problems, res); err != nil {
+			return err
+		}
+		settleDryRun(res, res.Outcome, problems)
 		return nil
 	}
 
