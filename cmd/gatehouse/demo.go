@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -68,18 +67,19 @@ reach which account through Identity Center.`,
 			if err := writeAccountAccess(cmd, out, file); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\nExplore the file:\n  gatehouse inspect --file %s resources --type iam_user\n  gatehouse inspect --file %s grants --type iam_group\n", file, file)
+			fmt.Fprintf(out, "\nExplore the file:\n  gatehouse inspect -f %s access --person alice@example.com\n  gatehouse inspect -f %s resources --type iam_user\n  gatehouse inspect -f %s grants --type iam_group\n", file, file, file)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "gatehouse-demo.c1z", "where to write the .c1z file")
+	cmd.Flags().StringVarP(&file, "file", "f", "gatehouse-demo.c1z", "where to write the .c1z file")
 	cmd.Flags().StringVar(&preset, "preset", "demo", "generated organization: "+strings.Join(awssim.PresetNames(), ", "))
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the generated organization")
 	return cmd
 }
 
-// writeAccountAccess reads the account grants back from the .c1z and prints, per account
-// and permission set, who holds it directly and who through a group.
+// writeAccountAccess reads the account assignments back from the .c1z and prints who
+// can reach which account with which permission set and through what: the table
+// gatehouse inspect FILE access prints.
 func writeAccountAccess(cmd *cobra.Command, out io.Writer, file string) error {
 	ctx := cmd.Context()
 	f, err := c1zread.Open(ctx, file)
@@ -87,60 +87,10 @@ func writeAccountAccess(cmd *cobra.Command, out io.Writer, file string) error {
 		return err
 	}
 	defer f.Close(ctx)
-	resources, err := f.Resources(ctx, "")
+	rows, err := readAccess(ctx, f)
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	for _, r := range resources {
-		names[r.GetId().GetResourceType()+":"+r.GetId().GetResource()] = r.GetDisplayName()
-	}
-	grants, err := f.Grants(ctx, "account")
-	if err != nil {
-		return err
-	}
-	ents, err := f.Entitlements(ctx, "account")
-	if err != nil {
-		return err
-	}
-	entName := map[string]string{}
-	for _, e := range ents {
-		entName[e.GetId()] = e.GetDisplayName()
-	}
-	type holders struct{ direct, viaGroup []string }
-	byEnt := map[string]*holders{}
-	for _, g := range grants {
-		e := g.GetEntitlement()
-		h := byEnt[e.GetId()]
-		if h == nil {
-			h = &holders{}
-			byEnt[e.GetId()] = h
-		}
-		p := g.GetPrincipal().GetId()
-		name := names[p.GetResourceType()+":"+p.GetResource()]
-		if len(g.GetSources().GetSources()) > 0 && p.GetResourceType() == "sso_user" {
-			h.viaGroup = append(h.viaGroup, name)
-		} else if p.GetResourceType() == "sso_group" {
-			h.direct = append(h.direct, name+" (group)")
-		} else {
-			h.direct = append(h.direct, name)
-		}
-	}
-	ids := make([]string, 0, len(byEnt))
-	for id := range byEnt {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return entName[ids[i]] < entName[ids[j]] })
-	fmt.Fprintln(out, "Who can reach which account through Identity Center (read back from the .c1z)")
-	for _, id := range ids {
-		h := byEnt[id]
-		sort.Strings(h.direct)
-		sort.Strings(h.viaGroup)
-		line := "  " + entName[id] + ": " + strings.Join(h.direct, ", ")
-		if len(h.viaGroup) > 0 {
-			line += "; through groups: " + strings.Join(h.viaGroup, ", ")
-		}
-		fmt.Fprintln(out, line)
-	}
-	return nil
+	fmt.Fprintf(out, "Who can reach which account through Identity Center (read back from %s; the same as gatehouse inspect -f %s access)\n", file, file)
+	return writeAccessTable(out, rows, terminalWidth)
 }

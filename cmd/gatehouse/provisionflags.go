@@ -62,11 +62,11 @@ func requester() string {
 func accessOf(entitlement, principalType, principal string) (awsprovision.Access, connector.GrantRef, error) {
 	switch {
 	case entitlement == "":
-		return nil, connector.GrantRef{}, fmt.Errorf("--entitlement is required: the entitlement id, as gatehouse inspect --file FILE.c1z entitlements prints it")
+		return nil, connector.GrantRef{}, fmt.Errorf("--entitlement is required: the entitlement id, as gatehouse inspect -f FILE.c1z entitlements --wide prints it")
 	case principalType == "":
 		return nil, connector.GrantRef{}, fmt.Errorf("--principal-type is required: iam_user, sso_user or sso_group")
 	case principal == "":
-		return nil, connector.GrantRef{}, fmt.Errorf("--principal is required: the principal's id, as gatehouse inspect --file FILE.c1z resources prints it")
+		return nil, connector.GrantRef{}, fmt.Errorf("--principal is required: the principal's id, as gatehouse inspect -f FILE.c1z resources --wide prints it")
 	}
 	ent, err := connector.ParseEntitlementID(entitlement)
 	if err != nil {

@@ -445,9 +445,9 @@ func TestGrantRevokeRejectBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"grant"}, "gatehouse: --entitlement is required: the entitlement id, as gatehouse inspect --file FILE.c1z entitlements prints it\n"},
+		{[]string{"grant"}, "gatehouse: --entitlement is required: the entitlement id, as gatehouse inspect -f FILE.c1z entitlements --wide prints it\n"},
 		{[]string{"grant", "--entitlement", "account:333333333333:ps-53e5c14c9a44c724"}, "gatehouse: --principal-type is required: iam_user, sso_user or sso_group\n"},
-		{[]string{"grant", "--entitlement", "account:333333333333:ps-53e5c14c9a44c724", "--principal-type", "sso_user"}, "gatehouse: --principal is required: the principal's id, as gatehouse inspect --file FILE.c1z resources prints it\n"},
+		{[]string{"grant", "--entitlement", "account:333333333333:ps-53e5c14c9a44c724", "--principal-type", "sso_user"}, "gatehouse: --principal is required: the principal's id, as gatehouse inspect -f FILE.c1z resources --wide prints it\n"},
 		{[]string{"grant", "--entitlement", "account:333333333333:ReadOnly", "--principal-type", "sso_user", "--principal", bob},
 			`gatehouse: entitlement "account:333333333333:ReadOnly": the account entitlement is a permission set id (ps-...), not "ReadOnly" (ids are printed by gatehouse inspect --file FILE.c1z entitlements)` + "\n"},
 		{[]string{"grant", "--entitlement", "iam_group:arn:aws:iam::222222222222:group/oncall:member", "--principal-type", "sso_user", "--principal", bob},

@@ -20,7 +20,7 @@ func newRevokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revoke --grant GRANT_ID | --entitlement ENTITLEMENT_ID --principal-type TYPE --principal PRINCIPAL_ID [--dry-run]",
 		Short: "Revoke access in AWS: the reverse of grant",
-		Long: `Revoke a grant, named by its id as gatehouse inspect --file FILE.c1z grants prints it
+		Long: `Revoke a grant, named by its id as gatehouse inspect -f FILE.c1z grants --wide prints it
 (<entitlement id>:<principal type>:<principal id>), or by its entitlement and principal as
 for grant.
 
@@ -68,7 +68,7 @@ changes nothing.`,
 			return blockedError(res)
 		},
 	}
-	cmd.Flags().StringVar(&grantID, "grant", "", "the grant to revoke, as gatehouse inspect grants prints its id")
+	cmd.Flags().StringVar(&grantID, "grant", "", "the grant to revoke, as gatehouse inspect -f FILE.c1z grants --wide prints its id")
 	cmd.Flags().StringVar(&entitlement, "entitlement", "", "the entitlement to take away (instead of --grant)")
 	cmd.Flags().StringVar(&principalType, "principal-type", "", "the principal's resource type: iam_user, sso_user or sso_group")
 	cmd.Flags().StringVar(&principal, "principal", "", "the principal's id")
