@@ -14,6 +14,7 @@ import (
 // awsFlags are the flags that say how to reach AWS and what to read. sync, connector and
 // (later) doctor share them; grant and revoke share the connection flags.
 type awsFlags struct {
+	profile              string
 	region               string
 	endpointURL          string
 	roleARN              string
@@ -27,9 +28,15 @@ type awsFlags struct {
 	scimEndpoint         string
 	scimToken            string
 	concurrency          int
+	// scimTokenFromEnv reads the SCIM token from GATEHOUSE_SCIM_TOKEN when --scim-token
+	// is not given: gatehouse's own commands do; the connector takes BATON_SCIM_TOKEN,
+	// as baton-sdk names the variable of every connector flag, and nothing else.
+	scimTokenFromEnv bool
 }
 
 func (f *awsFlags) register(fl *pflag.FlagSet) {
+	f.scimTokenFromEnv = true
+	fl.StringVar(&f.profile, "profile", "", "AWS shared configuration profile to use, as the AWS CLI's --profile (default: AWS_PROFILE, then the default profile)")
 	fl.StringVar(&f.region, "region", "", "AWS region for STS and Organizations (default: AWS_REGION, the profile, then us-east-1)")
 	fl.StringVar(&f.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint instead of AWS (for example the URL gatehouse sim prints); AWS_ENDPOINT_URL works too")
 	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain before reading anything")
@@ -45,10 +52,14 @@ func (f *awsFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.concurrency, "concurrency", awsfetch.DefaultConcurrency, "accounts read in parallel")
 }
 
+// scimTokenEnv is the environment variable gatehouse's commands read the SCIM token
+// from, which keeps it out of the process list.
+const scimTokenEnv = "GATEHOUSE_SCIM_TOKEN"
+
 // config validates the flags and turns them into a fetch configuration.
 func (f *awsFlags) config() (awsfetch.Config, error) {
-	if f.scimToken == "" {
-		f.scimToken = os.Getenv("GATEHOUSE_SCIM_TOKEN")
+	if f.scimToken == "" && f.scimTokenFromEnv {
+		f.scimToken = os.Getenv(scimTokenEnv)
 	}
 	switch {
 	case f.externalID != "" && f.roleARN == "":
@@ -70,6 +81,7 @@ func (f *awsFlags) config() (awsfetch.Config, error) {
 		warnMemberRole(f.memberRoleName)
 	}
 	return awsfetch.Config{
+		Profile:              f.profile,
 		Region:               f.region,
 		EndpointURL:          f.endpointURL,
 		RoleARN:              f.roleARN,
@@ -89,6 +101,7 @@ func (f *awsFlags) config() (awsfetch.Config, error) {
 // registerConnection registers only the flags that say how to reach AWS (the same names
 // and meanings as sync's), for commands that act on one thing rather than read it all.
 func (f *awsFlags) registerConnection(fl *pflag.FlagSet) {
+	fl.StringVar(&f.profile, "profile", "", "AWS shared configuration profile to use, as the AWS CLI's --profile (default: AWS_PROFILE, then the default profile)")
 	fl.StringVar(&f.region, "region", "", "AWS region for STS and Organizations (default: AWS_REGION, the profile, then us-east-1)")
 	fl.StringVar(&f.endpointURL, "endpoint-url", "", "send every AWS call to this endpoint instead of AWS (for example the URL gatehouse sim prints); AWS_ENDPOINT_URL works too")
 	fl.StringVar(&f.roleARN, "role-arn", "", "role to assume from the standard AWS credential chain first")
@@ -109,6 +122,7 @@ func (f *awsFlags) connectionConfig() (awsfetch.Config, error) {
 	}
 	warnMemberRole(f.memberRoleName)
 	return awsfetch.Config{
+		Profile:              f.profile,
 		Region:               f.region,
 		EndpointURL:          f.endpointURL,
 		RoleARN:              f.roleARN,

@@ -109,7 +109,7 @@ The large preset takes about two and a half minutes, the floor being Identity Ce
 	fl := cmd.Flags()
 	fl.StringVar(&preset, "preset", "large", "organization the simulator generates: "+fmt.Sprint(awssim.PresetNames()))
 	fl.Int64Var(&seed, "seed", 1, "seed of the simulator's generator, latency jitter and faults")
-	fl.StringVar(&file, "file", "", "keep the .c1z at this path (by default it is written to a temporary directory and removed)")
+	fl.StringVarP(&file, "file", "f", "", "keep the .c1z at this path (by default it is written to a temporary directory and removed)")
 	fl.IntVar(&concurrency, "concurrency", 0, fmt.Sprintf("accounts read in parallel (default %d)", awsfetch.DefaultConcurrency))
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&check, "check", false, "exit with status 1 when a target is missed or the call counts disagree")

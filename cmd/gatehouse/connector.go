@@ -23,6 +23,7 @@ import (
 // Gatehouse's own fields, as baton-sdk's runner sees them (flags, BATON_* environment
 // variables, or its config file). The names match `gatehouse sync`.
 var connectorFields = []field.SchemaField{
+	field.StringField("profile", field.WithDescription("AWS shared configuration profile to use, as the AWS CLI's --profile (default: AWS_PROFILE)")),
 	field.StringField("region", field.WithDescription("AWS region for STS and Organizations")),
 	field.StringField("endpoint-url", field.WithDescription("send every AWS call to this endpoint (for example the simulator of gatehouse sim)")),
 	field.StringField("role-arn", field.WithDescription("role to assume from the standard AWS credential chain")),
@@ -73,6 +74,7 @@ func newBatonConnector(ctx context.Context, v *viper.Viper) (types.ConnectorServ
 // logged with its reason.
 func newGatehouseConnector(v *viper.Viper) (*connector.Connector, error) {
 	f := awsFlags{
+		profile:              v.GetString("profile"),
 		region:               v.GetString("region"),
 		endpointURL:          v.GetString("endpoint-url"),
 		roleARN:              v.GetString("role-arn"),

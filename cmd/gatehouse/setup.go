@@ -34,6 +34,7 @@ func newSetupAWSCommand() *cobra.Command {
 		stateDir   string
 		region     string
 		endpoint   string
+		profile    string
 		externalID string
 	)
 	cmd := &cobra.Command{
@@ -69,6 +70,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 				// The default names the role created with --orgs; without it there is none.
 				opts.MemberRoleName = ""
 			}
+			opts.Profile, opts.EndpointURL = profile, endpoint
 			if err := opts.Validate(); err != nil {
 				return err
 			}
@@ -84,7 +86,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 			if opts.TrustedPrincipal == "" {
 				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 				defer cancel()
-				caller, err := setup.CurrentCaller(ctx, awsfetch.Config{Region: region, EndpointURL: endpoint, MaxAttempts: 3})
+				caller, err := setup.CurrentCaller(ctx, awsfetch.Config{Profile: profile, Region: region, EndpointURL: endpoint, MaxAttempts: 3})
 				if err != nil {
 					if strings.HasPrefix(err.Error(), "no usable AWS credentials") {
 						return fmt.Errorf("--trusted-principal is not set and there are no usable AWS credentials to find your own identity with; pass --trusted-principal with the ARN of the IAM user or role Gatehouse will run as (or set AWS credentials, e.g. AWS_PROFILE)")
@@ -133,7 +135,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 					names = append(names, file.Name)
 				}
 				fmt.Fprintf(stdout, "Wrote %s to %s.\n\n", strings.Join(names, ", "), out)
-				fmt.Fprint(stdout, bundle.NextSteps(f))
+				fmt.Fprint(stdout, bundle.NextSteps(f, true))
 				return nil
 			}
 			switch f {
@@ -148,7 +150,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 				return err
 			}
 			fmt.Fprintf(stderr, "\nThe %s above goes to stdout; run with --out DIR to write every file instead.\n\n", describeFormat(f))
-			fmt.Fprint(stderr, bundle.NextSteps(f))
+			fmt.Fprint(stderr, bundle.NextSteps(f, false))
 			return nil
 		},
 	}
@@ -168,7 +170,8 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 	fl.StringVar(&out, "out", "", "write the files into this directory instead of printing to stdout")
 	fl.StringVar(&region, "region", "", "region for gatehouse sync and for the StackSet's instances (default "+setup.DefaultRegion+")")
 	fl.StringVar(&opts.IdentityCenterRegion, "identity-center-region", "", "region of the Identity Center instance, passed to gatehouse sync")
-	fl.StringVar(&endpoint, "endpoint-url", "", "AWS endpoint for finding your identity (for example the URL gatehouse sim prints)")
+	fl.StringVar(&endpoint, "endpoint-url", "", "AWS endpoint for finding your identity (for example the URL gatehouse sim prints); the printed commands carry it")
+	fl.StringVar(&profile, "profile", "", "AWS shared configuration profile for finding your identity, as the AWS CLI's --profile (default: AWS_PROFILE); the printed commands carry it")
 	return cmd
 }
 

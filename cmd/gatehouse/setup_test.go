@@ -145,7 +145,7 @@ func TestSetupTrustsYourOwnIdentity(t *testing.T) {
 	if got := stmt["Principal"].(map[string]any)["AWS"]; got != operatorARN {
 		t.Errorf("trusted principal %v, want %s", got, operatorARN)
 	}
-	if !strings.Contains(stderr, "gatehouse sync --file org.c1z --role-arn arn:aws:iam::111111111111:role/GatehouseConnector") {
+	if !strings.Contains(stderr, "gatehouse sync --file org.c1z --endpoint-url "+info.Endpoint+" --role-arn arn:aws:iam::111111111111:role/GatehouseConnector") {
 		t.Errorf("the next steps do not name the role in the caller's account:\n%s", stderr)
 	}
 }

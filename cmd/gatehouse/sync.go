@@ -85,7 +85,7 @@ Exit status: 0 the file was written; 3 partial sync, the file was left as it was
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "the .c1z file to write (replaced only when the sync succeeds)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the .c1z file to write (replaced only when the sync succeeds)")
 	cmd.Flags().BoolVar(&allowPartial, "allow-partial", false, "write the file even when ACTIVE accounts could not be read (their IAM is missing from it)")
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "also print what AWS answered for each account that could not be read")
 	aws.register(cmd.Flags())

@@ -53,6 +53,9 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
+	}
 	if cfg.EndpointURL != "" {
 		opts = append(opts, config.WithBaseEndpoint(cfg.EndpointURL))
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	// Region is the region for regional clients (STS, Organizations). Empty: the standard
 	// chain (AWS_REGION, the profile), then us-east-1.
 	Region string
+	// Profile is the shared configuration profile to load (credentials, region, role),
+	// as the AWS CLI's --profile: it wins over AWS_PROFILE. Empty: AWS_PROFILE, then the
+	// default profile.
+	Profile string
 	// EndpointURL points every client at another endpoint, such as the simulator.
 	// AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) are honoured as well, through the
 	// SDK's standard configuration loading.

@@ -122,6 +122,9 @@ func (r *run) credentials(ctx context.Context) Check {
 	if cfg.Region != "" {
 		lo = append(lo, config.WithRegion(cfg.Region))
 	}
+	if cfg.Profile != "" {
+		lo = append(lo, config.WithSharedConfigProfile(cfg.Profile))
+	}
 	if cfg.EndpointURL != "" {
 		lo = append(lo, config.WithBaseEndpoint(cfg.EndpointURL))
 	}
@@ -131,7 +134,7 @@ func (r *run) credentials(ctx context.Context) Check {
 	base, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
 		c.Status, c.Detail = Fail, "cannot load the AWS configuration: "+err.Error()
-		c.Fix = "check AWS_PROFILE, AWS_CONFIG_FILE and the profiles in ~/.aws/config"
+		c.Fix = "check --profile (or AWS_PROFILE), AWS_CONFIG_FILE and the profiles in ~/.aws/config"
 		return c
 	}
 	if base.Region == "" {

@@ -71,7 +71,7 @@ func (b *Bundle) Files(f Format) []File {
 			out = append(out, File{FileMemberTemplate, m})
 		}
 	}
-	out = append(out, File{FileConnectorConfig, b.ConnectorConfig()}, File{FileNextSteps, []byte(b.NextSteps(f))})
+	out = append(out, File{FileConnectorConfig, b.ConnectorConfig()}, File{FileNextSteps, []byte(b.NextSteps(f, true))})
 	return out
 }
 
@@ -153,7 +153,14 @@ func (b *Bundle) JSONDocument() []byte {
 // SyncArgs are the connection and feature flags of gatehouse sync (and doctor) for
 // the setup. The SCIM endpoint is a placeholder: only Identity Center knows it.
 func (b *Bundle) SyncArgs() []string {
-	args := []string{"--role-arn", b.ConnectorRoleARN, "--external-id", b.ExternalID, "--region", b.Region}
+	var args []string
+	if b.Profile != "" {
+		args = append(args, "--profile", b.Profile)
+	}
+	if b.EndpointURL != "" {
+		args = append(args, "--endpoint-url", b.EndpointURL)
+	}
+	args = append(args, "--role-arn", b.ConnectorRoleARN, "--external-id", b.ExternalID, "--region", b.Region)
 	if b.Features.Orgs {
 		args = append(args, "--orgs")
 		if b.MemberRoleName != "" {
@@ -193,6 +200,8 @@ func shellJoin(args []string) string {
 // connectorConfig is the configuration file of `gatehouse connector` (baton-sdk reads
 // .baton.yaml, or the file BATON_CONFIG_PATH names); keys are the flag names.
 type connectorConfig struct {
+	Profile              string `yaml:"profile,omitempty"`
+	EndpointURL          string `yaml:"endpoint-url,omitempty"`
 	RoleARN              string `yaml:"role-arn"`
 	ExternalID           string `yaml:"external-id"`
 	Region               string `yaml:"region"`
@@ -206,7 +215,7 @@ type connectorConfig struct {
 
 // ConnectorConfig returns the configuration of `gatehouse connector` for the setup.
 func (b *Bundle) ConnectorConfig() []byte {
-	c := connectorConfig{RoleARN: b.ConnectorRoleARN, ExternalID: b.ExternalID, Region: b.Region,
+	c := connectorConfig{Profile: b.Profile, EndpointURL: b.EndpointURL, RoleARN: b.ConnectorRoleARN, ExternalID: b.ExternalID, Region: b.Region,
 		Orgs: b.Features.Orgs, IdentityCenter: b.Features.IdentityCenter, SyncSecrets: b.Features.SyncSecrets}
 	if b.Features.Orgs {
 		c.MemberRoleName = b.MemberRoleName

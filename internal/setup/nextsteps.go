@@ -8,8 +8,11 @@ import (
 )
 
 // NextSteps says, for people, what was generated and what to do with it: create the
-// roles, check them with gatehouse doctor, then sync.
-func (b *Bundle) NextSteps(f Format) string {
+// roles, check them with gatehouse doctor, then sync. written says whether the files
+// were written (--out); without them the steps name only what was printed, and say how
+// to get the files. The commands carry --endpoint-url and --profile when setup had them,
+// so that they work as printed.
+func (b *Bundle) NextSteps(f Format, written bool) string {
 	var s strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&s, format, args...) }
 
@@ -25,6 +28,15 @@ func (b *Bundle) NextSteps(f Format) string {
 		w("  member role:       %s, the role AWS Organizations created in each account (not created here)\n", OrganizationAccessRole)
 	}
 
+	// aws is the AWS CLI with the connection setup had.
+	aws := "aws"
+	if b.Profile != "" {
+		aws += " --profile " + shellJoin([]string{b.Profile})
+	}
+	if b.EndpointURL != "" {
+		aws += " --endpoint-url " + shellJoin([]string{b.EndpointURL})
+	}
+
 	w("\n1. Create the role")
 	if b.MemberPermissions != nil {
 		w("s")
@@ -35,34 +47,55 @@ func (b *Bundle) NextSteps(f Format) string {
 	}
 	w(", in one of these ways:\n")
 	if f == CloudFormation || f == All {
-		w("   CloudFormation (%s):\n", FileCloudFormation)
-		if b.MemberPermissions != nil {
-			w("     aws cloudformation activate-organizations-access\n")
-			w("     aws cloudformation deploy --stack-name gatehouse --template-file %s \\\n", FileCloudFormation)
-			w("       --capabilities CAPABILITY_NAMED_IAM \\\n")
-			w("       --parameter-overrides OrganizationRootId=$(aws organizations list-roots --query 'Roots[0].Id' --output text)\n")
+		if written {
+			w("   CloudFormation (%s):\n", FileCloudFormation)
 		} else {
-			w("     aws cloudformation deploy --stack-name gatehouse --template-file %s --capabilities CAPABILITY_NAMED_IAM\n", FileCloudFormation)
+			w("   CloudFormation: save the template printed above as %s, then:\n", FileCloudFormation)
+		}
+		if b.MemberPermissions != nil {
+			w("     %s cloudformation activate-organizations-access\n", aws)
+			w("     %s cloudformation deploy --stack-name gatehouse --template-file %s \\\n", aws, FileCloudFormation)
+			w("       --capabilities CAPABILITY_NAMED_IAM \\\n")
+			w("       --parameter-overrides OrganizationRootId=$(%s organizations list-roots --query 'Roots[0].Id' --output text)\n", aws)
+		} else {
+			w("     %s cloudformation deploy --stack-name gatehouse --template-file %s --capabilities CAPABILITY_NAMED_IAM\n", aws, FileCloudFormation)
 		}
 	}
 	if f == Terraform || f == All {
-		w("   Terraform (%s):\n", FileTerraform)
+		if written {
+			w("   Terraform (%s):\n", FileTerraform)
+		} else {
+			w("   Terraform: save the configuration printed above as %s in an empty directory, then:\n", FileTerraform)
+		}
 		if b.MemberPermissions != nil {
-			w("     aws cloudformation activate-organizations-access\n")
+			w("     %s cloudformation activate-organizations-access\n", aws)
 		}
 		w("     terraform init && terraform apply\n")
 	}
 	if f == JSON || f == All {
 		w("   By hand (IAM console or CLI):\n")
-		w("     a role named %s with %s as its trust policy and %s as its inline policy %s", b.RoleName, FileTrust, FilePermissions, ConnectorPolicyName)
-		if b.MemberPermissions != nil {
-			w(";\n     in every member account, a role named %s with %s and %s", b.MemberRoleName, FileMemberTrust, FileMemberPermissions)
+		if written {
+			w("     a role named %s with %s as its trust policy and %s as its inline policy %s", b.RoleName, FileTrust, FilePermissions, ConnectorPolicyName)
+			if b.MemberPermissions != nil {
+				w(";\n     in every member account, a role named %s with %s and %s", b.MemberRoleName, FileMemberTrust, FileMemberPermissions)
+			}
+		} else {
+			w("     a role named %s with connector_role.trust_policy of the JSON printed above as its trust\n", b.RoleName)
+			w("     policy and connector_role.permissions_policy as its inline policy %s", ConnectorPolicyName)
+			if b.MemberPermissions != nil {
+				w(";\n     in every member account, a role named %s with member_role.trust_policy and\n     member_role.permissions_policy", b.MemberRoleName)
+			}
 		}
 		w("\n")
 	}
 	if b.MemberPermissions != nil {
 		w("   StackSets do not reach the management account; if %s is a delegated administrator\n", b.AccountID)
-		w("   rather than the management account, also deploy %s there as a stack.\n", FileMemberTemplate)
+		if written {
+			w("   rather than the management account, also deploy %s there as a stack.\n", FileMemberTemplate)
+		} else {
+			w("   rather than the management account, also deploy %s there as a stack\n", FileMemberTemplate)
+			w("   (run setup again with --format cloudformation --out DIR to write it).\n")
+		}
 	}
 
 	w("\n2. Check the setup, step by step:\n")
@@ -77,7 +110,11 @@ func (b *Bundle) NextSteps(f Format) string {
 
 	w("\n3. Sync:\n")
 	w("   %s\n", shellJoin(append([]string{"gatehouse", "sync", "--file", "org.c1z"}, b.SyncArgs()...)))
-	w("   gatehouse connector reads the same settings from %s (save it as .baton.yaml).\n", FileConnectorConfig)
+	if written {
+		w("   gatehouse connector reads the same settings from %s (save it as .baton.yaml).\n", FileConnectorConfig)
+	} else {
+		w("   gatehouse connector takes the same settings; run setup again with --out DIR to get them as\n   %s (its .baton.yaml).\n", FileConnectorConfig)
+	}
 
 	var notes []string
 	notes = append(notes, "Keep the External ID: gatehouse sync and doctor pass it with --external-id. Re-running setup with the same --state-dir reuses it, so the role's trust policy stays valid.")

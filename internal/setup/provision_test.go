@@ -106,8 +106,39 @@ func TestGeneratedPolicyIsExactlyWhatProvisioningCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	connector := policyActions(t, b.Permissions.JSON())
-	member := policyActions(t, b.MemberPermissions.JSON())
+	// A dry run checks the planned writes with the policy simulator, as the role that
+	// would make them: the generated policies allow that, and the writes.
+	dry := awsprovision.New(p.Session(), awsprovision.Options{DryRun: true})
+	for _, c := range []struct {
+		do     func(context.Context, awsprovision.Access) (*awsprovision.Result, error)
+		access awsprovision.Access
+		want   awsprovision.Outcome
+	}{
+		{dry.Grant, awsprovision.AccountAssignment{AccountID: "333333333333", PermissionSet: ids["ps:Developer"], PrincipalType: awsprovision.PrincipalUser, PrincipalID: bob}, awsprovision.WouldCreate},
+		{dry.Revoke, awsprovision.IAMGroupMembership{GroupARN: "arn:aws:iam::222222222222:group/deployers", UserARN: "arn:aws:iam::222222222222:user/service/deploy-bot"}, awsprovision.WouldRemove},
+	} {
+		res, err := c.do(ctx, c.access)
+		if err != nil {
+			t.Fatalf("dry run of %s: %v", c.access, err)
+		}
+		unchecked := slices.ContainsFunc(res.Notes, func(n string) bool { return strings.HasPrefix(n, "permissions not") })
+		if res.Outcome != c.want || unchecked {
+			t.Errorf("dry run of %s: %s, problems %v, notes %v", c.access, res.Outcome, res.Problems, res.Notes)
+		}
+	}
+
+	// The self-check statement (iam:SimulatePrincipalPolicy on the role itself) serves
+	// grant and revoke --dry-run as well as doctor.
+	selfCheck := func(p awsperms.Policy) []string {
+		for _, st := range p.Statement {
+			if st.Sid == "DoctorSelfCheck" && slices.Contains(st.Action, "iam:SimulatePrincipalPolicy") {
+				return []string{"iam:SimulatePrincipalPolicy"}
+			}
+		}
+		return nil
+	}
+	connector := append(policyActions(t, b.Permissions.JSON()), selfCheck(b.Permissions)...)
+	member := append(policyActions(t, b.MemberPermissions.JSON()), selfCheck(*b.MemberPermissions)...)
 	used := map[string]bool{}
 	var ops []string
 	for _, oc := range sim.Counters().Snapshot() {

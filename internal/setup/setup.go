@@ -65,6 +65,9 @@ type Options struct {
 	Region string
 	// IdentityCenterRegion, when set, is passed to gatehouse sync.
 	IdentityCenterRegion string
+	// Profile and EndpointURL, when set, are how setup reached AWS (--profile,
+	// --endpoint-url); the commands it prints carry them, so that they work as printed.
+	Profile, EndpointURL string
 }
 
 // Bundle is everything Generate produces, before it is written in a format.
