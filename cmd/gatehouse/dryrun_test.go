@@ -127,3 +127,34 @@ Nothing was changed.
 		t.Errorf("a dry run called AddUserToGroup %d times", n)
 	}
 }
+
+// gatehouse sim --read-only serves the demo with the generated read-only connector
+// policy: an Identity Center grant is refused, naming the action and the role to fix.
+func TestSimReadOnlyConnector(t *testing.T) {
+	info := startSimCommand(t, "--preset", "demo", "--read-only", "--latency", "0", "--jitter", "0")
+	w, _ := awssim.Preset("demo", 1)
+	var user, account, ps string
+	for _, u := range w.SSO.Users {
+		if u.UserName == "erin" {
+			user = u.ID
+		}
+	}
+	for _, a := range w.Accounts {
+		if a.Name == "prod" {
+			account = a.ID
+		}
+	}
+	for _, p := range w.SSO.PermissionSets {
+		if p.Name == "ReadOnly" {
+			ps = p.ARN[strings.LastIndex(p.ARN, "/")+1:]
+		}
+	}
+	_, stderr, err := runProvision(t, info, "grant", "--entitlement", "account:"+account+":"+ps,
+		"--principal-type", "sso_user", "--principal", user, "--dry-run")
+	if err == nil {
+		t.Fatal("a read-only connector's grant succeeded")
+	}
+	if want := "gatehouse: AWS denied identitystore:DescribeUser to " + info.RoleARN + ": allow identitystore:DescribeUser in that role's permissions policy"; !strings.HasPrefix(errorLine(stderr), want) {
+		t.Errorf("error line %q, want it to start with %q", errorLine(stderr), want)
+	}
+}

@@ -25,6 +25,8 @@ type simFlags struct {
 	noQuotas        bool
 	quotaScale      float64
 	assignmentDelay time.Duration
+	provisioning    bool
+	readOnly        bool
 }
 
 func newSimCommand() *cobra.Command {
@@ -41,7 +43,13 @@ the region, an access key of a principal that may assume the connector role, the
 and External ID, the Identity Center instance and identity store, and the SCIM endpoint and
 token, and admin_token: the bearer token that the simulator's own admin endpoints
 (GET <endpoint>/_sim/counters, /_sim/info) require, since they hand out secrets to any
-process on the host otherwise.`,
+process on the host otherwise.
+
+In the demo preset the connector role holds the policy "gatehouse setup aws --orgs
+--identity-center --sync-secrets --provisioning" generates, so gatehouse grant and revoke
+work against it (docs/simulator.md shows a session). --read-only gives it the policy
+generated without --provisioning instead, to see what a read-only connector is refused;
+--provisioning gives the other presets and fixtures the provisioning policy.`,
 		Example: `  gatehouse sim --addr 127.0.0.1:4566 --preset demo
   gatehouse sim --addr 127.0.0.1:4566 --fixture org.yaml --latency 0
   aws --endpoint-url http://127.0.0.1:4566 iam list-users`,
@@ -74,6 +82,8 @@ process on the host otherwise.`,
 	fl.IntVar(&f.pageSize, "page-size", 0, "cap every page of every paginated call at this size (0: the services' own sizes)")
 	fl.BoolVar(&f.noQuotas, "no-quotas", false, "do not throttle (by default each service is throttled at AWS's quota)")
 	fl.Float64Var(&f.quotaScale, "quota-scale", 1, "multiply every quota by this factor (0.5 halves them)")
+	fl.BoolVar(&f.provisioning, "provisioning", false, "the connector role holds the generated policy with --provisioning (the demo preset's default)")
+	fl.BoolVar(&f.readOnly, "read-only", false, "the connector role holds the generated read-only policy (no --provisioning): grant and revoke are denied")
 	fl.DurationVar(&f.assignmentDelay, "assignment-delay", def.AssignmentDelay, "how long Identity Center account assignment operations stay IN_PROGRESS")
 	return cmd
 }
@@ -106,6 +116,14 @@ func buildSim(cmd *cobra.Command, f simFlags) (*awssim.Sim, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case f.provisioning && f.readOnly:
+		return nil, fmt.Errorf("use either --provisioning or --read-only, not both")
+	case f.provisioning:
+		w.SetConnectorPolicy(awssim.GeneratedConnectorPolicy(true))
+	case f.readOnly:
+		w.SetConnectorPolicy(awssim.GeneratedConnectorPolicy(false))
 	}
 	opts := awssim.DefaultOptions()
 	opts.Latency, opts.Jitter, opts.FaultRate, opts.Seed = f.latency, f.jitter, f.faultRate, f.seed

@@ -69,6 +69,7 @@ func TestSimRejectsBadFlags(t *testing.T) {
 		{[]string{"sim", "--preset", "huge"}, `gatehouse: unknown preset "huge"`},
 		{[]string{"sim", "--fixture", "/nonexistent.yaml"}, "gatehouse: "},
 		{[]string{"sim", "--preset", "demo", "--fixture", "x.yaml"}, "gatehouse: use either --preset or --fixture, not both\n"},
+		{[]string{"sim", "--provisioning", "--read-only"}, "gatehouse: use either --provisioning or --read-only, not both\n"},
 	}
 	for _, c := range cases {
 		_, stderr, err := runGatehouse(t, c.args...)

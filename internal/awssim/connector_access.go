@@ -110,3 +110,25 @@ func MemberPolicy(roleName string) string {
 	}
 	return buf.String()
 }
+
+// GeneratedConnectorPolicy returns the connector role's policy that `gatehouse setup aws
+// --orgs --identity-center --sync-secrets` generates (from internal/awsperms, the one
+// list of the permissions Gatehouse needs), with --provisioning when provisioning is
+// true, for the simulator's connector role and member role names.
+func GeneratedConnectorPolicy(provisioning bool) string {
+	features := awsperms.Set{Orgs: true, IdentityCenter: true, SyncSecrets: true, Provisioning: provisioning}
+	names := awsperms.Names{ConnectorRole: ConnectorRoleName, MemberRole: DefaultMemberRoleName}
+	return string(awsperms.PolicyFor(features, awsperms.Connector, names).JSON())
+}
+
+// SetConnectorPolicy replaces the permissions of the connector role that
+// AddConnectorAccess created. It does nothing in a world without one.
+func (w *World) SetConnectorPolicy(permissions string) {
+	mgmt := w.ManagementAccount()
+	if mgmt == nil {
+		return
+	}
+	if role := mgmt.Roles[ConnectorRoleName]; role != nil {
+		role.InlinePolicies[connectorPolicyName] = permissions
+	}
+}

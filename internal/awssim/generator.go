@@ -1054,6 +1054,9 @@ func genDemoWorld(seed int64, now time.Time) *World {
 	for _, a := range []*Account{security, logArchive, prod, staging} {
 		w.AddGatehouseMemberRole(a, DefaultMemberRoleName)
 	}
+	// The demo is where people try grant and revoke: its connector role holds the
+	// policy gatehouse setup aws generates with --provisioning.
+	w.SetConnectorPolicy(GeneratedConnectorPolicy(true))
 	g.startClock()
 	return w
 }
