@@ -85,7 +85,8 @@ func TestSetupNextStepsWorkAsPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "   CloudFormation: save the template printed above as gatehouse-cloudformation.yaml, then:\n" +
-		"     aws --endpoint-url " + info.Endpoint + " cloudformation deploy --stack-name gatehouse --template-file gatehouse-cloudformation.yaml --capabilities CAPABILITY_NAMED_IAM\n"
+		"     aws --endpoint-url " + info.Endpoint + " cloudformation activate-organizations-access\n" +
+		"     aws --endpoint-url " + info.Endpoint + " cloudformation deploy --stack-name gatehouse --template-file gatehouse-cloudformation.yaml \\\n"
 	if !strings.Contains(steps, want) {
 		t.Errorf("the cloudformation steps lack %q:\n%s", want, steps)
 	}

@@ -82,10 +82,17 @@ Nothing was changed.
 	// In a member account, the member role is asked about, on the group.
 	s.Do(func(w *awssim.World) {
 		w.Accounts["333333333333"].Status = "ACTIVE"
-		r := w.Accounts["222222222222"].Roles["OrganizationAccountAccessRole"]
-		r.AttachedPolicies = []string{awssim.AWSManagedPolicyARN("ReadOnlyAccess")}
-		// The generated member policy lets the role simulate its own policies.
-		r.InlinePolicies = map[string]string{"self-check": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:SimulatePrincipalPolicy","Resource":"arn:aws:iam::*:role/OrganizationAccountAccessRole"}]}`}
+		// The member role keeps its reads and the policy simulator on itself, not the
+		// group membership writes.
+		r := w.Accounts["222222222222"].Roles[awssim.DefaultMemberRoleName]
+		pol := awsperms.PolicyFor(awsperms.All, awsperms.Member, awsperms.Names{MemberRole: awssim.DefaultMemberRoleName})
+		for i := range pol.Statement {
+			pol.Statement[i].Action = slices.DeleteFunc(pol.Statement[i].Action, func(a string) bool {
+				return a == "iam:AddUserToGroup" || a == "iam:RemoveUserFromGroup"
+			})
+		}
+		r.AttachedPolicies = nil
+		r.InlinePolicies = map[string]string{"read": string(pol.JSON())}
 	})
 	stdout, _, err = runProvision(t, info, "grant", "--dry-run", "--entitlement", "iam_group:arn:aws:iam::222222222222:group/oncall:member",
 		"--principal-type", "iam_user", "--principal", "arn:aws:iam::222222222222:user/carol")
@@ -94,9 +101,9 @@ Nothing was changed.
 	}
 	checkOutput(t, "grant --dry-run with a read-only member role", stdout, `dry run: would be denied: IAM user carol in IAM group oncall of account 222222222222
 grant id: iam_group:arn:aws:iam::222222222222:group/oncall:member:iam_user:arn:aws:iam::222222222222:user/carol
-why: arn:aws:iam::222222222222:role/OrganizationAccountAccessRole may not perform iam:AddUserToGroup on arn:aws:iam::222222222222:group/oncall: no policy of the role allows it (the IAM policy simulator says implicitDeny); allow it in the role's permissions policy (gatehouse setup aws --provisioning generates one that does)
+why: arn:aws:iam::222222222222:role/GatehouseMember may not perform iam:AddUserToGroup on arn:aws:iam::222222222222:group/oncall: no policy of the role allows it (the IAM policy simulator says implicitDeny); allow it in the role's permissions policy (gatehouse setup aws --provisioning generates one that does)
 AWS calls the real run would attempt:
-  1. iam:AddUserToGroup in account 222222222222 as arn:aws:iam::222222222222:role/OrganizationAccountAccessRole
+  1. iam:AddUserToGroup in account 222222222222 as arn:aws:iam::222222222222:role/GatehouseMember
        GroupName=oncall
        UserName=carol
 Nothing was changed.
