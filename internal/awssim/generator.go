@@ -28,6 +28,10 @@ type Sizes struct {
 	CustomerPoliciesPerAccount int
 	// AccessKeysPerUser is the number of access keys of every IAM user (AWS allows 2).
 	AccessKeysPerUser int
+	// KeyedUsersPercent, when positive, gives access keys to only that share (1-100) of
+	// each account's users, spread evenly by position: exactly 13 of every 25 users at 52.
+	// Zero gives every user AccessKeysPerUser keys.
+	KeyedUsersPercent int
 	// MFAPerUserPercent is the share (0-100) of human IAM users with an MFA device.
 	MFAPerUserPercent int
 
@@ -59,14 +63,23 @@ var genPresetSizes = map[string]Sizes{
 		SSOUsers: 3000, SSOGroups: 300, MembershipsPerUser: 3, PermissionSets: 50, Assignments: 6000,
 		SuspendedAccounts: 3,
 	},
+	// secrets is the organization of the secrets-sync benchmark: 5,000 IAM users in 10
+	// accounts, 2,600 of them with an access key, and a small Identity Center.
+	"secrets": {
+		Accounts: 10, OUs: 3,
+		IAMUsersPerAccount: 500, IAMGroupsPerAccount: 5, IAMRolesPerAccount: 10, CustomerPoliciesPerAccount: 4,
+		AccessKeysPerUser: 1, KeyedUsersPercent: 52, MFAPerUserPercent: 50,
+		SSOUsers: 100, SSOGroups: 10, MembershipsPerUser: 2, PermissionSets: 5, Assignments: 100,
+	},
 }
 
 // PresetNames returns the names Preset accepts.
-func PresetNames() []string { return []string{"demo", "small", "large"} }
+func PresetNames() []string { return []string{"demo", "small", "large", "secrets"} }
 
 // Preset builds a named organization: "demo" (a handful of accounts with readable names,
-// a suspended account and one whose member role is missing), "small" (10 accounts) or
-// "large" (300 accounts, 3,000 Identity Center users, 6,000 assignments). Timestamps are
+// a suspended account and one whose member role is missing), "small" (10 accounts),
+// "large" (300 accounts, 3,000 Identity Center users, 6,000 assignments) or "secrets" (10
+// accounts of 500 IAM users, 2,600 users with an access key in all). Timestamps are
 // relative to the wall clock; everything else depends only on the seed.
 func Preset(name string, seed int64) (*World, error) { return PresetAt(name, seed, time.Now()) }
 
@@ -156,6 +169,7 @@ func (s Sizes) normalized() Sizes {
 	s.IAMRolesPerAccount = max(s.IAMRolesPerAccount, 0)
 	s.CustomerPoliciesPerAccount = max(s.CustomerPoliciesPerAccount, 0)
 	s.AccessKeysPerUser = clamp(s.AccessKeysPerUser, 0, 2)
+	s.KeyedUsersPercent = clamp(s.KeyedUsersPercent, 0, 100)
 	s.MFAPerUserPercent = clamp(s.MFAPerUserPercent, 0, 100)
 	s.SSOUsers = max(s.SSOUsers, 0)
 	s.SSOGroups = max(s.SSOGroups, 0)
@@ -509,7 +523,10 @@ func (g *genState) iam(a *Account) {
 				u.PasswordLastUsed = g.ago(0, 120)
 			}
 		}
-		for k := 0; k < s.AccessKeysPerUser; k++ {
+		// Position decides, not rng, so that a zero KeyedUsersPercent draws exactly the
+		// random numbers it always did and the other presets stay the same worlds.
+		keyed := s.KeyedUsersPercent == 0 || (i*s.KeyedUsersPercent)%100 < s.KeyedUsersPercent
+		for k := 0; keyed && k < s.AccessKeysPerUser; k++ {
 			g.accessKey(a, u)
 		}
 		if !service && g.chance(s.MFAPerUserPercent) {

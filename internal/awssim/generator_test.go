@@ -357,7 +357,7 @@ func TestPresetDemo(t *testing.T) {
 }
 
 func TestPresetNames(t *testing.T) {
-	if got := PresetNames(); !slices.Equal(got, []string{"demo", "small", "large"}) {
+	if got := PresetNames(); !slices.Equal(got, []string{"demo", "small", "large", "secrets"}) {
 		t.Errorf("PresetNames() = %v", got)
 	}
 	for _, name := range PresetNames()[:2] {
@@ -371,7 +371,7 @@ func TestPresetNames(t *testing.T) {
 		}
 	}
 	_, err := Preset("huge", 1)
-	if err == nil || err.Error() != `unknown preset "huge"; valid presets: demo, small, large` {
+	if err == nil || err.Error() != `unknown preset "huge"; valid presets: demo, small, large, secrets` {
 		t.Errorf("Preset(huge) error = %v", err)
 	}
 }
@@ -437,5 +437,30 @@ func BenchmarkPresetLarge(b *testing.B) {
 		if _, err := PresetAt("large", 1, genTestNow); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The secrets preset is the organization of the --sync-secrets benchmark (issue 9): 5,000
+// IAM users besides the operator, 2,600 of them with an access key.
+func TestPresetSecretsSizes(t *testing.T) {
+	w, err := PresetAt("secrets", 1, genTestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, keyed, keys := 0, 0, 0
+	for _, a := range w.Accounts {
+		for _, u := range a.Users {
+			if u.Name == OperatorUserName {
+				continue
+			}
+			users++
+			if len(u.AccessKeys) > 0 {
+				keyed++
+			}
+			keys += len(u.AccessKeys)
+		}
+	}
+	if len(w.Accounts) != 10 || users != 5000 || keyed != 2600 || keys != 2600 {
+		t.Errorf("secrets preset: %d accounts, %d IAM users, %d with keys, %d keys; want 10, 5000, 2600, 2600", len(w.Accounts), users, keyed, keys)
 	}
 }

@@ -47,6 +47,9 @@ type BenchConfig struct {
 	File string
 	// Concurrency is the number of accounts fetched in parallel (awsfetch's default when 0).
 	Concurrency int
+	// SyncSecrets also reads access key metadata, as `gatehouse sync --sync-secrets`; the
+	// report then checks the per-user IAM calls against the number of IAM users.
+	SyncSecrets bool
 	// WriteOptions are passed to connector.WriteC1Z.
 	WriteOptions []connector.WriteOption
 	// Configure, when set, may adjust the fetch configuration (progress display).
@@ -60,8 +63,9 @@ type BenchConfig struct {
 // BenchReport is what a benchmark measured. Durations are in seconds and memory in bytes,
 // so that the JSON form needs no parsing beyond numbers.
 type BenchReport struct {
-	Preset string `json:"preset"`
-	Seed   int64  `json:"seed"`
+	Preset      string `json:"preset"`
+	Seed        int64  `json:"seed"`
+	SyncSecrets bool   `json:"sync_secrets"`
 
 	Machine      BenchMachine      `json:"machine"`
 	Organization BenchOrganization `json:"organization"`
@@ -93,6 +97,9 @@ type BenchOrganization struct {
 	Resources    int `json:"resources"`
 	Entitlements int `json:"entitlements"`
 	Grants       int `json:"grants"`
+	// IAMUsers and AccessKeys are the iam_user and access_key resources written.
+	IAMUsers   int `json:"iam_users"`
+	AccessKeys int `json:"access_keys"`
 }
 
 // BenchCalls are the API calls counted by the fetch and by the simulator.
@@ -109,7 +116,22 @@ type BenchCalls struct {
 	Strategy       string `json:"assignment_strategy,omitempty"`
 	PairCalls      int    `json:"assignment_pair_calls,omitempty"`
 	PrincipalCalls int    `json:"assignment_principal_calls,omitempty"`
+	// PerUserIAM are the calls made for one IAM user or key at a time (ListAccessKeys,
+	// GetAccessKeyLastUsed, ListMFADevices, GetUser, GetLoginProfile), as the fetch
+	// counted them; every other IAM call is a bulk call made once per account.
+	PerUserIAM int64 `json:"per_user_iam_calls"`
 }
+
+// perUserIAMOperations are the IAM operations called for one user or key at a time.
+var perUserIAMOperations = map[string]bool{
+	"ListAccessKeys": true, "GetAccessKeyLastUsed": true, "ListMFADevices": true, "GetUser": true, "GetLoginProfile": true,
+}
+
+// TargetMaxPerUserCallsRatio bounds, with secrets sync, the per-user IAM calls by the
+// number of IAM users: about one ListAccessKeys per user, the rest being the few users
+// the bulk calls cannot cover (a hardware MFA device, a user or key newer than the
+// credential report).
+const TargetMaxPerUserCallsRatio = 1.1
 
 // BenchOperation is one operation's calls as the fetch and the simulator counted them.
 type BenchOperation struct {
@@ -212,6 +234,7 @@ func Bench(ctx context.Context, bc BenchConfig) (*BenchReport, error) {
 		// The demo preset has an account whose member role is missing on purpose; the
 		// benchmark measures the sync of the rest.
 		AllowPartial: true,
+		SyncSecrets:  bc.SyncSecrets,
 	}
 	if info.InstanceARN != "" {
 		cfg.IdentityCenter, cfg.IdentityCenterRegion = true, info.IdentityCenterRegion
@@ -245,8 +268,9 @@ func Bench(ctx context.Context, bc BenchConfig) (*BenchReport, error) {
 	}
 
 	r := &BenchReport{
-		Preset: bc.Preset,
-		Seed:   bc.Seed,
+		Preset:      bc.Preset,
+		Seed:        bc.Seed,
+		SyncSecrets: bc.SyncSecrets,
 		Machine: BenchMachine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), MemoryBytes: machineMemory(),
 			OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version()},
 		Memory: BenchMemory{PeakRSS: max(peak, fetchPeak), PeakGoHeap: heap, PeakGoTotal: total},
@@ -272,6 +296,7 @@ func (r *BenchReport) fillOrganization(res *Result) {
 		o.Resources += n
 	}
 	o.Entitlements, o.Grants = res.C1Z.Entitlements, res.C1Z.Grants
+	o.IAMUsers, o.AccessKeys = res.C1Z.Resources["iam_user"], res.C1Z.Resources["access_key"]
 }
 
 func (r *BenchReport) fillCalls(s *awsfetch.Stats, counters []awssim.OpCount) {
@@ -297,6 +322,9 @@ func (r *BenchReport) fillCalls(s *awsfetch.Stats, counters []awssim.OpCount) {
 	}
 	for _, o := range s.Operations {
 		op(o.Service, o.Operation).Fetch = o.Calls
+		if o.Service == "iam" && perUserIAMOperations[o.Operation] {
+			r.Calls.PerUserIAM += o.Calls
+		}
 	}
 	for _, c := range counters {
 		b := get(c.Service)
@@ -351,6 +379,10 @@ func (r *BenchReport) fillTargets() {
 		{Name: "wall / quota floor", Limit: TargetMaxWallRatio, Value: r.Ratio, OK: r.Floor.Seconds > 0 && r.Ratio <= TargetMaxWallRatio},
 		{Name: "peak memory (bytes)", Limit: TargetMaxPeakBytes, Value: float64(r.Memory.PeakRSS), OK: r.Memory.PeakRSS > 0 && r.Memory.PeakRSS < TargetMaxPeakBytes},
 	}
+	if r.SyncSecrets && r.Organization.IAMUsers > 0 {
+		ratio := float64(r.Calls.PerUserIAM) / float64(r.Organization.IAMUsers)
+		r.Targets = append(r.Targets, BenchTarget{Name: "per-user IAM calls / IAM users", Limit: TargetMaxPerUserCallsRatio, Value: ratio, OK: ratio <= TargetMaxPerUserCallsRatio})
+	}
 	r.OK = r.Calls.Agree
 	for _, t := range r.Targets {
 		r.OK = r.OK && t.OK
@@ -360,10 +392,15 @@ func (r *BenchReport) fillTargets() {
 // WriteText prints the report for people.
 func (r *BenchReport) WriteText(w io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(w, "gatehouse bench: preset %s (seed %d), simulator with AWS's default quotas and latency in a separate process\n", r.Preset, r.Seed)
+	secrets := ""
+	if r.SyncSecrets {
+		secrets = ", with --sync-secrets"
+	}
+	fmt.Fprintf(w, "gatehouse bench: preset %s (seed %d)%s, simulator with AWS's default quotas and latency in a separate process\n", r.Preset, r.Seed, secrets)
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d), %s memory, %s/%s, %s\n", m.CPUs, m.GOMAXPROCS, mib(m.MemoryBytes), m.OS, m.Arch, m.Go)
 	o := r.Organization
 	fmt.Fprintf(w, "synced: %d of %d accounts; %d resources, %d entitlements, %d grants\n", o.Synced, o.Accounts, o.Resources, o.Entitlements, o.Grants)
+	fmt.Fprintf(w, "IAM users: %d, access keys: %d\n", o.IAMUsers, o.AccessKeys)
 
 	fmt.Fprintf(w, "\nAPI calls            fetch  simulator  throttled\n")
 	for _, s := range r.Calls.Services {
@@ -378,6 +415,14 @@ func (r *BenchReport) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  Identity Center assignments listed with %s (by account and permission set: %d calls at least; by principal: %d)\n",
 			r.Calls.Strategy, r.Calls.PairCalls, r.Calls.PrincipalCalls)
 	}
+
+	fmt.Fprintf(w, "  per-user IAM calls   %7d", r.Calls.PerUserIAM)
+	for _, o := range r.Calls.Operations {
+		if o.Service == "iam" && perUserIAMOperations[o.Operation] {
+			fmt.Fprintf(w, "  %s %d", o.Operation, o.Fetch)
+		}
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "\nquota floor %s (%s); the slowest buckets:\n", seconds(r.Floor.Seconds), r.Floor.Bucket)
 	for _, b := range r.Floor.Buckets[:min(5, len(r.Floor.Buckets))] {
@@ -402,7 +447,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 		switch t.Name {
 		case "API calls":
 			limit, value = fmt.Sprintf("<= %d", int(t.Limit)), fmt.Sprintf("%d", int(t.Value))
-		case "wall / quota floor":
+		case "wall / quota floor", "per-user IAM calls / IAM users":
 			limit, value = fmt.Sprintf("<= %.2f", t.Limit), fmt.Sprintf("%.3f", t.Value)
 		default:
 			limit, value = fmt.Sprintf("< %d MB", int(t.Limit/1e6)), fmt.Sprintf("%.0f MB", t.Value/1e6)
@@ -411,7 +456,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 		if !t.OK {
 			ok = "MISSED"
 		}
-		fmt.Fprintf(w, "  %-22s %-10s %12s  %s\n", t.Name, limit, value, ok)
+		fmt.Fprintf(w, "  %-30s %-10s %12s  %s\n", t.Name, limit, value, ok)
 	}
 }
 

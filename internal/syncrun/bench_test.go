@@ -78,3 +78,43 @@ func TestBenchReportCallsFloorAndTargets(t *testing.T) {
 		t.Errorf("text report:\n%s", text.String())
 	}
 }
+
+// With --sync-secrets the report counts the IAM calls made per user or key and holds them
+// to 1.1 per IAM user (issue 9: about one ListAccessKeys per user plus the bulk calls).
+func TestBenchReportPerUserIAMCalls(t *testing.T) {
+	stats := &awsfetch.Stats{Operations: []awsfetch.OperationStats{
+		{Service: "iam", Operation: "GetAccountAuthorizationDetails", Calls: 10},
+		{Service: "iam", Operation: "ListAccessKeys", Calls: 5000},
+		{Service: "iam", Operation: "GetAccessKeyLastUsed", Calls: 2600},
+		{Service: "iam", Operation: "ListMFADevices", Calls: 400},
+	}}
+	r := BenchReport{SyncSecrets: true, Organization: BenchOrganization{IAMUsers: 5000}}
+	r.fillCalls(stats, nil)
+	if r.Calls.PerUserIAM != 8000 {
+		t.Fatalf("per-user IAM calls = %d, want 8000 (bulk calls left out)", r.Calls.PerUserIAM)
+	}
+	r.fillTargets()
+	got := r.Targets[len(r.Targets)-1]
+	if got.Name != "per-user IAM calls / IAM users" || got.Value != 1.6 || got.OK {
+		t.Errorf("target = %+v, want 1.6 missed", got)
+	}
+
+	stats.Operations[2].Calls = 0 // the credential report covered every key
+	r = BenchReport{SyncSecrets: true, Organization: BenchOrganization{IAMUsers: 5000}}
+	r.fillCalls(stats, nil)
+	r.fillTargets()
+	if got := r.Targets[len(r.Targets)-1]; got.Value != 1.08 || !got.OK {
+		t.Errorf("target = %+v, want 1.08 held", got)
+	}
+	var out strings.Builder
+	r.WriteText(&out)
+	if !strings.Contains(out.String(), "per-user IAM calls      5400  GetAccessKeyLastUsed 0  ListAccessKeys 5000  ListMFADevices 400") {
+		t.Errorf("text report:\n%s", out.String())
+	}
+
+	r = BenchReport{Organization: BenchOrganization{IAMUsers: 5000}}
+	r.fillTargets()
+	if len(r.Targets) != 3 {
+		t.Errorf("without --sync-secrets there are %d targets, want 3", len(r.Targets))
+	}
+}
