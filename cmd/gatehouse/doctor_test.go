@@ -261,7 +261,7 @@ func TestDoctorUnassumableMemberAccount(t *testing.T) {
 	wantLines(t, stdout,
 		"PASS  Organization access account 111111111111 is the management account of organization "+orgIDPattern.FindString(stdout),
 		"FAIL  Member accounts     2 of 3 member accounts cannot be synced with GatehouseMember: 333333333333, 444444444444; 1 not active, skipped as the sync skips them: 555555555555 (suspended)",
-		"      - 444444444444 restricted: the member role lacks iam:GetAccountAuthorizationDetails, iam:ListRoles, iam:ListVirtualMFADevices, iam:ListAccountAliases, iam:GenerateCredentialReport, iam:GetCredentialReport, iam:ListMFADevices",
+		"      - 444444444444 restricted: the member role lacks iam:GetAccountAuthorizationDetails, iam:ListRoles, iam:ListVirtualMFADevices, iam:ListAccountAliases, iam:GenerateCredentialReport, iam:GetCredentialReport, iam:GetAccountSummary, iam:ListMFADevices, iam:GetLoginProfile, iam:GetUser, iam:ListAccessKeys, iam:GetAccessKeyLastUsed",
 		"      fix: give each of these accounts the role GatehouseMember, trusting the connector role "+info.RoleARN+", with the member policy (member-permissions-policy.json); gatehouse setup aws --orgs generates a StackSet that creates it in every account, so look there for failed stack instances",
 		fmt.Sprintf("PASS  Permissions         the connector role allows all %d actions the chosen features need", needCountFor(awsperms.Set{Orgs: true}, awsperms.Connector)),
 		"1 check failed (Member accounts): Gatehouse cannot work with these settings until it is fixed.",

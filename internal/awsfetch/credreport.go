@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
@@ -22,7 +23,10 @@ import (
 // than four hours is reused by IAM, so asking is cheap. IAM answers in between with
 // ReportInProgress, or ReportNotPresent / ReportExpired when the report it had is gone;
 // both mean "generate again and wait". The wait is bounded by timeout.
-func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeout time.Duration) ([]*inventory.CredentialReportRow, error) {
+//
+// The report is returned with the time IAM generated it (GeneratedTime): it describes the
+// account as of then, up to four hours before the sync.
+func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeout time.Duration) ([]*inventory.CredentialReportRow, time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	wait := poll
 	sleep := func() error {
@@ -47,15 +51,15 @@ func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeou
 			if errorCode(err) == "LimitExceeded" {
 				// Too many reports being generated at once in this account; wait our turn.
 				if err := sleep(); err != nil {
-					return nil, err
+					return nil, time.Time{}, err
 				}
 				continue
 			}
-			return nil, wrapf(err, "GenerateCredentialReport")
+			return nil, time.Time{}, wrapf(err, "GenerateCredentialReport")
 		}
 		if gen.State != types.ReportStateTypeComplete {
 			if err := sleep(); err != nil {
-				return nil, err
+				return nil, time.Time{}, err
 			}
 			continue
 		}
@@ -64,16 +68,17 @@ func fetchCredentialReport(ctx context.Context, client *iam.Client, poll, timeou
 			switch errorCode(err) {
 			case "ReportInProgress", "ReportNotPresent", "ReportExpired":
 				if err := sleep(); err != nil {
-					return nil, err
+					return nil, time.Time{}, err
 				}
 				continue
 			}
-			return nil, wrapf(err, "GetCredentialReport")
+			return nil, time.Time{}, wrapf(err, "GetCredentialReport")
 		}
 		if rep.ReportFormat != "" && rep.ReportFormat != types.ReportFormatTypeTextCsv {
-			return nil, fmt.Errorf("GetCredentialReport: unexpected format %q", rep.ReportFormat)
+			return nil, time.Time{}, fmt.Errorf("GetCredentialReport: unexpected format %q", rep.ReportFormat)
 		}
-		return parseCredentialReport(rep.Content)
+		rows, err := parseCredentialReport(rep.Content)
+		return rows, aws.ToTime(rep.GeneratedTime).UTC(), err
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -18,7 +19,7 @@ import (
 // iamPageSize is the largest page IAM's list calls accept.
 const iamPageSize = 1000
 
-// perUserWorkers bounds the per-user calls (hardware MFA, access keys) in flight in one
+// perUserWorkers bounds the per-user calls (see credentials.go) in flight in one
 // account; the account's IAM pacer sets their rate.
 const perUserWorkers = 4
 
@@ -31,37 +32,43 @@ type accountIAM struct {
 // fetchIAM reads one account's IAM in bulk: GetAccountAuthorizationDetails for the
 // entities, their attachments and inline policies; ListRoles for what the details lack
 // (role descriptions, maximum session durations); the credential report; the virtual MFA
-// devices; the aliases. The credential report is requested first and polled while the
-// rest is read, because IAM needs a few seconds to produce it.
+// devices; the count of MFA devices in use (GetAccountSummary); the aliases. The
+// credential report is requested first and polled while the rest is read, because IAM
+// needs a few seconds to produce it. Then fetchCredentials completes the report with
+// per-user calls where it cannot answer (see credentials.go).
 //
 // An error from any call but the credential report's fails the account: a partial IAM
 // would look complete downstream. The credential report's failure is recorded in
 // CredentialReportError instead, and its dependants fall back to per-user calls.
 func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM, error) {
 	var (
-		out      = &accountIAM{iam: &inventory.IAM{}}
-		report   []*inventory.CredentialReportRow
-		reportEr error
-		virtual  []*inventory.MFADevice
-		roleMeta map[string]types.Role
+		out         = &accountIAM{iam: &inventory.IAM{}}
+		report      []*inventory.CredentialReportRow
+		generatedAt time.Time
+		reportEr    error
+		virtual     []*inventory.MFADevice
+		rootVirtual bool
+		inUse       int
+		roleMeta    map[string]types.Role
 	)
 	reportCtx, cancelReport := context.WithCancel(ctx)
 	defer cancelReport()
 	reportDone := make(chan struct{})
 	go func() {
 		defer close(reportDone)
-		report, reportEr = fetchCredentialReport(reportCtx, client, cfg.CredentialReportPoll, cfg.CredentialReportTimeout)
+		report, generatedAt, reportEr = fetchCredentialReport(reportCtx, client, cfg.CredentialReportPoll, cfg.CredentialReportTimeout)
 	}()
 
-	// The four reads run together; all are waited for, and the first failure in this
+	// The bulk reads run together; all are waited for, and the first failure in this
 	// order is the account's reason, so that the reason does not depend on timing.
-	errs := make([]error, 4)
+	errs := make([]error, 5)
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); errs[0] = authorizationDetails(ctx, client, out.iam) }()
 	go func() { defer wg.Done(); roleMeta, errs[1] = listRoles(ctx, client) }()
-	go func() { defer wg.Done(); virtual, errs[2] = virtualMFADevices(ctx, client) }()
+	go func() { defer wg.Done(); virtual, rootVirtual, errs[2] = virtualMFADevices(ctx, client) }()
 	go func() { defer wg.Done(); out.aliases, errs[3] = accountAliases(ctx, client) }()
+	go func() { defer wg.Done(); inUse, errs[4] = mfaDevicesInUse(ctx, client) }()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -83,23 +90,20 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 	}
 	if reportEr != nil {
 		out.iam.CredentialReportError = reportEr.Error()
+		report = nil
 	} else {
 		out.iam.CredentialReport = report
+		out.iam.CredentialReportGeneratedAt = generatedAt
 	}
 
-	mfa, err := mfaDevices(ctx, client, out.iam.Users, report, reportEr == nil, virtual)
+	creds, err := fetchCredentials(ctx, iamCredentials{client: client, users: out.iam.Users, report: report, generatedAt: generatedAt,
+		virtual: virtual, rootVirtual: rootVirtual, inUse: inUse, syncSecrets: cfg.SyncSecrets})
 	if err != nil {
 		return nil, err
 	}
-	out.iam.MFADevices = mfa
-
-	if cfg.SyncSecrets {
-		keys, err := accessKeys(ctx, client, out.iam.Users)
-		if err != nil {
-			return nil, err
-		}
-		out.iam.AccessKeys = keys
-	}
+	out.iam.MFADevices = creds.mfa
+	out.iam.AccessKeys = creds.keys
+	out.iam.UserCredentials = creds.userCredentials
 	return out, nil
 }
 
@@ -307,9 +311,12 @@ func listRoles(ctx context.Context, client *iam.Client) (map[string]types.Role, 
 	return roles, err
 }
 
-// virtualMFADevices lists the virtual MFA devices assigned to users.
-func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, error) {
+// virtualMFADevices lists the virtual MFA devices assigned to IAM users, and whether
+// one is assigned to the root user (which GetAccountSummary counts among the devices in
+// use).
+func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, bool, error) {
 	var out []*inventory.MFADevice
+	root := false
 	err := paginate("ListVirtualMFADevices", func(marker *string) (*string, error) {
 		page, err := client.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{
 			AssignmentStatus: types.AssignmentStatusTypeAssigned, MaxItems: aws.Int32(iamPageSize), Marker: marker})
@@ -320,12 +327,16 @@ func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MF
 			if d.User == nil {
 				continue
 			}
+			if strings.HasSuffix(aws.ToString(d.User.Arn), ":root") {
+				root = true
+				continue
+			}
 			out = append(out, &inventory.MFADevice{Serial: aws.ToString(d.SerialNumber), Virtual: true,
 				UserName: aws.ToString(d.User.UserName), EnabledAt: aws.ToTime(d.EnableDate).UTC()})
 		}
 		return iamMarker(page.IsTruncated, page.Marker), nil
 	})
-	return out, err
+	return out, root, err
 }
 
 func accountAliases(ctx context.Context, client *iam.Client) ([]string, error) {
@@ -340,114 +351,6 @@ func accountAliases(ctx context.Context, client *iam.Client) ([]string, error) {
 	})
 	sort.Strings(out)
 	return out, err
-}
-
-// mfaDevices completes the virtual devices with the others (hardware and FIDO), which
-// only ListMFADevices per user shows. It is called only for the users the credential
-// report marks mfa_active without a virtual device; without a report, for every user,
-// since nothing else says who has one.
-func mfaDevices(ctx context.Context, client *iam.Client, users []*inventory.User, report []*inventory.CredentialReportRow, haveReport bool, virtual []*inventory.MFADevice) ([]*inventory.MFADevice, error) {
-	hasVirtual := map[string]bool{}
-	for _, d := range virtual {
-		hasVirtual[d.UserName] = true
-	}
-	var ask []string
-	if haveReport {
-		for _, row := range report {
-			if row.MFAActive && row.User != "<root_account>" && !hasVirtual[row.User] {
-				ask = append(ask, row.User)
-			}
-		}
-	} else {
-		for _, u := range users {
-			ask = append(ask, u.Name)
-		}
-	}
-	var mu sync.Mutex
-	out := append([]*inventory.MFADevice(nil), virtual...)
-	seen := map[string]bool{}
-	for _, d := range virtual {
-		seen[d.Serial] = true
-	}
-	err := forEach(ctx, ask, perUserWorkers, func(ctx context.Context, user string) error {
-		return paginate("ListMFADevices", func(marker *string) (*string, error) {
-			page, err := client.ListMFADevices(ctx, &iam.ListMFADevicesInput{UserName: aws.String(user), MaxItems: aws.Int32(iamPageSize), Marker: marker})
-			if err != nil {
-				return nil, wrapf(err, "ListMFADevices for %s", user)
-			}
-			mu.Lock()
-			for _, d := range page.MFADevices {
-				serial := aws.ToString(d.SerialNumber)
-				if seen[serial] {
-					continue
-				}
-				seen[serial] = true
-				out = append(out, &inventory.MFADevice{Serial: serial, UserName: user, EnabledAt: aws.ToTime(d.EnableDate).UTC()})
-			}
-			mu.Unlock()
-			return iamMarker(page.IsTruncated, page.Marker), nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].UserName != out[j].UserName {
-			return out[i].UserName < out[j].UserName
-		}
-		return out[i].Serial < out[j].Serial
-	})
-	return out, nil
-}
-
-// accessKeys lists every user's access keys and when each was last used. IAM has no bulk
-// call for key ids, so this costs a call per user and per key; it runs only with secrets
-// sync.
-func accessKeys(ctx context.Context, client *iam.Client, users []*inventory.User) ([]*inventory.AccessKey, error) {
-	var mu sync.Mutex
-	out := []*inventory.AccessKey{}
-	err := forEach(ctx, users, perUserWorkers, func(ctx context.Context, u *inventory.User) error {
-		var keys []*inventory.AccessKey
-		err := paginate("ListAccessKeys", func(marker *string) (*string, error) {
-			page, err := client.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(u.Name), MaxItems: aws.Int32(iamPageSize), Marker: marker})
-			if err != nil {
-				return nil, wrapf(err, "ListAccessKeys for %s", u.Name)
-			}
-			for _, k := range page.AccessKeyMetadata {
-				keys = append(keys, &inventory.AccessKey{ID: aws.ToString(k.AccessKeyId), UserName: u.Name, UserARN: u.ARN,
-					Status: string(k.Status), CreatedAt: aws.ToTime(k.CreateDate).UTC()})
-			}
-			return iamMarker(page.IsTruncated, page.Marker), nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			used, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(k.ID)})
-			if err != nil {
-				return wrapf(err, "GetAccessKeyLastUsed for %s", k.ID)
-			}
-			if lu := used.AccessKeyLastUsed; lu != nil {
-				k.LastUsedAt = aws.ToTime(lu.LastUsedDate).UTC()
-				k.LastUsedService = reportText(aws.ToString(lu.ServiceName))
-				k.LastUsedRegion = reportText(aws.ToString(lu.Region))
-			}
-		}
-		mu.Lock()
-		out = append(out, keys...)
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].UserName != out[j].UserName {
-			return out[i].UserName < out[j].UserName
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
 }
 
 // forEach runs fn for every item with at most workers at once and returns the first

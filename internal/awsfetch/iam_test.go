@@ -211,6 +211,7 @@ func TestFetchSingleAccount(t *testing.T) {
 					{Serial: "arn:aws:iam::111111111111:mfa/alice", Virtual: true, UserName: "alice", EnabledAt: day("2024-03-01T00:00:00Z")},
 					{Serial: hardwareSerial, UserName: "ci-deployer", EnabledAt: created},
 				},
+				CredentialReportGeneratedAt: now,
 			},
 		}},
 	}
@@ -219,8 +220,10 @@ func TestFetchSingleAccount(t *testing.T) {
 		t.Errorf("FetchedAt = %v, want a UTC time", got)
 	}
 
-	// Bulk calls only: one of each, plus the credential report's polls and one
-	// ListMFADevices for the one user with MFA and no virtual device.
+	// Bulk calls only: one of each, plus the credential report's polls, one
+	// ListMFADevices for the one user with MFA and no virtual device (GetAccountSummary's
+	// two devices in use are then explained), and one ListAccessKeys per user. The report
+	// covers every key, so no GetAccessKeyLastUsed.
 	ops := map[string]int64{}
 	for _, o := range stats.Operations {
 		ops[o.Service+":"+o.Operation] = o.Calls
@@ -228,7 +231,8 @@ func TestFetchSingleAccount(t *testing.T) {
 	for op, n := range map[string]int64{
 		"iam:GetAccountAuthorizationDetails": 1, "iam:ListRoles": 1, "iam:ListVirtualMFADevices": 1,
 		"iam:ListAccountAliases": 1, "iam:GetCredentialReport": 1, "iam:ListMFADevices": 1,
-		"iam:ListAccessKeys": 4, "iam:GetAccessKeyLastUsed": 3, "sts:GetCallerIdentity": 1, "sts:AssumeRole": 1,
+		"iam:ListAccessKeys": 4, "iam:GetAccessKeyLastUsed": 0, "iam:GetAccountSummary": 1, "iam:GetLoginProfile": 0, "iam:GetUser": 0,
+		"sts:GetCallerIdentity": 1, "sts:AssumeRole": 1,
 	} {
 		if ops[op] != n {
 			t.Errorf("%s calls = %d, want %d", op, ops[op], n)

@@ -262,14 +262,25 @@ var List = []Permission{
 		Why: "starts the credential report (IAM regenerates it at most every 4 hours); it changes no access"},
 	{Action: "iam:GetCredentialReport", Operations: []string{"GetCredentialReport"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: AnyResource, Statement: "ReadIAM",
 		Why: "passwords, access keys and MFA of every user and of the root user, with their last use, in one call"},
+	{Action: "iam:GetAccountSummary", Operations: []string{"GetAccountSummary"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: AnyResource, Statement: "ReadIAM",
+		Why: "the number of MFA devices in use, which tells whether users with a virtual device also hold a hardware or FIDO one"},
 	{Action: "iam:ListMFADevices", Operations: []string{"ListMFADevices"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
-		Why: "hardware and FIDO MFA devices, only for users the credential report shows with MFA and no virtual device"},
+		Why: "hardware and FIDO MFA devices, only for users whose devices the credential report, the virtual device list and the count of devices in use do not account for"},
+	// Users created after the credential report (IAM reuses a report for up to 4 hours).
+	{Action: "iam:GetLoginProfile", Operations: []string{"GetLoginProfile"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
+		Why: "whether a user created after the credential report has a console password"},
+	{Action: "iam:GetUser", Operations: []string{"GetUser"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
+		Why: "when a user created after the credential report last used its password"},
+	{Action: "iam:ListAccessKeys", Operations: []string{"ListAccessKeys"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
+		Why: "the access keys (status, age) of users created after the credential report"},
+	{Action: "iam:GetAccessKeyLastUsed", Operations: []string{"GetAccessKeyLastUsed"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
+		Why: "the last use of access keys created after the credential report, which it does not hold"},
 
 	// Access key metadata.
 	{Action: "iam:ListAccessKeys", Operations: []string{"ListAccessKeys"}, Access: Read, Features: []Feature{SyncSecrets}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
 		Why: "access key ids and status, per user"},
 	{Action: "iam:GetAccessKeyLastUsed", Operations: []string{"GetAccessKeyLastUsed"}, Access: Read, Features: []Feature{SyncSecrets}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
-		Why: "when, where and with which service each access key was last used"},
+		Why: "the last use of keys the credential report does not hold (created after it); the report gives the others'"},
 
 	// The organization, read once from the connector role.
 	{Action: "organizations:DescribeOrganization", Operations: []string{"DescribeOrganization"}, Access: Read, Features: []Feature{Orgs}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadOrganization",

@@ -107,10 +107,13 @@ type fixtureAccount struct {
 }
 
 type fixtureIAM struct {
-	Users    []fixtureUser   `yaml:"users"`
-	Groups   []fixtureGroup  `yaml:"groups"`
-	Roles    []fixtureRole   `yaml:"roles"`
-	Policies []fixturePolicy `yaml:"policies"`
+	// CredentialReportGenerated, when set, gives the account a credential report
+	// generated then (at most four hours before now, or IAM regenerates it on request).
+	CredentialReportGenerated string          `yaml:"credential_report_generated"`
+	Users                     []fixtureUser   `yaml:"users"`
+	Groups                    []fixtureGroup  `yaml:"groups"`
+	Roles                     []fixtureRole   `yaml:"roles"`
+	Policies                  []fixturePolicy `yaml:"policies"`
 }
 
 type fixtureUser struct {
@@ -764,8 +767,10 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 			switch kind {
 			case "virtual", "hardware":
 				a.AddMFADevice(w, u, kind == "virtual").EnableDate = u.CreateDate
+			case "fido":
+				a.AddFIDODevice(w, u).EnableDate = u.CreateDate
 			default:
-				b.problem(fmt.Sprintf("%s.mfa[%d]", p, j), "%q is not an MFA device type; use virtual or hardware", kind)
+				b.problem(fmt.Sprintf("%s.mfa[%d]", p, j), "%q is not an MFA device type; use virtual, hardware or fido", kind)
 			}
 		}
 		for j, gn := range fu.Groups {
@@ -810,6 +815,15 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 			r.LastUsedDate = b.time(p+".last_used", fr.LastUsed)
 			r.LastUsedRegion = fixtureOr(fr.LastUsedRegion, w.Region)
 		}
+	}
+
+	if d.CredentialReportGenerated != "" {
+		p := path + ".credential_report_generated"
+		at := b.time(p, d.CredentialReportGenerated)
+		if at.After(b.now) {
+			b.problem(p, "%s is after the fixture's now (%s); a report can only describe the past", at.Format(time.RFC3339), b.now.Format(time.RFC3339))
+		}
+		a.SetCredentialReport(at)
 	}
 }
 

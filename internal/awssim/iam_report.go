@@ -40,7 +40,7 @@ func (w *World) advanceCredentialReports() {
 	for _, a := range w.Accounts {
 		r := &a.CredentialReport
 		if !r.RequestedAt.IsZero() && r.Content == nil && !w.Now().Before(r.ReadyAt) {
-			r.Content = credentialReportCSV(w, a)
+			r.Content = credentialReportCSV(a, r.ReadyAt)
 		}
 	}
 }
@@ -86,40 +86,58 @@ func iamGetCredentialReport(q *request) (any, *apiError) {
 	return getCredentialReportResult{Content: base64.StdEncoding.EncodeToString(r.Content), ReportFormat: "text/csv", GeneratedTime: r.ReadyAt}, nil
 }
 
-// credentialReportCSV renders the report as of now: the root user first, then each IAM
+// credentialReportCSV renders the report as of asOf: the root user first, then each IAM
 // user by name. Values that do not apply are N/A, a password never used is
 // no_information, and the root user's password columns are not_supported, as in AWS.
 // The simulator models no root password use, root access keys, root MFA or signing
 // certificates.
-func credentialReportCSV(w *World, a *Account) []byte {
+//
+// A report generated in the past (a fixture's credential_report_generated) leaves out
+// what came after it, as AWS's report of that time would: users, keys and MFA devices
+// created later, and uses after it (a key or password used since shows as never used,
+// the simulator keeping only the latest use).
+func credentialReportCSV(a *Account, asOf time.Time) []byte {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write(credentialReportColumns)
 	root := []string{"<root_account>", "arn:aws:iam::" + a.ID + ":root", reportTime(a.JoinedAt),
 		"not_supported", "no_information", "not_supported", "not_supported", "false"}
-	root = append(root, reportKey(nil)...)
-	root = append(root, reportKey(nil)...)
+	root = append(root, reportKey(nil, asOf)...)
+	root = append(root, reportKey(nil, asOf)...)
 	root = append(root, "false", "N/A", "false", "N/A")
 	_ = cw.Write(root)
 	for _, name := range sortedKeys(a.Users) {
 		u := a.Users[name]
+		if u.CreateDate.After(asOf) {
+			continue
+		}
 		row := []string{u.Name, u.ARN, reportTime(u.CreateDate)}
-		if u.LoginProfile == nil {
+		if u.LoginProfile == nil || u.LoginProfile.CreateDate.After(asOf) {
 			row = append(row, "false", "N/A", "N/A", "N/A")
 		} else {
 			lastUsed := "no_information"
-			if !u.PasswordLastUsed.IsZero() {
+			if !u.PasswordLastUsed.IsZero() && !u.PasswordLastUsed.After(asOf) {
 				lastUsed = reportTime(u.PasswordLastUsed)
 			}
 			row = append(row, "true", lastUsed, reportTime(u.LoginProfile.CreateDate), "N/A")
 		}
-		row = append(row, strconv.FormatBool(len(a.MFAOf(u.Name)) > 0))
+		mfa := false
+		for _, d := range a.MFAOf(u.Name) {
+			mfa = mfa || !d.EnableDate.After(asOf)
+		}
+		row = append(row, strconv.FormatBool(mfa))
+		var keys []*AccessKey
+		for _, k := range u.AccessKeys {
+			if !k.CreateDate.After(asOf) {
+				keys = append(keys, k)
+			}
+		}
 		for i := 0; i < 2; i++ {
 			var k *AccessKey
-			if i < len(u.AccessKeys) {
-				k = u.AccessKeys[i]
+			if i < len(keys) {
+				k = keys[i]
 			}
-			row = append(row, reportKey(k)...)
+			row = append(row, reportKey(k, asOf)...)
 		}
 		row = append(row, "false", "N/A", "false", "N/A")
 		_ = cw.Write(row)
@@ -129,16 +147,22 @@ func credentialReportCSV(w *World, a *Account) []byte {
 }
 
 // reportKey is the five access key columns for a key (nil: no such key).
-func reportKey(k *AccessKey) []string {
+func reportKey(k *AccessKey, asOf time.Time) []string {
 	if k == nil {
 		return []string{"false", "N/A", "N/A", "N/A", "N/A"}
 	}
-	lastUsed := "N/A"
-	if !k.LastUsedDate.IsZero() {
-		lastUsed = reportTime(k.LastUsedDate)
+	if k.LastUsedDate.IsZero() || k.LastUsedDate.After(asOf) {
+		return []string{strconv.FormatBool(k.Status == "Active"), reportTime(k.CreateDate), "N/A", "N/A", "N/A"}
 	}
-	return []string{strconv.FormatBool(k.Status == "Active"), reportTime(k.CreateDate), lastUsed,
+	return []string{strconv.FormatBool(k.Status == "Active"), reportTime(k.CreateDate), reportTime(k.LastUsedDate),
 		orNA(k.LastUsedRegion), orNA(k.LastUsedService)}
+}
+
+// SetCredentialReport makes the account's credential report one generated at asOf, as
+// if GenerateCredentialReport had completed then: IAM reuses it until it is four hours
+// old, and it describes the account as of asOf (see credentialReportCSV).
+func (a *Account) SetCredentialReport(asOf time.Time) {
+	a.CredentialReport = CredentialReport{RequestedAt: asOf, ReadyAt: asOf, Content: credentialReportCSV(a, asOf)}
 }
 
 // reportTime formats a time as the report does: ISO 8601 with a +00:00 offset.

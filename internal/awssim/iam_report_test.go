@@ -3,6 +3,7 @@ package awssim
 import (
 	"bytes"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,63 @@ func TestIAMCredentialReport(t *testing.T) {
 	iamEqual(t, "new GeneratedTime", aws.ToTime(fresh.GeneratedTime), t0.Add(4*time.Hour+20*time.Second))
 	if !strings.Contains(string(fresh.Content), "\nfrank,arn:aws:iam::111111111111:user/frank,") {
 		t.Errorf("regenerated report lacks frank:\n%s", fresh.Content)
+	}
+}
+
+// A report generated in the past (a fixture's credential_report_generated) describes the
+// account as it was then: what came after it is left out, as in AWS's report of that time.
+// And a FIDO security key is listed by ListMFADevices, under its u2f ARN, and not by
+// ListVirtualMFADevices.
+func TestIAMCredentialReportAsOfThePastAndFIDO(t *testing.T) {
+	t0 := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+	clock := &iamClock{t: t0}
+	w := NewWorld(iamAccount, "us-east-1", clock.Now)
+	w.AddConnectorAccess("ext-123", "")
+	s, _ := startSim(t, w, Options{Now: clock.Now})
+	c := iam.NewFromConfig(adminConfig(t, s, iamAccount))
+	var fido string
+	s.Do(func(w *World) {
+		a := w.Account(iamAccount)
+		old := a.AddUser(w, "old", "/")
+		old.CreateDate = t0.Add(-48 * time.Hour)
+		old.LoginProfile = &LoginProfile{CreateDate: old.CreateDate}
+		old.PasswordLastUsed = t0.Add(-30 * time.Minute) // after the report
+		k := a.AddAccessKey(w, old)
+		k.CreateDate, k.LastUsedDate, k.LastUsedService, k.LastUsedRegion = t0.Add(-24*time.Hour), t0.Add(-3*time.Hour), "s3", "eu-west-1"
+		a.AddAccessKey(w, old).CreateDate = t0.Add(-time.Hour) // after the report
+		a.AddMFADevice(w, old, true).EnableDate = t0.Add(-48 * time.Hour)
+		fido = a.AddFIDODevice(w, old).Serial
+		a.AddUser(w, "young", "/").CreateDate = t0.Add(-time.Hour) // after the report
+		a.SetCredentialReport(t0.Add(-2 * time.Hour))
+	})
+	iamEqual(t, "GenerateCredentialReport of a 2-hour-old report", iamOut(c.GenerateCredentialReport(ctx(t), &iam.GenerateCredentialReportInput{})).must(t).State, types.ReportStateTypeComplete)
+	report := iamOut(c.GetCredentialReport(ctx(t), &iam.GetCredentialReportInput{})).must(t)
+	iamEqual(t, "GeneratedTime", aws.ToTime(report.GeneratedTime), t0.Add(-2*time.Hour))
+	got := string(report.Content)
+	want := "old,arn:aws:iam::" + iamAccount + ":user/old,2029-12-31T03:00:00+00:00,true,no_information,2029-12-31T03:00:00+00:00,N/A,true," +
+		"true,2030-01-01T03:00:00+00:00,2030-01-02T00:00:00+00:00,eu-west-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+	if !strings.Contains(got, want+"\n") {
+		t.Errorf("report lacks the row of old as of the report's time\nwant %s\nin   %s", want, got)
+	}
+	if strings.Contains(got, "young") {
+		t.Errorf("the report lists a user created after it:\n%s", got)
+	}
+
+	devices := iamOut(c.ListMFADevices(ctx(t), &iam.ListMFADevicesInput{UserName: aws.String("old")})).must(t).MFADevices
+	var serials []string
+	for _, d := range devices {
+		serials = append(serials, aws.ToString(d.SerialNumber))
+	}
+	if len(serials) != 2 || !slices.Contains(serials, "arn:aws:iam::"+iamAccount+":mfa/old") || !slices.Contains(serials, fido) ||
+		!strings.HasPrefix(fido, "arn:aws:iam::"+iamAccount+":u2f/user/old/fidosecuritykey-") {
+		t.Errorf("ListMFADevices(old) = %v; want the virtual device and the FIDO key %s", serials, fido)
+	}
+	virtual := iamOut(c.ListVirtualMFADevices(ctx(t), &iam.ListVirtualMFADevicesInput{})).must(t).VirtualMFADevices
+	if len(virtual) != 1 || aws.ToString(virtual[0].SerialNumber) != "arn:aws:iam::"+iamAccount+":mfa/old" {
+		t.Errorf("ListVirtualMFADevices lists %d devices; want the virtual one only", len(virtual))
+	}
+	sum := iamOut(c.GetAccountSummary(ctx(t), &iam.GetAccountSummaryInput{})).must(t).SummaryMap
+	if sum["MFADevicesInUse"] != 2 {
+		t.Errorf("MFADevicesInUse = %d, want 2 (the virtual device and the FIDO key)", sum["MFADevicesInUse"])
 	}
 }

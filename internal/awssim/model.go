@@ -187,7 +187,8 @@ func (p *Policy) Document() string {
 	return ""
 }
 
-// MFADevice is a virtual or hardware MFA device.
+// MFADevice is a virtual MFA device, a hardware TOTP token or a FIDO security key (see
+// AddFIDODevice).
 type MFADevice struct {
 	Serial     string
 	Virtual    bool
@@ -501,6 +502,16 @@ func (a *Account) AddMFADevice(w *World, u *User, virtual bool) *MFADevice {
 	} else {
 		d.Serial = "GAHT" + strings.ToUpper(w.hexID(8))
 	}
+	a.MFADevices[d.Serial] = d
+	return d
+}
+
+// AddFIDODevice registers a FIDO security key for the user. IAM names it with an ARN of
+// the u2f resource type, which is how its serial differs from a hardware TOTP token's;
+// like a hardware token, only ListMFADevices shows it.
+func (a *Account) AddFIDODevice(w *World, u *User) *MFADevice {
+	d := &MFADevice{UserName: u.Name, EnableDate: w.Now()}
+	d.Serial = "arn:aws:iam::" + a.ID + ":u2f/user/" + u.Name + "/fidosecuritykey-" + strings.ToUpper(w.hexID(26))
 	a.MFADevices[d.Serial] = d
 	return d
 }

@@ -59,6 +59,8 @@ func (x *index) accountResource(a *inventory.Account) (*v2.Resource, error) {
 	}
 	if ai := x.iam[a.ID]; ai != nil {
 		p.str("credential_report_error", a.IAM.CredentialReportError)
+		// The report can be up to four hours old: say as of when its data is.
+		p.time("credential_report_generated_at", a.IAM.CredentialReportGeneratedAt)
 		if root := ai.rootReport; root != nil {
 			// The root user is not an IAM user resource, but its hygiene is the first thing
 			// an auditor asks about, so the account carries it.

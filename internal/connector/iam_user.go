@@ -14,9 +14,11 @@ import (
 
 // iamUserSyncer lists the IAM users of each synced account, under the account. The
 // credential report supplies what GetAccountAuthorizationDetails does not: console access,
-// MFA, password and access key use. MFA devices are profile data on the user rather than
-// resources of their own: nothing can be granted on them, and an auditor reads them as a
-// property of the user.
+// MFA, password and access key use. The report can be up to four hours old; users created
+// after it have the same data read with per-user calls, and the profile says which
+// (credentials_source). MFA devices are profile data on the user rather than resources of
+// their own: nothing can be granted on them, and an auditor reads them as a property of
+// the user.
 type iamUserSyncer struct{ c *Connector }
 
 func (s *iamUserSyncer) ResourceType(context.Context) *v2.ResourceType { return iamUserResourceType }
@@ -48,6 +50,9 @@ func (c *Connector) accountIAM(ctx context.Context, parent *v2.ResourceId) (*ind
 func (x *index) iamUserResource(ai *accountIAM, u *inventory.User) (*v2.Resource, error) {
 	row := ai.report[u.Name]
 	keys := ai.keys[u.Name]
+	if keys == nil && x.features.AccessKeys && ai.account.IAM.AccessKeys != nil {
+		keys = []*inventory.AccessKey{} // secrets synced: the user has no key
+	}
 	devices := ai.mfa[u.Name]
 	email := tagEmail(u.Tags)
 
@@ -64,40 +69,67 @@ func (x *index) iamUserResource(ai *accountIAM, u *inventory.User) (*v2.Resource
 
 	var lastLogin []time.Time
 	mfaActive := len(devices) > 0
+	source := "credential_report"
+	if r := ai.userCreds[u.Name]; r != nil {
+		row, source = r, "user_calls"
+	}
 	if row != nil {
-		p["console_access"] = row.PasswordEnabled
+		p["credentials_source"] = source
+		if source == "credential_report" {
+			p.time("credential_report_generated_at", ai.account.IAM.CredentialReportGeneratedAt)
+		}
+		p.strs("credentials_unread", row.Unread)
+		if !slices.Contains(row.Unread, "iam:GetLoginProfile") {
+			p["console_access"] = row.PasswordEnabled
+		}
 		mfaActive = mfaActive || row.MFAActive
 		p.time("password_last_used", row.PasswordLastUsed)
 		p.time("password_last_changed", row.PasswordLastChanged)
 		lastLogin = append(lastLogin, row.PasswordLastUsed)
-		var reportKeys []map[string]any
-		for i, k := range row.AccessKeys {
-			if !k.Active && k.LastRotated.IsZero() {
-				continue // the slot holds no key
+		if keys == nil {
+			// Without secrets sync the report's key columns are what is known.
+			var reportKeys []map[string]any
+			for i, k := range row.AccessKeys {
+				if !k.Active && k.LastRotated.IsZero() {
+					continue // the slot holds no key
+				}
+				m := profile{"slot": i + 1, "active": k.Active}
+				m.time("last_rotated", k.LastRotated)
+				x.keyAge(m, k.LastRotated)
+				m.time("last_used", k.LastUsed)
+				m.str("last_used_service", k.LastUsedService)
+				m.str("last_used_region", k.LastUsedRegion)
+				reportKeys = append(reportKeys, m)
+				lastLogin = append(lastLogin, k.LastUsed)
 			}
-			m := profile{"slot": i + 1, "active": k.Active}
-			m.time("last_rotated", k.LastRotated)
-			if !k.LastRotated.IsZero() && !x.snap.FetchedAt.IsZero() {
-				// Age against the snapshot time, not the wall clock, so that the same
-				// snapshot always produces the same .c1z.
-				m["age_days"] = int(x.snap.FetchedAt.Sub(k.LastRotated).Hours() / 24)
-			}
-			m.time("last_used", k.LastUsed)
-			m.str("last_used_service", k.LastUsedService)
-			m.str("last_used_region", k.LastUsedRegion)
-			reportKeys = append(reportKeys, m)
-			lastLogin = append(lastLogin, k.LastUsed)
+			p.list("access_keys", reportKeys)
 		}
-		p.list("access_keys", reportKeys)
 	} else {
 		p["credential_report"] = "unavailable"
+	}
+	if keys != nil {
+		// With secrets sync every key is known, those newer than the report included.
+		var listed []map[string]any
+		for _, k := range keys {
+			m := profile{"access_key_id": k.ID, "active": strings.EqualFold(k.Status, "Active")}
+			m.time("created", k.CreatedAt)
+			x.keyAge(m, k.CreatedAt)
+			m.time("last_used", k.LastUsedAt)
+			m.str("last_used_service", k.LastUsedService)
+			m.str("last_used_region", k.LastUsedRegion)
+			listed = append(listed, m)
+		}
+		p.list("access_keys", listed)
 	}
 	p["mfa_active"] = mfaActive
 	var mfa []map[string]any
 	for _, d := range devices {
 		m := profile{"serial": d.Serial, "type": "hardware"}
-		if d.Virtual {
+		switch {
+		case d.Virtual:
 			m["type"] = "virtual"
+		case d.FIDO():
+			m["type"] = "fido"
 		}
 		m.time("enabled_at", d.EnabledAt)
 		mfa = append(mfa, m)
@@ -140,7 +172,8 @@ func (x *index) iamUserResource(ai *accountIAM, u *inventory.User) (*v2.Resource
 // iamUserStatus says whether the user can authenticate at all. IAM users have no enabled
 // flag; a user with neither a console password nor an active access key cannot sign in or
 // call AWS, which is what "disabled" means to a reviewer. Without the credential report (or
-// secret sync) nothing is known, and the status says so rather than guessing.
+// secret sync) nothing is known, and the status says so rather than guessing. With secret
+// sync the keys are current, so the report's (older) key columns are not consulted.
 func iamUserStatus(row *inventory.CredentialReportRow, keys []*inventory.AccessKey) (v2.Status_ResourceStatus, string) {
 	for _, k := range keys {
 		if strings.EqualFold(k.Status, "Active") {
@@ -153,10 +186,21 @@ func iamUserStatus(row *inventory.CredentialReportRow, keys []*inventory.AccessK
 		}
 		return v2.Status_RESOURCE_STATUS_UNSPECIFIED, "credential report unavailable"
 	}
-	if row.PasswordEnabled || row.AccessKeys[0].Active || row.AccessKeys[1].Active {
+	if row.PasswordEnabled || keys == nil && (row.AccessKeys[0].Active || row.AccessKeys[1].Active) {
 		return v2.Status_RESOURCE_STATUS_ENABLED, ""
 	}
+	if len(row.Unread) > 0 {
+		return v2.Status_RESOURCE_STATUS_UNSPECIFIED, "IAM denied " + strings.Join(row.Unread, ", ") + "; add them to the role's policy (gatehouse setup aws generates it)"
+	}
 	return v2.Status_RESOURCE_STATUS_DISABLED, "no console password and no active access key"
+}
+
+// keyAge adds a key's age in whole days, against the snapshot time rather than the wall
+// clock, so that the same snapshot always produces the same .c1z.
+func (x *index) keyAge(m profile, created time.Time) {
+	if !created.IsZero() && !x.snap.FetchedAt.IsZero() {
+		m["age_days"] = int(x.snap.FetchedAt.Sub(created).Hours() / 24)
+	}
 }
 
 func iamUserStatusWord(s v2.Status_ResourceStatus) string {

@@ -47,6 +47,7 @@ type accountIAM struct {
 	groupByName  map[string]*inventory.Group
 	groupMembers map[string][]*inventory.User // group name -> members
 	report       map[string]*inventory.CredentialReportRow
+	userCreds    map[string]*inventory.CredentialReportRow // users the report does not cover
 	rootReport   *inventory.CredentialReportRow
 	mfa          map[string][]*inventory.MFADevice // user name -> devices
 	keys         map[string][]*inventory.AccessKey // user name -> keys (secret sync only)
@@ -167,6 +168,7 @@ func (x *index) newAccountIAM(a *inventory.Account) *accountIAM {
 		groupByName:  map[string]*inventory.Group{},
 		groupMembers: map[string][]*inventory.User{},
 		report:       map[string]*inventory.CredentialReportRow{},
+		userCreds:    map[string]*inventory.CredentialReportRow{},
 		mfa:          map[string][]*inventory.MFADevice{},
 		keys:         map[string][]*inventory.AccessKey{},
 		userByName:   map[string]*inventory.User{},
@@ -189,6 +191,9 @@ func (x *index) newAccountIAM(a *inventory.Account) *accountIAM {
 			continue
 		}
 		ai.report[row.User] = row
+	}
+	for _, row := range in.UserCredentials {
+		ai.userCreds[row.User] = row
 	}
 	for _, d := range sortedBy(in.MFADevices, func(d *inventory.MFADevice) string { return d.Serial }) {
 		ai.mfa[d.UserName] = append(ai.mfa[d.UserName], d)

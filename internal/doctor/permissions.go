@@ -210,6 +210,14 @@ var probes = map[string]probe{
 		_, err := e.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(probeAccessKey)})
 		return err
 	}},
+	"iam:GetAccountSummary": {"iam", func(ctx context.Context, e *probeEnv) error {
+		_, err := e.iam.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+		return err
+	}},
+	"iam:GetLoginProfile": {"iam", func(ctx context.Context, e *probeEnv) error {
+		_, err := e.iam.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(probeUser)})
+		return err
+	}},
 	"iam:GetUser": {"iam", func(ctx context.Context, e *probeEnv) error {
 		_, err := e.iam.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(probeUser)})
 		return err

@@ -6,7 +6,10 @@
 // data with no AWS SDK types, so the connector and tests can build them by hand.
 package inventory
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Snapshot is the inventory of one sync.
 type Snapshot struct {
@@ -73,6 +76,14 @@ type IAM struct {
 	// CredentialReport is nil when the report could not be obtained (see CredentialReportError).
 	CredentialReport      []*CredentialReportRow
 	CredentialReportError string
+	// CredentialReportGeneratedAt is when IAM generated the report (GetCredentialReport's
+	// GeneratedTime). IAM reuses a report for four hours, so it can be that much older
+	// than the sync: users and access keys created since are not in it.
+	CredentialReportGeneratedAt time.Time
+	// UserCredentials are rows in the report's shape, read with per-user calls, for the
+	// users the report does not cover (created after it, or deleted and recreated since).
+	// Where a user has both, this row is the current one.
+	UserCredentials []*CredentialReportRow
 	// AccessKeys are only fetched with secrets sync; nil otherwise.
 	AccessKeys []*AccessKey
 	MFADevices []*MFADevice
@@ -154,6 +165,9 @@ type CredentialReportRow struct {
 	PasswordLastChanged time.Time
 	MFAActive           bool
 	AccessKeys          [2]CredentialReportKey
+	// Unread, in a row of IAM.UserCredentials, names what the per-user calls were denied
+	// (e.g. "iam:GetLoginProfile"), whose columns are then unknown rather than empty.
+	Unread []string
 }
 
 // CredentialReportKey is one access key's columns of the credential report.
@@ -177,7 +191,8 @@ type AccessKey struct {
 	LastUsedRegion  string
 }
 
-// MFADevice is a virtual or hardware MFA device assigned to a user.
+// MFADevice is an MFA device assigned to a user: virtual, a hardware TOTP token, or a
+// FIDO security key (whose serial is an ARN of the u2f resource type; see FIDO).
 type MFADevice struct {
 	Serial    string
 	Virtual   bool
@@ -255,4 +270,11 @@ type Assignment struct {
 	PermissionSetARN string
 	PrincipalType    string // USER or GROUP
 	PrincipalID      string
+}
+
+// FIDO reports whether the device is a FIDO security key: IAM names those with an ARN
+// of the u2f resource type (arn:aws:iam::ACCOUNT:u2f/user/NAME/...), hardware TOTP
+// tokens with their serial number and virtual devices with an ARN of the mfa type.
+func (d *MFADevice) FIDO() bool {
+	return strings.HasPrefix(d.Serial, "arn:") && strings.Contains(d.Serial, ":u2f/")
 }

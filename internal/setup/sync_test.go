@@ -79,6 +79,11 @@ func TestGeneratedPolicyIsExactlyWhatTheSyncCalls(t *testing.T) {
 		TrustedPrincipal: "arn:aws:iam::111111111111:user/" + awssim.OperatorUserName, ExternalID: "full-org-external-id"})
 	installGenerated(t, w, b)
 	now := time.Now().UTC().Truncate(time.Second)
+	// A user created after the management account's credential report (IAM reuses a
+	// report for four hours), whose credentials the sync reads with per-user calls.
+	mgmt := w.Accounts[w.ManagementAccountID]
+	mgmt.SetCredentialReport(now.Add(-time.Hour))
+	mgmt.AddUser(w, "newer-than-the-report", "/").CreateDate = now
 	sim := awssim.New(w, awssim.Options{Now: func() time.Time { return now }})
 	url, err := sim.Start("127.0.0.1:0")
 	if err != nil {
