@@ -147,26 +147,57 @@ func lineDiff(want, got string) string {
 	return strings.Join(out, "\n")
 }
 
+// The golden pins the resources, grants and the IAM users' and account's profiles. The
+// profiles were checked by hand against internal/awssim/testdata/single-account.yaml
+// (credential report generated 2025-12-31T22:00:00Z, sync at 2026-01-01T00:00:00Z):
+//   - alice: console password last used 2025-12-31T09:30, a virtual device, her key's
+//     last use 2025-12-31T10:00 (s3, us-east-1) from the report; last login = the later
+//     of the two; active; source credential_report with the report's time.
+//   - bob: console password never used, a virtual device and a FIDO key (ListMFADevices,
+//     which the old code never called for a user with a virtual device), an active key
+//     never used and an inactive one last used 2024-01-10 by sts; active.
+//   - ci-deployer: a hardware token, no password, no key: inactive.
+//   - dana: created 2025-12-31T23:00, after the report, so read with per-user calls
+//     (source user_calls): password last used 23:30, a FIDO key, her key created 23:05
+//     last used 23:40 (sts, us-east-1) from GetAccessKeyLastUsed; active.
+//   - gatehouse-operator: created at now, after the report: no password, no MFA, its key
+//     last used at now by this very sync (sts); active.
+//   - the account: the report's time, the root user without MFA or keys.
 func TestSyncSingleAccountWithoutOrganizations(t *testing.T) {
-	_, info := fixtureSim(t, "single-account.yaml", awssim.Options{})
+	_, info := fixtureSim(t, "single-account.yaml", awssim.Options{Now: fixtureClock})
 	file := filepath.Join(t.TempDir(), "acme.c1z")
+	w := syncWindow{start: time.Now()}
 	stdout, stderr, err := runSync(t, info, file, "--sync-secrets")
+	w.end = time.Now()
 	if err != nil {
 		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
 	}
-	for _, want := range []string{"Synced 1 of 1 accounts", "iam_user                     4", "access_key                   4"} {
+	for _, want := range []string{"Synced 1 of 1 accounts", "iam_user                     5", "access_key                   5",
+		"IAM credential report generated 2025-12-31 22:00:00 UTC; password and access key use is as of then; 2 users created since were read with per-user calls\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	checkGolden(t, "single-account", dumpC1Z(t, file))
+	checkGolden(t, "single-account", dumpC1Z(t, file)+dumpProfiles(t, file, w))
 }
 
+// The profiles in the golden were checked by hand against
+// internal/awssim/testdata/org-identity-center.yaml. The credential reports are generated
+// during the sync, at the frozen fixture clock 2026-01-01T00:00:00Z, so every user is in
+// them (credentials_source credential_report, report time 00:00:00):
+//   - alice (111111111111): console password last used 2025-12-30T08:00, a virtual MFA
+//     device, no key: active, last login = her password's use.
+//   - deploy-bot (333333333333): no password, one active key (created at now, so age 0)
+//     last used 2025-12-31T12:00 by s3 in the fixture's region: active.
+//   - gatehouse-operator: its key used by this sync at 00:00:00 (sts).
+//   - the four accounts: report time, root without MFA or keys.
 func TestSyncOrganizationWithIdentityCenter(t *testing.T) {
-	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{Now: fixtureClock})
 	file := filepath.Join(t.TempDir(), "org.c1z")
+	w := syncWindow{start: time.Now()}
 	stdout, stderr, err := runSync(t, info, file, "--orgs", "--identity-center", "--identity-center-region", info.IdentityCenterRegion,
 		"--scim-endpoint", info.SCIMEndpoint, "--scim-token", info.SCIMToken)
+	w.end = time.Now()
 	if err != nil {
 		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
 	}
@@ -175,7 +206,7 @@ func TestSyncOrganizationWithIdentityCenter(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	checkGolden(t, "org-identity-center", dumpC1Z(t, file))
+	checkGolden(t, "org-identity-center", dumpC1Z(t, file)+dumpProfiles(t, file, w))
 }
 
 // A wrong or expired SCIM token does not fail the sync: the summary says whose status
@@ -208,10 +239,17 @@ const (
 	deniedCauses = "iam:GetAccountAuthorizationDetails denied to role GatehouseMember; likely causes, in order: the role's policy lacks the action (see docs/setup.md), an SCP or a permissions boundary denies it"
 )
 
+// The profiles in the golden were checked by hand against
+// internal/awssim/testdata/unassumable-account.yaml: dave has a console password never
+// used and nothing else (active, no MFA); the operator's key was used by this sync; only
+// the two synced accounts have a profile line, with the report generated at the frozen
+// fixture clock.
 func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
-	_, info := fixtureSim(t, "unassumable-account.yaml", awssim.Options{})
+	_, info := fixtureSim(t, "unassumable-account.yaml", awssim.Options{Now: fixtureClock})
 	file := filepath.Join(t.TempDir(), "org.c1z")
+	w := syncWindow{start: time.Now()}
 	stdout, stderr, err := runSync(t, info, file, "--orgs", "--allow-partial")
+	w.end = time.Now()
 	if err != nil {
 		t.Fatalf("gatehouse sync: %v\n%s", err, stderr)
 	}
@@ -226,7 +264,7 @@ func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	checkGolden(t, "unassumable-account", dumpC1Z(t, file))
+	checkGolden(t, "unassumable-account", dumpC1Z(t, file)+dumpProfiles(t, file, w))
 }
 
 // A sync in which an ACTIVE account could not be read is partial: by default it exits 3,

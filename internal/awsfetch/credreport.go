@@ -177,3 +177,43 @@ func reportText(s string) string {
 	}
 	return s
 }
+
+// CredentialReportStats summarise the credential reports of the synced accounts. IAM
+// reuses a report for up to four hours, so its data (password and key use, MFA) is as of
+// its generation time, which the sync summary shows.
+type CredentialReportStats struct {
+	// Accounts is the number of synced accounts with a report; Oldest and Newest are the
+	// extreme generation times, OldestAccount the account of the oldest.
+	Accounts       int
+	Oldest, Newest time.Time
+	OldestAccount  string
+	// Unavailable are the synced accounts whose report could not be obtained (their
+	// account profile says why).
+	Unavailable []string
+	// NewerUsers is the number of users the reports did not cover (created after their
+	// account's report), whose credentials were read with per-user calls.
+	NewerUsers int
+}
+
+// add counts one synced account.
+func (s *CredentialReportStats) add(a *inventory.Account) {
+	if a.IAM == nil {
+		return
+	}
+	if a.IAM.CredentialReport == nil {
+		s.Unavailable = append(s.Unavailable, a.ID)
+		return
+	}
+	s.NewerUsers += len(a.IAM.UserCredentials)
+	at := a.IAM.CredentialReportGeneratedAt
+	if at.IsZero() {
+		return
+	}
+	s.Accounts++
+	if s.Oldest.IsZero() || at.Before(s.Oldest) {
+		s.Oldest, s.OldestAccount = at, a.ID
+	}
+	if at.After(s.Newest) {
+		s.Newest = at
+	}
+}

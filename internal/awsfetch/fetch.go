@@ -138,6 +138,7 @@ func Fetch(ctx context.Context, cfg Config) (*inventory.Snapshot, *Stats, error)
 	for _, a := range accounts {
 		if a.Synced {
 			stats.Synced++
+			stats.CredentialReports.add(a)
 			continue
 		}
 		sk := SkippedAccount{ID: a.ID, Name: a.Name, Status: a.Status, Reason: a.SkipReason, Detail: a.SkipDetail}

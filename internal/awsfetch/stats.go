@@ -36,6 +36,9 @@ type Stats struct {
 	Assignments AssignmentChoice
 	// UserStatus counts Identity Center users by status and says why some are unknown.
 	UserStatus UserStatusStats
+
+	// CredentialReports summarises the synced accounts' IAM credential reports.
+	CredentialReports CredentialReportStats
 }
 
 // UserStatusStats count Identity Center users by status. FromSCIM is how many of the

@@ -62,7 +62,7 @@ func TestFixtureSingleAccount(t *testing.T) {
 	fixtureTestEqual(t, "name", a.Name, "acme")
 	fixtureTestEqual(t, "email", a.Email, "aws@acme.example")
 	fixtureTestList(t, "aliases", a.Aliases, []string{"acme"})
-	fixtureTestList(t, "users", sortedKeys(a.Users), []string{"alice", "bob", "ci-deployer", "gatehouse-operator"})
+	fixtureTestList(t, "users", sortedKeys(a.Users), []string{"alice", "bob", "ci-deployer", "dana", "gatehouse-operator"})
 	fixtureTestList(t, "groups", sortedKeys(a.Groups), []string{"admins", "developers"})
 	fixtureTestList(t, "roles", sortedKeys(a.Roles), []string{"GatehouseConnector", "app-server", "break-glass", "vendor-audit"})
 	fixtureTestList(t, "policies", sortedKeys(a.Policies), []string{"arn:aws:iam::111111111111:policy/app/app-data-rw"})

@@ -100,6 +100,8 @@ func (r *Result) writeSummary(w io.Writer, verbose bool) {
 		}
 	}
 
+	writeCredentialReports(w, r.Fetch.CredentialReports)
+
 	if len(r.C1Z.SkippedAccounts) > 0 {
 		fmt.Fprintf(w, "\nAccounts not synced (%d)\n", len(r.C1Z.SkippedAccounts))
 		for _, a := range r.C1Z.SkippedAccounts {
@@ -108,6 +110,39 @@ func (r *Result) writeSummary(w io.Writer, verbose bool) {
 				fmt.Fprintf(w, "      AWS: %s\n", oneLine(a.Detail))
 			}
 		}
+	}
+}
+
+// writeCredentialReports says as of when the IAM credential data is: IAM reuses a
+// credential report for up to four hours, and users created since were read one by one.
+func writeCredentialReports(w io.Writer, c awsfetch.CredentialReportStats) {
+	if c.Accounts == 0 && len(c.Unavailable) == 0 {
+		return
+	}
+	const layout = "2006-01-02 15:04:05 MST"
+	fmt.Fprintln(w)
+	switch {
+	case c.Accounts == 1:
+		fmt.Fprintf(w, "IAM credential report generated %s", c.Oldest.UTC().Format(layout))
+	case c.Accounts > 1 && c.Oldest.Equal(c.Newest):
+		fmt.Fprintf(w, "IAM credential reports of %d accounts generated %s", c.Accounts, c.Oldest.UTC().Format(layout))
+	case c.Accounts > 1:
+		fmt.Fprintf(w, "IAM credential reports of %d accounts generated %s (account %s) to %s", c.Accounts,
+			c.Oldest.UTC().Format(layout), c.OldestAccount, c.Newest.UTC().Format(layout))
+	}
+	if c.Accounts > 0 {
+		fmt.Fprintf(w, "; password and access key use is as of then")
+		switch c.NewerUsers {
+		case 0:
+		case 1:
+			fmt.Fprintf(w, "; 1 user created since was read with per-user calls")
+		default:
+			fmt.Fprintf(w, "; %d users created since were read with per-user calls", c.NewerUsers)
+		}
+		fmt.Fprintln(w)
+	}
+	if n := len(c.Unavailable); n > 0 {
+		fmt.Fprintf(w, "No IAM credential report in %d account(s): %s (each account's credential_report_error says why)\n", n, strings.Join(c.Unavailable, ", "))
 	}
 }
 
