@@ -129,6 +129,7 @@ type fixtureUser struct {
 	Groups                []string              `yaml:"groups"`
 	AttachedPolicies      []string              `yaml:"attached_policies"`
 	InlinePolicies        map[string]fixtureDoc `yaml:"inline_policies"`
+	PermissionsBoundary   string                `yaml:"permissions_boundary"`
 }
 
 type fixtureAccessKey struct {
@@ -150,18 +151,19 @@ type fixtureGroup struct {
 }
 
 type fixtureRole struct {
-	Name               string                `yaml:"name"`
-	Path               string                `yaml:"path"`
-	Description        string                `yaml:"description"`
-	Created            string                `yaml:"created"`
-	Trust              *fixtureTrust         `yaml:"trust"`
-	TrustPolicy        fixtureDoc            `yaml:"trust_policy"`
-	MaxSessionDuration int32                 `yaml:"max_session_duration"`
-	Tags               fixtureTags           `yaml:"tags"`
-	AttachedPolicies   []string              `yaml:"attached_policies"`
-	InlinePolicies     map[string]fixtureDoc `yaml:"inline_policies"`
-	LastUsed           string                `yaml:"last_used"`
-	LastUsedRegion     string                `yaml:"last_used_region"`
+	Name                string                `yaml:"name"`
+	Path                string                `yaml:"path"`
+	Description         string                `yaml:"description"`
+	Created             string                `yaml:"created"`
+	Trust               *fixtureTrust         `yaml:"trust"`
+	TrustPolicy         fixtureDoc            `yaml:"trust_policy"`
+	MaxSessionDuration  int32                 `yaml:"max_session_duration"`
+	Tags                fixtureTags           `yaml:"tags"`
+	AttachedPolicies    []string              `yaml:"attached_policies"`
+	InlinePolicies      map[string]fixtureDoc `yaml:"inline_policies"`
+	PermissionsBoundary string                `yaml:"permissions_boundary"`
+	LastUsed            string                `yaml:"last_used"`
+	LastUsedRegion      string                `yaml:"last_used_region"`
 }
 
 type fixtureTrust struct {
@@ -783,6 +785,7 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		}
 		u.AttachedPolicies = b.attachments(p+".attached_policies", path, a, fu.AttachedPolicies)
 		u.InlinePolicies = b.inline(p+".inline_policies", fu.InlinePolicies)
+		u.PermissionsBoundary = b.boundary(p+".permissions_boundary", path, a, fu.PermissionsBoundary)
 	}
 
 	declared = map[string]string{}
@@ -811,6 +814,7 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		}
 		r.AttachedPolicies = b.attachments(p+".attached_policies", path, a, fr.AttachedPolicies)
 		r.InlinePolicies = b.inline(p+".inline_policies", fr.InlinePolicies)
+		r.PermissionsBoundary = b.boundary(p+".permissions_boundary", path, a, fr.PermissionsBoundary)
 		if fr.LastUsed != "" {
 			r.LastUsedDate = b.time(p+".last_used", fr.LastUsed)
 			r.LastUsedRegion = fixtureOr(fr.LastUsedRegion, w.Region)
@@ -881,31 +885,45 @@ func (b *fixtureBuilder) accessKey(path string, a *Account, u *User, fk fixtureA
 func (b *fixtureBuilder) attachments(path, iamPath string, a *Account, refs []string) []string {
 	var out []string
 	for i, ref := range refs {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		if strings.HasPrefix(ref, "arn:") {
-			if b.w.Policy(a, ref) == nil {
-				b.problem(p, "policy %s is neither a customer policy of account %s nor an AWS-managed policy the simulator knows; declare it under %s.policies, or use one of: %s", ref, a.ID, iamPath, strings.Join(fixtureManagedPolicyNames(), ", "))
-				continue
-			}
-			out = append(out, ref)
-			continue
+		if arn := b.policyRef(fmt.Sprintf("%s[%d]", path, i), iamPath, a, ref); arn != "" {
+			out = append(out, arn)
 		}
-		arn := ""
-		for _, k := range sortedKeys(a.Policies) {
-			if a.Policies[k].Name == ref {
-				arn = k
-			}
-		}
-		if arn == "" {
-			arn = AWSManagedPolicyARN(ref)
-		}
-		if arn == "" {
-			b.problem(p, "policy %q is neither a customer policy of account %s nor an AWS-managed policy the simulator knows; declare it under %s.policies, or use one of: %s", ref, a.ID, iamPath, strings.Join(fixtureManagedPolicyNames(), ", "))
-			continue
-		}
-		out = append(out, arn)
 	}
 	return out
+}
+
+// boundary resolves a permissions boundary given by name or ARN the way attached policies
+// are resolved; "" when none is declared.
+func (b *fixtureBuilder) boundary(path, iamPath string, a *Account, ref string) string {
+	if ref == "" {
+		return ""
+	}
+	return b.policyRef(path, iamPath, a, ref)
+}
+
+// policyRef resolves one managed policy given by name or ARN: a customer policy of the
+// account first, then an AWS-managed policy. "" (and a problem) when there is none.
+func (b *fixtureBuilder) policyRef(p, iamPath string, a *Account, ref string) string {
+	if strings.HasPrefix(ref, "arn:") {
+		if b.w.Policy(a, ref) == nil {
+			b.problem(p, "policy %s is neither a customer policy of account %s nor an AWS-managed policy the simulator knows; declare it under %s.policies, or use one of: %s", ref, a.ID, iamPath, strings.Join(fixtureManagedPolicyNames(), ", "))
+			return ""
+		}
+		return ref
+	}
+	arn := ""
+	for _, k := range sortedKeys(a.Policies) {
+		if a.Policies[k].Name == ref {
+			arn = k
+		}
+	}
+	if arn == "" {
+		arn = AWSManagedPolicyARN(ref)
+	}
+	if arn == "" {
+		b.problem(p, "policy %q is neither a customer policy of account %s nor an AWS-managed policy the simulator knows; declare it under %s.policies, or use one of: %s", ref, a.ID, iamPath, strings.Join(fixtureManagedPolicyNames(), ", "))
+	}
+	return arn
 }
 
 func fixtureManagedPolicyNames() []string {

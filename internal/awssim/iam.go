@@ -302,13 +302,15 @@ type xmlTag struct {
 }
 
 type xmlUser struct {
-	Path             string           `xml:"Path"`
-	UserName         string           `xml:"UserName"`
-	UserID           string           `xml:"UserId"`
-	Arn              string           `xml:"Arn"`
-	CreateDate       time.Time        `xml:"CreateDate"`
-	PasswordLastUsed *time.Time       `xml:"PasswordLastUsed,omitempty"`
-	Tags             *xmlList[xmlTag] `xml:"Tags,omitempty"`
+	Path             string     `xml:"Path"`
+	UserName         string     `xml:"UserName"`
+	UserID           string     `xml:"UserId"`
+	Arn              string     `xml:"Arn"`
+	CreateDate       time.Time  `xml:"CreateDate"`
+	PasswordLastUsed *time.Time `xml:"PasswordLastUsed,omitempty"`
+	// PermissionsBoundary is only in GetUser and CreateUser; ListUsers leaves it out.
+	PermissionsBoundary *xmlAttachedBoundary `xml:"PermissionsBoundary,omitempty"`
+	Tags                *xmlList[xmlTag]     `xml:"Tags,omitempty"`
 }
 
 func xmlTags(tags []Tag) []xmlTag {
@@ -336,10 +338,13 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func toXMLUser(u *User, withTags bool) xmlUser {
+// toXMLUser describes a user. ListUsers leaves out tags and the permissions boundary
+// (full=false), as AWS documents; GetUser and CreateUser include them.
+func toXMLUser(u *User, full bool) xmlUser {
 	x := xmlUser{Path: u.Path, UserName: u.Name, UserID: u.ID, Arn: u.ARN, CreateDate: u.CreateDate, PasswordLastUsed: optTime(u.PasswordLastUsed)}
-	if withTags {
+	if full {
 		x.Tags = optTags(u.Tags)
+		x.PermissionsBoundary = optBoundary(u.PermissionsBoundary)
 	}
 	return x
 }
@@ -409,6 +414,10 @@ func iamCreateUser(q *request) (any, *apiError) {
 	if tags, err = mergeTags(nil, tags); err != nil {
 		return nil, err
 	}
+	boundary, err := q.boundaryParam(false)
+	if err != nil {
+		return nil, err
+	}
 	if _, taken := findFold(a.Users, name); taken {
 		return nil, entityExists("User with name " + name + " already exists.")
 	}
@@ -416,7 +425,7 @@ func iamCreateUser(q *request) (any, *apiError) {
 		return nil, limitExceeded(fmt.Sprintf("Cannot exceed quota for UsersPerAccount: %d", quotaUsers))
 	}
 	u := a.AddUser(q.w, name, path)
-	u.Tags = tags
+	u.Tags, u.PermissionsBoundary = tags, boundary
 	return getUserResult{User: toXMLUser(u, true)}, nil
 }
 

@@ -33,6 +33,7 @@ type xmlUserDetail struct {
 	UserPolicyList          xmlList[xmlPolicyDetail]   `xml:"UserPolicyList"`
 	GroupList               xmlList[string]            `xml:"GroupList"`
 	AttachedManagedPolicies xmlList[xmlAttachedPolicy] `xml:"AttachedManagedPolicies"`
+	PermissionsBoundary     *xmlAttachedBoundary       `xml:"PermissionsBoundary,omitempty"`
 	Tags                    *xmlList[xmlTag]           `xml:"Tags,omitempty"`
 }
 
@@ -56,6 +57,7 @@ type xmlRoleDetail struct {
 	InstanceProfileList      xmlList[struct{}]          `xml:"InstanceProfileList"`
 	RolePolicyList           xmlList[xmlPolicyDetail]   `xml:"RolePolicyList"`
 	AttachedManagedPolicies  xmlList[xmlAttachedPolicy] `xml:"AttachedManagedPolicies"`
+	PermissionsBoundary      *xmlAttachedBoundary       `xml:"PermissionsBoundary,omitempty"`
 	Tags                     *xmlList[xmlTag]           `xml:"Tags,omitempty"`
 	RoleLastUsed             *xmlRoleLastUsed           `xml:"RoleLastUsed"`
 }
@@ -142,6 +144,7 @@ func iamGetAccountAuthorizationDetails(q *request) (any, *apiError) {
 				UserPolicyList:          inlineDetails(e.InlinePolicies),
 				GroupList:               xmlListOf(groups),
 				AttachedManagedPolicies: xmlListOf(attachedPolicies(q.w, a, e.AttachedPolicies)),
+				PermissionsBoundary:     optBoundary(e.PermissionsBoundary),
 				Tags:                    optTags(e.Tags),
 			})
 		case *Group:
@@ -156,13 +159,15 @@ func iamGetAccountAuthorizationDetails(q *request) (any, *apiError) {
 				AssumeRolePolicyDocument: urlEncodedPolicy(e.AssumeRolePolicy),
 				RolePolicyList:           inlineDetails(e.InlinePolicies),
 				AttachedManagedPolicies:  xmlListOf(attachedPolicies(q.w, a, e.AttachedPolicies)),
+				PermissionsBoundary:      optBoundary(e.PermissionsBoundary),
 				Tags:                     optTags(e.Tags),
 				RoleLastUsed:             roleLastUsed(e),
 			})
 		case *Policy:
 			d := xmlManagedPolicyDetail{
 				PolicyName: e.Name, PolicyID: e.ID, Arn: e.ARN, Path: e.Path, DefaultVersionID: e.DefaultVersion,
-				AttachmentCount: a.AttachmentCount(e.ARN), IsAttachable: true, Description: e.Description,
+				AttachmentCount: a.AttachmentCount(e.ARN), PermissionsBoundaryUsageCount: a.BoundaryUsageCount(e.ARN),
+				IsAttachable: true, Description: e.Description,
 				CreateDate: e.CreateDate, UpdateDate: e.UpdateDate,
 			}
 			for _, v := range e.Versions {

@@ -136,7 +136,8 @@ type xmlPolicy struct {
 // leaves out the description, as AWS does.
 func toXMLPolicy(a *Account, p *Policy, withDescription bool) xmlPolicy {
 	x := xmlPolicy{PolicyName: p.Name, PolicyID: p.ID, Arn: p.ARN, Path: p.Path, DefaultVersionID: p.DefaultVersion,
-		AttachmentCount: a.AttachmentCount(p.ARN), IsAttachable: true, CreateDate: p.CreateDate, UpdateDate: p.UpdateDate}
+		AttachmentCount: a.AttachmentCount(p.ARN), PermissionsBoundaryUsageCount: a.BoundaryUsageCount(p.ARN),
+		IsAttachable: true, CreateDate: p.CreateDate, UpdateDate: p.UpdateDate}
 	if withDescription {
 		x.Description = p.Description
 	}

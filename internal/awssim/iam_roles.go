@@ -27,29 +27,31 @@ type xmlRoleLastUsed struct {
 }
 
 type xmlRole struct {
-	Path                     string           `xml:"Path"`
-	RoleName                 string           `xml:"RoleName"`
-	RoleID                   string           `xml:"RoleId"`
-	Arn                      string           `xml:"Arn"`
-	CreateDate               time.Time        `xml:"CreateDate"`
-	AssumeRolePolicyDocument string           `xml:"AssumeRolePolicyDocument"`
-	Description              string           `xml:"Description,omitempty"`
-	MaxSessionDuration       int32            `xml:"MaxSessionDuration"`
-	Tags                     *xmlList[xmlTag] `xml:"Tags,omitempty"`
-	RoleLastUsed             *xmlRoleLastUsed `xml:"RoleLastUsed,omitempty"`
+	Path                     string               `xml:"Path"`
+	RoleName                 string               `xml:"RoleName"`
+	RoleID                   string               `xml:"RoleId"`
+	Arn                      string               `xml:"Arn"`
+	CreateDate               time.Time            `xml:"CreateDate"`
+	AssumeRolePolicyDocument string               `xml:"AssumeRolePolicyDocument"`
+	Description              string               `xml:"Description,omitempty"`
+	MaxSessionDuration       int32                `xml:"MaxSessionDuration"`
+	PermissionsBoundary      *xmlAttachedBoundary `xml:"PermissionsBoundary,omitempty"`
+	Tags                     *xmlList[xmlTag]     `xml:"Tags,omitempty"`
+	RoleLastUsed             *xmlRoleLastUsed     `xml:"RoleLastUsed,omitempty"`
 }
 
 func roleLastUsed(r *Role) *xmlRoleLastUsed {
 	return &xmlRoleLastUsed{LastUsedDate: optTime(r.LastUsedDate), Region: r.LastUsedRegion}
 }
 
-// toXMLRole describes a role. ListRoles leaves out tags and last use (full=false), as AWS
-// does; GetRole and CreateRole include them.
+// toXMLRole describes a role. ListRoles leaves out the permissions boundary, tags and last
+// use (full=false), as AWS documents; GetRole and CreateRole include them.
 func toXMLRole(r *Role, full bool) xmlRole {
 	x := xmlRole{Path: r.Path, RoleName: r.Name, RoleID: r.ID, Arn: r.ARN, CreateDate: r.CreateDate,
 		AssumeRolePolicyDocument: urlEncodedPolicy(r.AssumeRolePolicy), Description: r.Description,
 		MaxSessionDuration: r.MaxSessionDuration}
 	if full {
+		x.PermissionsBoundary = optBoundary(r.PermissionsBoundary)
 		x.Tags = optTags(r.Tags)
 		x.RoleLastUsed = roleLastUsed(r)
 	}
@@ -133,6 +135,10 @@ func iamCreateRole(q *request) (any, *apiError) {
 	if tags, err = mergeTags(nil, tags); err != nil {
 		return nil, err
 	}
+	boundary, err := q.boundaryParam(false)
+	if err != nil {
+		return nil, err
+	}
 	if _, taken := findFold(a.Roles, name); taken {
 		return nil, entityExists("Role with name " + name + " already exists.")
 	}
@@ -140,7 +146,7 @@ func iamCreateRole(q *request) (any, *apiError) {
 		return nil, limitExceeded(fmt.Sprintf("Cannot exceed quota for RolesPerAccount: %d", quotaRoles))
 	}
 	r := a.AddRole(q.w, name, path, trust)
-	r.Description, r.MaxSessionDuration, r.Tags = desc, int32(maxSession), tags
+	r.Description, r.MaxSessionDuration, r.Tags, r.PermissionsBoundary = desc, int32(maxSession), tags, boundary
 	x := toXMLRole(r, true)
 	x.RoleLastUsed = nil // CreateRole does not report last use
 	return roleResult{x}, nil

@@ -108,6 +108,9 @@ type User struct {
 	AttachedPolicies []string          // policy ARNs
 	InlinePolicies   map[string]string // name -> JSON document
 	AccessKeys       []*AccessKey
+	// PermissionsBoundary is the ARN of the managed policy that caps the user's
+	// permissions; "" when the user has none.
+	PermissionsBoundary string
 }
 
 // LoginProfile is a console password.
@@ -155,6 +158,9 @@ type Role struct {
 	InlinePolicies     map[string]string
 	LastUsedDate       time.Time
 	LastUsedRegion     string
+	// PermissionsBoundary is the ARN of the managed policy that caps the role's
+	// permissions; "" when the role has none.
+	PermissionsBoundary string
 }
 
 // Policy is a managed policy: customer-managed (in an account) or AWS-managed.
@@ -572,6 +578,23 @@ func (a *Account) AttachmentCount(arn string) int {
 	}
 	for _, r := range a.Roles {
 		n += countOf(r.AttachedPolicies, arn)
+	}
+	return n
+}
+
+// BoundaryUsageCount counts the users and roles of the account whose permissions boundary
+// is the policy (AWS's PermissionsBoundaryUsageCount).
+func (a *Account) BoundaryUsageCount(arn string) int {
+	n := 0
+	for _, u := range a.Users {
+		if u.PermissionsBoundary == arn {
+			n++
+		}
+	}
+	for _, r := range a.Roles {
+		if r.PermissionsBoundary == arn {
+			n++
+		}
 	}
 	return n
 }
