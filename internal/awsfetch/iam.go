@@ -176,10 +176,11 @@ func userOf(u types.UserDetail) *inventory.User {
 	return &inventory.User{
 		ARN: aws.ToString(u.Arn), ID: aws.ToString(u.UserId), Name: aws.ToString(u.UserName),
 		Path: aws.ToString(u.Path), CreatedAt: aws.ToTime(u.CreateDate).UTC(),
-		Tags:             tagsOf(u.Tags),
-		Groups:           sortedCopy(u.GroupList),
-		AttachedPolicies: attachedARNs(u.AttachedManagedPolicies),
-		InlinePolicies:   inlineOf(u.UserPolicyList),
+		Tags:                tagsOf(u.Tags),
+		Groups:              sortedCopy(u.GroupList),
+		AttachedPolicies:    attachedARNs(u.AttachedManagedPolicies),
+		InlinePolicies:      inlineOf(u.UserPolicyList),
+		PermissionsBoundary: boundaryOf(u.PermissionsBoundary),
 	}
 }
 
@@ -196,10 +197,11 @@ func roleOf(r types.RoleDetail) *inventory.Role {
 	role := &inventory.Role{
 		ARN: aws.ToString(r.Arn), ID: aws.ToString(r.RoleId), Name: aws.ToString(r.RoleName),
 		Path: aws.ToString(r.Path), CreatedAt: aws.ToTime(r.CreateDate).UTC(),
-		TrustPolicy:      decodePolicy(aws.ToString(r.AssumeRolePolicyDocument)),
-		Tags:             tagsOf(r.Tags),
-		AttachedPolicies: attachedARNs(r.AttachedManagedPolicies),
-		InlinePolicies:   inlineOf(r.RolePolicyList),
+		TrustPolicy:         decodePolicy(aws.ToString(r.AssumeRolePolicyDocument)),
+		Tags:                tagsOf(r.Tags),
+		AttachedPolicies:    attachedARNs(r.AttachedManagedPolicies),
+		InlinePolicies:      inlineOf(r.RolePolicyList),
+		PermissionsBoundary: boundaryOf(r.PermissionsBoundary),
 	}
 	if r.RoleLastUsed != nil {
 		role.LastUsedAt = aws.ToTime(r.RoleLastUsed.LastUsedDate).UTC()
@@ -229,6 +231,14 @@ func policyOf(p types.ManagedPolicyDetail) *inventory.ManagedPolicy {
 		}
 	}
 	return mp
+}
+
+// boundaryOf is the ARN of a permissions boundary, "" without one.
+func boundaryOf(b *types.AttachedPermissionsBoundary) string {
+	if b == nil {
+		return ""
+	}
+	return aws.ToString(b.PermissionsBoundaryArn)
 }
 
 // isAWSManaged reports whether a policy ARN is AWS's (arn:PARTITION:iam::aws:policy/...).

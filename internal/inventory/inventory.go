@@ -100,6 +100,9 @@ type User struct {
 	Groups           []string // group names in the same account
 	AttachedPolicies []string // managed policy ARNs
 	InlinePolicies   []InlinePolicy
+	// PermissionsBoundary is the ARN of the managed policy that caps what the user's
+	// policies can allow; "" when the user has none.
+	PermissionsBoundary string
 }
 
 // Group is an IAM group.
@@ -131,6 +134,9 @@ type Role struct {
 	// PermissionSetARN links an Identity Center reserved role (AWSReservedSSO_...) to its
 	// permission set; "" for other roles or when it cannot be determined.
 	PermissionSetARN string
+	// PermissionsBoundary is the ARN of the managed policy that caps what the role's
+	// policies can allow; "" when the role has none.
+	PermissionsBoundary string
 }
 
 // ManagedPolicy is a customer-managed or AWS-managed policy.
