@@ -106,6 +106,8 @@ func TestSingleAccountWithoutOrganizations(t *testing.T) {
 		admins = "arn:aws:iam::111111111111:group/admins"
 		ci     = "arn:aws:iam::111111111111:role/ci"
 		deploy = "arn:aws:iam::111111111111:policy/deploy"
+		// Bob's inline policy is a resource of its own, granted to him.
+		bobS3Read = bob + "/inline/s3-read"
 	)
 	assertSet(t, "resource types", s.types, []string{"account", "iam_group", "iam_policy", "iam_role", "iam_user"})
 	assertSet(t, "resources", s.resources, []string{
@@ -116,11 +118,13 @@ func TestSingleAccountWithoutOrganizations(t *testing.T) {
 		"iam_role " + ci + " | ci | account:111111111111",
 		"iam_policy " + deploy + " | deploy | account:111111111111",
 		"iam_policy " + adminAccessARN + " | AdministratorAccess | ",
+		"iam_policy " + bobS3Read + " | s3-read (inline, user bob) | account:111111111111",
 	})
 	assertSet(t, "entitlements", s.entitlements, []string{
 		"iam_group:" + admins + ":member",
 		"iam_policy:" + deploy + ":attached",
 		"iam_policy:" + adminAccessARN + ":attached",
+		"iam_policy:" + bobS3Read + ":attached",
 	})
 	assertSet(t, "grants", s.grants, []string{
 		"iam_group:" + admins + ":member -> iam_user:" + alice,
@@ -129,13 +133,14 @@ func TestSingleAccountWithoutOrganizations(t *testing.T) {
 		"iam_policy:" + adminAccessARN + ":attached -> iam_group:" + admins,
 		// Expanded by baton's syncer from the group's grant.
 		"iam_policy:" + adminAccessARN + ":attached -> iam_user:" + alice,
+		"iam_policy:" + bobS3Read + ":attached -> iam_user:" + bob,
 	})
 
 	// The summary counts what the file holds.
 	if s.sum.Grants != len(s.grants) || s.sum.Entitlements != len(s.entitlements) {
 		t.Errorf("summary says %d entitlements and %d grants, the file has %d and %d", s.sum.Entitlements, s.sum.Grants, len(s.entitlements), len(s.grants))
 	}
-	wantCounts := map[string]int{"account": 1, "iam_user": 2, "iam_group": 1, "iam_role": 1, "iam_policy": 2}
+	wantCounts := map[string]int{"account": 1, "iam_user": 2, "iam_group": 1, "iam_role": 1, "iam_policy": 3}
 	for typ, n := range wantCounts {
 		if s.sum.Resources[typ] != n {
 			t.Errorf("summary: %d %s resources, want %d", s.sum.Resources[typ], typ, n)
@@ -188,7 +193,7 @@ func TestSingleAccountWithoutOrganizations(t *testing.T) {
 	if got := s.status(t, "iam_user", bob); got != v2.Status_RESOURCE_STATUS_DISABLED {
 		t.Errorf("bob status %v, want disabled", got)
 	}
-	if inline := s.profile(t, "iam_user", bob)["inline_policies"].([]any); len(inline) != 1 || inline[0].(map[string]any)["name"] != "s3-read" {
+	if inline := s.profile(t, "iam_user", bob)["inline_policies"].([]any); len(inline) != 1 || inline[0] != "s3-read" {
 		t.Errorf("bob inline policies = %v", inline)
 	}
 	if tp := s.profile(t, "iam_role", ci)["trust_policy"]; !strings.Contains(tp.(string), "codebuild.amazonaws.com") {

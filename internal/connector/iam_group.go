@@ -37,7 +37,7 @@ func iamGroupResource(ai *accountIAM, g *inventory.Group) (*v2.Resource, error) 
 	p.str("path", g.Path)
 	p.time("created", g.CreatedAt)
 	p.strs("attached_policies", dedupe(g.AttachedPolicies))
-	p.list("inline_policies", inlinePolicies(g.InlinePolicies))
+	p.strs("inline_policies", inlinePolicyNames(g.InlinePolicies))
 	opts := []resource.ResourceOption{
 		resource.WithResourceProfile(p),
 		resource.WithParentResourceID(resourceID(TypeAccount, ai.account.ID)),

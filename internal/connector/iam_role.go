@@ -42,7 +42,8 @@ func (x *index) iamRoleResource(ai *accountIAM, r *inventory.Role) (*v2.Resource
 	p.time("created", r.CreatedAt)
 	p.tags("tags", r.Tags)
 	p.strs("attached_policies", dedupe(r.AttachedPolicies))
-	p.list("inline_policies", inlinePolicies(r.InlinePolicies))
+	p.strs("inline_policies", inlinePolicyNames(r.InlinePolicies))
+	p.str("permissions_boundary", r.PermissionsBoundary)
 	p.time("last_used", r.LastUsedAt)
 	p.str("last_used_region", r.LastUsedRegion)
 	if arn := x.reservedRoles[r.ARN]; arn != "" {

@@ -65,7 +65,8 @@ func (x *index) iamUserResource(ai *accountIAM, u *inventory.User) (*v2.Resource
 	p.tags("tags", u.Tags)
 	p.strs("groups", dedupe(u.Groups))
 	p.strs("attached_policies", dedupe(u.AttachedPolicies))
-	p.list("inline_policies", inlinePolicies(u.InlinePolicies))
+	p.strs("inline_policies", inlinePolicyNames(u.InlinePolicies))
+	p.str("permissions_boundary", u.PermissionsBoundary)
 
 	var lastLogin []time.Time
 	mfaActive := len(devices) > 0
@@ -234,17 +235,6 @@ func tagEmail(tags map[string]string) string {
 		}
 	}
 	return ""
-}
-
-// inlinePolicies is the profile form of inline policies, sorted by name.
-func inlinePolicies(in []inventory.InlinePolicy) []map[string]any {
-	sorted := slices.Clone(in)
-	slices.SortStableFunc(sorted, func(a, b inventory.InlinePolicy) int { return strings.Compare(a.Name, b.Name) })
-	out := make([]map[string]any, 0, len(sorted))
-	for _, ip := range sorted {
-		out = append(out, map[string]any{"name": ip.Name, "document": ip.Document})
-	}
-	return out
 }
 
 func (s *iamUserSyncer) Entitlements(context.Context, *v2.Resource, resource.SyncOpAttrs) ([]*v2.Entitlement, *resource.SyncOpResults, error) {

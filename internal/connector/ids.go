@@ -37,7 +37,8 @@ var (
 	iamUserARNShape      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:user/(.*/)?[\w+=,.@-]+$`)
 	iamGroupARNShape     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:group/(.*/)?[\w+=,.@-]+$`)
 	iamRoleARNShape      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(.*/)?[\w+=,.@-]+$`)
-	iamPolicyARNShape    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/(.*/)?[\w+=,.@-]+$`)
+	// iamPolicyIDShape is a managed policy's ARN or an inline policy's id, <owner ARN>/inline/<name>.
+	iamPolicyIDShape = regexp.MustCompile(`^arn:aws[a-z-]*:iam::((\d{12}|aws):policy/(.*/)?[\w+=,.@-]+|\d{12}:(user|group|role)/(.*/)?[\w+=,.@-]+/inline/[\w+=,.@-]+)$`)
 )
 
 // entitlementShape is what the entitlements of one resource type look like.
@@ -56,7 +57,7 @@ var entitlementShapes = map[string]entitlementShape{
 		[]string{TypeIAMUser}},
 	TypeSSOGroup: {identityStoreIDShape, "an identity store group id", isSlug(EntitlementMember), EntitlementMember,
 		[]string{TypeSSOUser}},
-	TypeIAMPolicy: {iamPolicyARNShape, "an IAM policy ARN", isSlug(EntitlementAttached), EntitlementAttached,
+	TypeIAMPolicy: {iamPolicyIDShape, "an IAM policy ARN or an inline policy id (<owner ARN>/inline/<policy name>)", isSlug(EntitlementAttached), EntitlementAttached,
 		[]string{TypeIAMUser, TypeIAMGroup, TypeIAMRole}},
 }
 

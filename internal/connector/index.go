@@ -24,7 +24,7 @@ type index struct {
 	unitParent    map[string]string               // unit id -> parent unit id, "" = listed without a parent
 	unitsUnder    map[string][]*inventory.OrgUnit // unit id ("" = no parent) -> units
 	iam           map[string]*accountIAM          // synced accounts only
-	policies      map[string]*policyInfo          // every iam_policy resource, by ARN
+	policies      map[string]*policyInfo          // every iam_policy resource, by resource id
 	awsManaged    []*policyInfo                   // AWS-managed policies, listed without a parent
 	ic            *identityCenterIndex            // nil without Identity Center
 	reservedRoles map[string]string               // role ARN -> permission set ARN
@@ -42,7 +42,7 @@ type accountIAM struct {
 	users        []*inventory.User
 	groups       []*inventory.Group
 	roles        []*inventory.Role
-	policies     []*policyInfo // customer-managed
+	policies     []*policyInfo // customer-managed and inline, sorted by resource id
 	accessKeys   []*inventory.AccessKey
 	groupByName  map[string]*inventory.Group
 	groupMembers map[string][]*inventory.User // group name -> members
@@ -54,16 +54,37 @@ type accountIAM struct {
 	userByName   map[string]*inventory.User
 }
 
-// policyInfo is one iam_policy resource: a customer-managed policy of one account, or an
-// AWS-managed policy merged across every account it is attached in.
+// policyInfo is one iam_policy resource: a customer-managed policy of one account, an
+// AWS-managed policy merged across every account it is attached in, or an inline policy
+// of one user, group or role.
 type policyInfo struct {
-	arn       string
-	policy    *inventory.ManagedPolicy // nil for an AWS-managed policy seen only in attachments
+	arn       string                   // the resource id: the policy ARN, or inlinePolicyID for an inline policy
+	policy    *inventory.ManagedPolicy // nil for an AWS-managed policy seen only in attachments, and for inline policies
+	inline    *inlineInfo              // nil for managed policies
 	accountID string                   // "" for AWS-managed
 	accounts  []string                 // AWS-managed: the accounts it is attached in
 	attached  int                      // attachment count, summed over accounts
 	holders   []principalRef           // attached principals, sorted
 }
+
+// inlineInfo is an inline policy and the one principal it is embedded in. The document is
+// the snapshot's string, not a copy.
+type inlineInfo struct {
+	name      string
+	document  string
+	owner     principalRef
+	ownerName string
+}
+
+// inlinePolicySep separates the owner's ARN from the policy name in an inline policy's
+// resource id. Inline policies have no ARN of their own; policy names cannot contain "/",
+// so the last occurrence of the separator always splits the id correctly.
+const inlinePolicySep = "/inline/"
+
+// inlinePolicyID is the resource id of an inline policy: its owner's ARN, "/inline/" and
+// its name, e.g. arn:aws:iam::111111111111:group/developers/inline/deny-iam-writes. It is
+// stable for as long as the owner and the policy keep their names, as IAM identifies them.
+func inlinePolicyID(ownerARN, name string) string { return ownerARN + inlinePolicySep + name }
 
 // principalRef names a grant principal by resource type and id.
 type principalRef struct {
@@ -227,6 +248,18 @@ func (x *index) newAccountIAM(a *inventory.Account) *accountIAM {
 		x.policies[p.ARN] = pi
 		ai.policies = append(ai.policies, pi)
 	}
+	// Inline policies are resources too: what a user, group or role may do is as much in
+	// them as in managed policies, and a group's inline policy reaches every member.
+	for _, u := range ai.users {
+		x.addInline(ai, principalRef{TypeIAMUser, u.ARN}, u.Name, u.InlinePolicies)
+	}
+	for _, g := range ai.groups {
+		x.addInline(ai, principalRef{TypeIAMGroup, g.ARN}, g.Name, g.InlinePolicies)
+	}
+	for _, r := range ai.roles {
+		x.addInline(ai, principalRef{TypeIAMRole, r.ARN}, r.Name, r.InlinePolicies)
+	}
+	slices.SortFunc(ai.policies, func(a, b *policyInfo) int { return cmp.Compare(a.arn, b.arn) })
 	if x.ic != nil {
 		for _, r := range ai.roles {
 			if arn := x.ic.reservedRolePermissionSet(r); arn != "" {
@@ -235,6 +268,21 @@ func (x *index) newAccountIAM(a *inventory.Account) *accountIAM {
 		}
 	}
 	return ai
+}
+
+// addInline makes each inline policy of one owner an iam_policy resource of the account,
+// attached to its owner alone.
+func (x *index) addInline(ai *accountIAM, owner principalRef, ownerName string, policies []inventory.InlinePolicy) {
+	for _, ip := range policies {
+		id := inlinePolicyID(owner.id, ip.Name)
+		if _, dup := x.policies[id]; dup {
+			continue
+		}
+		pi := &policyInfo{arn: id, accountID: ai.account.ID, attached: 1, holders: []principalRef{owner},
+			inline: &inlineInfo{name: ip.Name, document: ip.Document, owner: owner, ownerName: ownerName}}
+		x.policies[id] = pi
+		ai.policies = append(ai.policies, pi)
+	}
 }
 
 // awsManagedPolicy returns the one resource of an AWS-managed policy, creating it on first

@@ -73,7 +73,7 @@ var (
 	iamPolicyResourceType = v2.ResourceType_builder{
 		Id:          TypeIAMPolicy,
 		DisplayName: "IAM Policy",
-		Description: "A customer-managed policy, or an AWS-managed policy attached somewhere; its attached entitlement is held by users, groups and roles.",
+		Description: "A customer-managed policy, an AWS-managed policy attached somewhere, or the inline policy of a user, group or role; its attached entitlement is held by users, groups and roles.",
 	}.Build()
 
 	accessKeyResourceType = v2.ResourceType_builder{
