@@ -72,6 +72,7 @@ func dumpC1Z(t *testing.T, path string) string {
 			parent = p.GetResourceType() + ":" + p.GetResource()
 		}
 		lines = append(lines, "resource "+r.GetId().GetResourceType()+":"+r.GetId().GetResource()+" name="+r.GetDisplayName()+" parent="+parent)
+		lines = append(lines, policyProfileLines(r)...)
 	}
 	es, err := f.Entitlements(ctx, "")
 	if err != nil {

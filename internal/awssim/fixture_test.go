@@ -130,6 +130,7 @@ func TestFixtureSingleAccount(t *testing.T) {
 		t.Errorf("ci-deployer's MFA = %+v, want one hardware device", d)
 	}
 	fixtureTestEqual(t, "ci inline", ci.InlinePolicies["deploy"], `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudformation:*","Resource":"*"}]}`)
+	fixtureTestEqual(t, "ci boundary", ci.PermissionsBoundary, "arn:aws:iam::aws:policy/PowerUserAccess")
 
 	app := a.Roles["app-server"]
 	fixtureTestEqual(t, "app-server trust", app.AssumeRolePolicy, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)
@@ -137,6 +138,10 @@ func TestFixtureSingleAccount(t *testing.T) {
 	fixtureTestList(t, "app-server policies", app.AttachedPolicies, []string{"arn:aws:iam::111111111111:policy/app/app-data-rw"})
 	fixtureTestEqual(t, "app-server last used", app.LastUsedDate, fixtureTestTime("2025-12-31T23:00:00Z"))
 	fixtureTestEqual(t, "app-server last used region", app.LastUsedRegion, "us-east-1")
+	fixtureTestEqual(t, "app-server boundary", app.PermissionsBoundary, "arn:aws:iam::aws:policy/PowerUserAccess")
+	fixtureTestEqual(t, "app-server inline", app.InlinePolicies["read-config"],
+		`{"Version":"2012-10-17","Statement":[{"Sid":"AppParameters","Effect":"Allow","Action":["ssm:GetParameter","ssm:GetParametersByPath"],"Resource":"arn:aws:ssm:us-east-1:111111111111:parameter/app/*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}`)
+	fixtureTestEqual(t, "alice boundary", alice.PermissionsBoundary, "")
 	vendor := a.Roles["vendor-audit"]
 	fixtureTestEqual(t, "vendor ARN", vendor.ARN, "arn:aws:iam::111111111111:role/vendors/vendor-audit")
 	fixtureTestEqual(t, "vendor trust", vendor.AssumeRolePolicy,
