@@ -65,10 +65,38 @@ func syntheticSnapshot(accounts, usersPerAccount, ssoUsers, permissionSets int) 
 	return s
 }
 
+// withInlinePolicies adds what the large preset has of inline policies, in proportion (one
+// per ten users, one per group of five, about one per two roles: 4,357 in 300 accounts),
+// and a permissions boundary on every role, so that the cost of modelling them shows.
+func withInlinePolicies(s *inventory.Snapshot) *inventory.Snapshot {
+	const doc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":"arn:aws:logs:*:111111111111:log-group:/app/*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}`
+	for _, a := range s.Accounts {
+		in := a.IAM
+		for i, u := range in.Users {
+			if i%10 == 0 {
+				u.InlinePolicies = []inventory.InlinePolicy{{Name: "scratch", Document: doc}}
+			}
+		}
+		in.Groups[0].InlinePolicies = []inventory.InlinePolicy{{Name: "deny-iam-writes", Document: doc}}
+		for i, r := range in.Roles {
+			r.PermissionsBoundary = readOnlyARN
+			if i%2 == 0 {
+				r.InlinePolicies = []inventory.InlinePolicy{{Name: "logs", Document: doc}}
+			}
+		}
+	}
+	return s
+}
+
 // BenchmarkWriteC1Z measures the baton half of a sync of a mid-sized organization. Run by
 // hand: go test ./internal/connector -run '^$' -bench WriteC1Z -benchmem
+// (BenchmarkWriteC1Z/inline: the same organization with inline policies and boundaries).
 func BenchmarkWriteC1Z(b *testing.B) {
-	snap := syntheticSnapshot(200, 20, 2000, 30)
+	b.Run("managed", func(b *testing.B) { benchWriteC1Z(b, syntheticSnapshot(200, 20, 2000, 30)) })
+	b.Run("inline", func(b *testing.B) { benchWriteC1Z(b, withInlinePolicies(syntheticSnapshot(200, 20, 2000, 30))) })
+}
+
+func benchWriteC1Z(b *testing.B, snap *inventory.Snapshot) {
 	dir := b.TempDir()
 	for i := 0; b.Loop(); i++ {
 		sum, err := WriteC1Z(context.Background(), NewFromSnapshot(snap), filepath.Join(dir, fmt.Sprintf("%d.c1z", i)))

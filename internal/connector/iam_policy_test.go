@@ -89,28 +89,20 @@ func TestInlinePoliciesAndBoundaries(t *testing.T) {
 		"iam_policy " + scratch: {
 			"policy_type": "inline", "policy_name": "scratch", "owner_arn": dev, "owner_type": "user", "owner_name": "dev",
 			"account_id": "111111111111", "aws_managed": false,
-			"services": []any{"s3"},
-			"statements": []any{map[string]any{
-				"sid": "Scratch", "effect": "Allow",
-				"actions":   []any{"s3:GetObject", "S3:PutObject"},
-				"resources": []any{"arn:aws:s3:::scratch/*"},
-				"conditions": []any{
-					map[string]any{"operator": "Bool", "key": "aws:SecureTransport", "values": []any{"true"}},
-					map[string]any{"operator": "StringEquals", "key": "aws:RequestedRegion", "values": []any{"us-east-1"}},
-				},
-			}},
+			"services":   []any{"s3"},
+			"statements": []any{"(Scratch) Allow s3:GetObject,S3:PutObject on arn:aws:s3:::scratch/* when Bool aws:SecureTransport=true and StringEquals aws:RequestedRegion=us-east-1"},
 		},
 		"iam_policy " + noIAM: {
 			"owner_type": "group",
-			"statements": []any{map[string]any{"effect": "Deny", "actions": []any{"iam:*"}, "resources": []any{"*"}}},
+			"statements": []any{"Deny iam:* on *"},
 		},
 		"iam_policy " + allBut: {
 			"owner_type": "role", "services": []any{"*"},
-			"statements": []any{map[string]any{"effect": "Allow", "not_actions": []any{"iam:*"}, "resources": []any{"*"}}},
+			"statements": []any{"Allow all actions except iam:* on *"},
 		},
 		"iam_policy " + devCap: {
 			"policy_type": "customer_managed", "services": []any{"logs", "s3"},
-			"statements": []any{map[string]any{"effect": "Allow", "actions": []any{"s3:*", "logs:*"}, "resources": []any{"*"}}},
+			"statements": []any{"Allow s3:*,logs:* on *"},
 		},
 	}
 	for key, keys := range want {

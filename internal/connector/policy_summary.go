@@ -1,7 +1,6 @@
 package connector
 
 import (
-	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -12,37 +11,34 @@ import (
 // summarizePolicy adds to an iam_policy profile what its document grants, read with the
 // same parser as the rest of Gatehouse (internal/iampolicy):
 //
-//   - statements: one entry per statement, in document order, with its effect, its actions
-//     (or not_actions), resources (or not_resources) and conditions (operator, key,
-//     values), as written: wildcards are not expanded, because the expansion depends on
+//   - statements: one line per statement, in document order, e.g.
+//     "Allow s3:GetObject,s3:PutObject on arn:aws:s3:::data/* when StringEquals aws:RequestedRegion=us-east-1"
+//     or "(NoIAM) Deny all actions except sts:* on *"; actions, resources and condition
+//     values are as written: wildcards are not expanded, because the expansion depends on
 //     AWS's list of actions at the time it is read;
 //   - services: the services whose actions an Allow statement names, sorted; only "*" when
 //     one allows every action (Action "*", or NotAction, which allows all but some).
 //
 // A reviewer reads these without parsing JSON; the document stays alongside as the
-// authority. The summary is computed when the resource is built, page by page, and never
-// stored: the snapshot keeps only the document. A document that does not parse gets
-// document_error instead of a summary, never a silently empty one.
+// authority for programs. Each statement is one string rather than a structure on purpose:
+// baton stores a profile as a protobuf Struct and decodes it every time it reads the
+// resource back, so a nested structure costs an allocation per field per read (measured in
+// docs/performance.md). The summary is computed when the resource is built, page by page,
+// and never stored: the snapshot keeps only the document. A document that does not parse
+// gets document_error instead of a summary, never a silently empty one.
 func summarizePolicy(p profile, doc string) {
 	if doc == "" {
 		return
 	}
 	d, err := iampolicy.Parse(doc)
 	if err != nil {
-		p["document_error"] = "the policy document is not valid JSON policy: " + err.Error()
+		p["document_error"] = "the document is not a valid policy: " + err.Error()
 		return
 	}
-	statements := make([]map[string]any, 0, len(d.Statement))
+	statements := make([]string, 0, len(d.Statement))
 	services := map[string]bool{}
 	for _, st := range d.Statement {
-		m := profile{"effect": st.Effect}
-		m.str("sid", st.Sid)
-		m.strs("actions", st.Action)
-		m.strs("not_actions", st.NotAction)
-		m.strs("resources", st.Resource)
-		m.strs("not_resources", st.NotResource)
-		m.list("conditions", conditionSummary(st.Condition))
-		statements = append(statements, m)
+		statements = append(statements, statementLine(st))
 		if !strings.EqualFold(st.Effect, "Allow") {
 			continue
 		}
@@ -53,28 +49,47 @@ func summarizePolicy(p profile, doc string) {
 			services[actionService(a)] = true
 		}
 	}
-	p.list("statements", statements)
+	p.strs("statements", statements)
 	if services["*"] {
 		services = map[string]bool{"*": true} // every service; naming some would suggest a limit
 	}
 	p.strs("services", slices.Sorted(maps.Keys(services)))
 }
 
-// conditionSummary lists a statement's conditions sorted by operator and key, so the
-// profile does not depend on map order.
-func conditionSummary(cond map[string]map[string]iampolicy.StringList) []map[string]any {
-	var out []map[string]any
-	for op, keys := range cond {
-		for key, values := range keys {
-			m := profile{"operator": op, "key": key}
-			m.strs("values", values)
-			out = append(out, m)
-		}
+// statementLine is one statement in words: [(sid)] effect actions on resources [when
+// conditions]. Conditions are sorted by operator and key, so the line does not depend on
+// map order.
+func statementLine(st iampolicy.Statement) string {
+	var b strings.Builder
+	if st.Sid != "" {
+		b.WriteString("(" + st.Sid + ") ")
 	}
-	slices.SortFunc(out, func(a, b map[string]any) int {
-		return cmp.Or(cmp.Compare(a["operator"].(string), b["operator"].(string)), cmp.Compare(a["key"].(string), b["key"].(string)))
-	})
-	return out
+	b.WriteString(st.Effect + " ")
+	switch {
+	case len(st.NotAction) > 0:
+		b.WriteString("all actions except " + strings.Join(st.NotAction, ","))
+	case len(st.Action) > 0:
+		b.WriteString(strings.Join(st.Action, ","))
+	default:
+		b.WriteString("no action")
+	}
+	switch {
+	case len(st.NotResource) > 0:
+		b.WriteString(" on all resources except " + strings.Join(st.NotResource, ","))
+	case len(st.Resource) > 0:
+		b.WriteString(" on " + strings.Join(st.Resource, ","))
+	}
+	if len(st.Condition) > 0 {
+		var conds []string
+		for op, keys := range st.Condition {
+			for key, values := range keys {
+				conds = append(conds, op+" "+key+"="+strings.Join(values, ","))
+			}
+		}
+		slices.Sort(conds)
+		b.WriteString(" when " + strings.Join(conds, " and "))
+	}
+	return b.String()
 }
 
 // actionService is the service prefix of an action ("s3" of "s3:GetObject"), in lower
