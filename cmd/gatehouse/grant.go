@@ -24,8 +24,13 @@ func newGrantCommand() *cobra.Command {
 
 The command reads what it needs from AWS (no sync needed), makes the change only when it
 does not exist yet, and reports success only once AWS confirms it: an Identity Center
-account assignment is followed until AWS reports SUCCEEDED or FAILED (--wait). With
---dry-run it prints the AWS calls it would make and changes nothing.
+account assignment is followed until AWS reports SUCCEEDED or FAILED (--wait).
+
+With --dry-run it makes the same reads, prints the AWS calls it would make and changes
+nothing. It also checks what the real run would meet: the IAM policy simulator
+(iam:SimulatePrincipalPolicy) says whether the role that would make the change may, and the
+account of an assignment must be ACTIVE. When a check fails, it says "would be denied" or
+"would fail" and why, and exits with status 1.
 
 The connection flags are sync's. The change is logged to stderr as one JSON entry with
 AWS's request ids.`,

@@ -26,8 +26,8 @@ for grant.
 
 Revoking what is already gone succeeds and says so. Identity Center sessions that were
 already started keep working until they expire (up to the permission set's session
-duration); the output says so. With --dry-run it prints the AWS calls it would make and
-changes nothing.`,
+duration); the output says so. With --dry-run it prints the AWS calls it would make,
+changes nothing, and checks them as grant --dry-run does.`,
 		Example: `  gatehouse revoke --role-arn arn:aws:iam::111111111111:role/GatehouseConnector --external-id EXTERNAL_ID \
       --grant 'iam_group:arn:aws:iam::222222222222:group/deployers:member:iam_user:arn:aws:iam::222222222222:user/alice'`,
 		Args: cobra.NoArgs,

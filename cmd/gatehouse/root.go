@@ -11,9 +11,17 @@ func newRootCommand() *cobra.Command {
 		Use:   "gatehouse",
 		Short: "Access governance for AWS: who can reach what, across every account",
 		Long: `Gatehouse inventories IAM, IAM Identity Center and AWS Organizations across every
-account of an organization, grants and revokes access, and hands out access that ends on time.
+account of an organization into a .c1z file (gatehouse sync, read back with gatehouse
+inspect), and grants and revokes IAM and Identity Center group memberships and
+permission-set assignments (gatehouse grant, revoke). It is a command line and a baton
+connector (gatehouse connector); there is no server yet.
 
-Start with "gatehouse sim" to serve a simulated AWS organization on your machine.`,
+Start with "gatehouse demo" (a simulated AWS organization, synced and shown), or serve the
+simulator with "gatehouse sim --preset demo" and follow docs/simulator.md. Against AWS,
+"gatehouse setup aws" generates the role to create and "gatehouse doctor" checks it.
+
+Flags that talk to AWS are the same on every command: --profile, --region, --endpoint-url,
+--role-arn, --external-id. -f is --file everywhere.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
