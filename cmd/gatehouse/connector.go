@@ -98,7 +98,8 @@ func newGatehouseConnector(v *viper.Viper) (*connector.Connector, error) {
 	source := func(ctx context.Context) (*inventory.Snapshot, error) {
 		cfg := cfg
 		// baton's runner installs its logger as zap's global one by the time a sync
-		// runs: the fetch's progress and each skipped account, with its reason, go there.
+		// runs: the fetch's progress, each skipped account with its reason, and the AWS
+		// SDK's warnings go there.
 		cfg.Logger = zap.L()
 		snap, _, err := awsfetch.Fetch(ctx, cfg)
 		var pe *awsfetch.PartialError

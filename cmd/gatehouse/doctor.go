@@ -39,6 +39,7 @@ allowed); --json prints the checklist as JSON for programs.`,
 			if err != nil {
 				return err
 			}
+			cfg.Logger = sdkWarningLogger()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			rep := doctor.Run(ctx, doctor.Options{Config: cfg, Provisioning: provisioning})

@@ -62,6 +62,7 @@ Exit status: 0 the file was written; 3 partial sync, the file was left as it was
 				return err
 			}
 			cfg.AllowPartial = allowPartial
+			cfg.Logger = sdkWarningLogger()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stopProgress := showProgress(ctx, &cfg)

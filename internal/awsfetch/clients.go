@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/awsperms"
 )
@@ -48,7 +50,15 @@ type sessions struct {
 // It makes no call yet.
 func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) {
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(newRetryer(cfg.MaxAttempts, cfg.MaxBackoff)),
+		config.WithRetryer(newRetryer(cfg.MaxAttempts, cfg.MaxBackoff, g.reach)),
+		// The SDK's own warnings go to the fetch's log, not raw to stderr.
+		config.WithLogger(SDKLogger(cfg.Logger)),
+		// Temporary credentials of the standard chain (SSO, a profile's role, a container
+		// or instance role) are renewed early, as the assumed roles' are.
+		config.WithCredentialsCacheOptions(func(o *aws.CredentialsCacheOptions) { cacheOptions(cfg)(o) }),
+	}
+	if cfg.Logger.Core().Enabled(zap.DebugLevel) {
+		opts = append(opts, config.WithClientLogMode(aws.LogRetries))
 	}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
@@ -76,6 +86,7 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 	}
 	transport.MaxIdleConns = 512
 	transport.MaxIdleConnsPerHost = 256
+	transport.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	base.HTTPClient = &http.Client{
 		Transport: transport,
 		// AWS APIs do not redirect; a redirect is returned as the response, as the SDK's
@@ -85,6 +96,11 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 	if base.Region == "" {
 		// IAM, STS and Organizations answer in us-east-1 whatever the caller's region.
 		base.Region = "us-east-1"
+	}
+	if base.Credentials != nil {
+		// A failure of the standard chain is reported as such, and not retried by the
+		// call that needed the credentials (the chain's providers retry their own calls).
+		base.Credentials = aws.NewCredentialsCache(markedProvider{p: base.Credentials}, cacheOptions(cfg))
 	}
 	s := &sessions{cfg: cfg, pacing: g, base: base, transport: transport}
 	s.source = s.instrumented(base.Credentials, func() string { return "source" })
@@ -102,23 +118,29 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 				o.ExternalID = aws.String(cfg.ExternalID)
 			}
 		})
-		s.connector.Credentials = aws.NewCredentialsCache(provider)
+		s.connector.Credentials = aws.NewCredentialsCache(markedProvider{role: cfg.RoleARN, p: provider}, cacheOptions(cfg))
 	}
 	return s, nil
+}
+
+// cacheOptions renews credentials CredentialExpiryWindow (less a random part of it)
+// before they expire.
+func cacheOptions(cfg Config) func(*aws.CredentialsCacheOptions) {
+	return func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = cfg.CredentialExpiryWindow
+		o.ExpiryWindowJitterFrac = credentialExpiryJitter
+	}
 }
 
 // close releases the connections kept for reuse.
 func (s *sessions) close() { s.transport.CloseIdleConnections() }
 
-// identify asks STS who the connector is; it is the first call, so a credential problem
-// surfaces here with a message that says what to check.
+// identify asks STS who the connector is; it is the first call, so a connection or
+// credential problem surfaces here with a message that says what it is and what to check.
 func (s *sessions) identify(ctx context.Context) error {
 	out, err := sts.NewFromConfig(s.connector).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		if s.cfg.RoleARN != "" {
-			return wrapf(err, "cannot assume the connector role %s (check the role's trust policy and External ID, and the credentials it is assumed from)", s.cfg.RoleARN)
-		}
-		return wrapf(err, "no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance or container role is available)")
+		return s.identifyError(ctx, err)
 	}
 	s.callerARN = aws.ToString(out.Arn)
 	s.callerAccount = aws.ToString(out.Account)
@@ -137,6 +159,28 @@ func (s *sessions) connectorRole() string {
 		return s.cfg.RoleARN
 	}
 	return roleOfSession(s.callerARN)
+}
+
+// identifyError says why the first call failed, in this order: the endpoint cannot be
+// reached (whichever call found out: the role's AssumeRole or GetCallerIdentity); no
+// credentials could be found; the connector role could not be assumed; AWS refused the
+// credentials.
+func (s *sessions) identifyError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if why, ok := Unreachable(err); ok {
+		return &describedError{err: err, msg: "cannot reach AWS STS: " + why +
+			"; check --endpoint-url (and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS), the network and any proxy (HTTPS_PROXY)"}
+	}
+	var ce *credentialsError
+	switch {
+	case errors.As(err, &ce) && ce.role == "":
+		return &describedError{err: err, msg: "no usable AWS credentials (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance or container role is available): " + describe(ce.err)}
+	case errors.As(err, &ce):
+		return wrapf(ce.err, "cannot assume the connector role %s (check the role's trust policy and External ID, and the credentials it is assumed from)", ce.role)
+	}
+	return wrapf(err, "AWS refused the credentials (check that the access key is active and current, and that the session token, if any, belongs to it)")
 }
 
 // memberRoleARN is the ARN of the role assumed in a member account.
@@ -161,7 +205,7 @@ func (s *sessions) account(ctx context.Context, accountID string) (aws.Config, e
 			o.ExternalID = aws.String(s.cfg.MemberExternalID)
 		}
 	})
-	creds := aws.NewCredentialsCache(provider)
+	creds := aws.NewCredentialsCache(markedProvider{role: roleARN, p: provider}, cacheOptions(s.cfg))
 	if _, err := creds.Retrieve(ctx); err != nil {
 		if ctx.Err() != nil {
 			return aws.Config{}, ctx.Err()

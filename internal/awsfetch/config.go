@@ -34,6 +34,14 @@ const DefaultMemberRoleName = awsperms.DefaultMemberRoleName
 // DefaultSessionName is the role session name of a sync.
 const DefaultSessionName = "gatehouse-sync"
 
+// DefaultCredentialExpiryWindow is Config.CredentialExpiryWindow's default: it covers a
+// clock running minutes behind AWS's and the time one call spends in retries, and stays
+// well below the shortest session STS issues (15 minutes).
+const DefaultCredentialExpiryWindow = 5 * time.Minute
+
+// credentialExpiryJitter is the share of the window taken off at random.
+const credentialExpiryJitter = 0.2
+
 // DefaultConcurrency is how many accounts are fetched at once by default. IAM quotas are
 // per account, so parallel accounts do not compete with each other; the bound keeps
 // memory, connections and STS calls reasonable for organizations with thousands of
@@ -117,6 +125,14 @@ type Config struct {
 	MaxAttempts int
 	MaxBackoff  time.Duration
 
+	// CredentialExpiryWindow is how long before they expire assumed-role credentials (the
+	// connector role's, the member roles') and the standard chain's temporary credentials
+	// are renewed (default 5 minutes, less up to a fifth of it at random so that the
+	// accounts of a sync do not all renew at once). A clock behind AWS's, or a call
+	// retried with the credentials it started with, would otherwise present credentials
+	// AWS already considers expired: ExpiredToken in the middle of a long sync.
+	CredentialExpiryWindow time.Duration
+
 	// CredentialReportPoll is the first wait between polls of GenerateCredentialReport
 	// (default 2s, about what IAM takes for a small account; it grows to 10s). CredentialReportTimeout bounds the wait for one
 	// account's report (default 5m); past it the account keeps its IAM and records
@@ -158,6 +174,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 20 * time.Second
+	}
+	if c.CredentialExpiryWindow <= 0 {
+		c.CredentialExpiryWindow = DefaultCredentialExpiryWindow
 	}
 	if c.CredentialReportPoll <= 0 {
 		c.CredentialReportPoll = 2 * time.Second

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
@@ -172,13 +171,15 @@ func (p *pacer) throttled() {
 type pacing struct {
 	quotas Quotas
 	rec    *recorder
+	// reach learns from every attempt whether the endpoint answers like AWS.
+	reach *reachability
 
 	mu     sync.Mutex
 	pacers map[string]*pacer // bucket|scope
 }
 
 func newPacing(q Quotas, rec *recorder) *pacing {
-	return &pacing{quotas: q, rec: rec, pacers: map[string]*pacer{}}
+	return &pacing{quotas: q, rec: rec, reach: &reachability{}, pacers: map[string]*pacer{}}
 }
 
 func (g *pacing) pacer(bucket, scope string) *pacer {
@@ -265,7 +266,9 @@ func (g *pacing) instrument(scope func() string) func(*middleware.Stack) error {
 					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 				}
 			}
+			g.reach.begin()
 			out, md, err := next.HandleFinalize(ctx, in)
+			g.reach.answered(err)
 			throttled := isThrottle(err)
 			if throttled {
 				// The operation's own quota is the likelier culprit when it has one.
@@ -288,20 +291,6 @@ func isThrottle(err error) bool {
 		return false
 	}
 	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
-}
-
-// newRetryer is the retry policy of every client: the SDK's standard retryer (jittered
-// exponential backoff; throttling, 5xx and connection errors are retried) with enough
-// attempts to ride out a throttling storm and without the client-side retry quota,
-// which would otherwise fail calls outright after a run of faults and lose data.
-func newRetryer(maxAttempts int, maxBackoff time.Duration) func() aws.Retryer {
-	return func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = maxAttempts
-			o.MaxBackoff = maxBackoff
-			o.RateLimiter = ratelimit.None
-		})
-	}
 }
 
 // floorOf returns calls / rate as a duration.

@@ -131,6 +131,10 @@ func Connect(ctx context.Context, cfg awsfetch.Config, opts Options) (*Provision
 	if cfg.SessionName == "" {
 		cfg.SessionName = SessionName
 	}
+	if cfg.Logger == nil {
+		// The AWS SDK's own warnings join the provisioning log.
+		cfg.Logger = opts.Logger
+	}
 	sess, err := awsfetch.Connect(ctx, cfg)
 	if err != nil {
 		return nil, err

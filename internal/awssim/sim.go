@@ -40,6 +40,14 @@ type Options struct {
 	// NoUserStatus leaves UserStatus out of the Identity Store's users, as identity
 	// stores and emulators that predate it do: user status is then only in SCIM.
 	NoUserStatus bool
+	// SessionDuration, when positive, is how long the credentials AssumeRole issues last,
+	// whatever DurationSeconds asked for (AWS's minimum is 15 minutes): for tests of
+	// credentials that expire during a sync.
+	SessionDuration time.Duration
+	// ClockSkew is how far the simulator's clock runs ahead of the Expiration it reports
+	// for credentials, as AWS's clock may run ahead of a client's: credentials expire for
+	// the simulator ClockSkew before the client's clock says they do.
+	ClockSkew time.Duration
 }
 
 // DefaultOptions are the options `gatehouse sim` and the benchmarks use: AWS's quotas and a

@@ -94,6 +94,10 @@ func stsAssumeRole(q *request) (any, *apiError) {
 		return nil, validationError("sts", "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 
+	lifetime := time.Duration(duration) * time.Second
+	if d := q.sim.opts.SessionDuration; d > 0 {
+		lifetime = d
+	}
 	sess := &Session{
 		AccessKeyID:     q.w.uniqueID("ASIA"),
 		SecretAccessKey: q.w.hexID(40),
@@ -101,7 +105,7 @@ func stsAssumeRole(q *request) (any, *apiError) {
 		AccountID:       accountID,
 		RoleName:        roleName,
 		SessionName:     sessionName,
-		Expiration:      q.w.Now().Add(time.Duration(duration) * time.Second),
+		Expiration:      q.w.Now().Add(lifetime),
 	}
 	q.w.Sessions[sess.AccessKeyID] = sess
 	role.LastUsedDate, role.LastUsedRegion = q.w.Now(), q.region
@@ -113,7 +117,9 @@ func stsAssumeRole(q *request) (any, *apiError) {
 	// The world's clock may not be the wall clock (fixtures start at a fixed date). Clients
 	// compare Expiration with their own clock, so report it on the wall clock: the same
 	// remaining lifetime, measured from now. The session itself expires on the world's clock.
-	res.Credentials.Expiration = time.Now().UTC().Add(sess.Expiration.Sub(q.w.Now())).Truncate(time.Second)
+	// With a ClockSkew, the client is told the credentials last that much longer than
+	// the simulator will accept them.
+	res.Credentials.Expiration = time.Now().UTC().Add(sess.Expiration.Sub(q.w.Now()) + q.sim.opts.ClockSkew).Truncate(time.Second)
 	res.AssumedRoleUser.AssumedRoleID = role.ID + ":" + sessionName
 	res.AssumedRoleUser.Arn = "arn:aws:sts::" + accountID + ":assumed-role/" + roleName + "/" + sessionName
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -21,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/iampolicy"
 )
 
@@ -118,7 +121,12 @@ func accountOf(arn string) string {
 func (r *run) credentials(ctx context.Context) Check {
 	c := Check{ID: "credentials", Title: titles["credentials"]}
 	cfg := r.opts.Config
-	var lo []func(*config.LoadOptions) error
+	lo := []func(*config.LoadOptions) error{
+		// The SDK's warnings go to the log, not raw to stderr, and a connection attempt
+		// that gets no answer gives up soon enough to say so.
+		config.WithLogger(awsfetch.SDKLogger(cfg.Logger)),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithDialerOptions(func(d *net.Dialer) { d.Timeout = 10 * time.Second })),
+	}
 	if cfg.Region != "" {
 		lo = append(lo, config.WithRegion(cfg.Region))
 	}
@@ -153,6 +161,10 @@ func (r *run) credentials(ctx context.Context) Check {
 	}
 	source := sourceName(creds.Source)
 	out, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if why, ok := awsfetch.Unreachable(err); ok {
+		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, unreachableFix
+		return c
+	}
 	if err != nil {
 		c.Status, c.Detail = Fail, fmt.Sprintf("the credentials from %s were refused: %s", source, describe(err))
 		c.Fix = "they may have expired or been deactivated: refresh them (aws sso login, a new access key) and run gatehouse doctor again"
@@ -162,6 +174,9 @@ func (r *run) credentials(ctx context.Context) Check {
 	c.Status, c.Detail = Pass, fmt.Sprintf("from %s: %s", source, r.callerARN)
 	return c
 }
+
+// unreachableFix is what to check when AWS cannot be reached at all.
+const unreachableFix = "check --endpoint-url (and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS), the network and any proxy (HTTPS_PROXY)"
 
 // role: the connector role must be assumable with the External ID given.
 func (r *run) role(ctx context.Context) Check {
@@ -180,6 +195,10 @@ func (r *run) role(ctx context.Context) Check {
 		in.ExternalId = aws.String(cfg.ExternalID)
 	}
 	out, err := sts.NewFromConfig(r.base).AssumeRole(ctx, in)
+	if why, ok := awsfetch.Unreachable(err); ok {
+		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, unreachableFix
+		return c
+	}
 	if err != nil {
 		c.Status = Fail
 		c.Detail = fmt.Sprintf("cannot assume %s: %s", cfg.RoleARN, describe(err))
