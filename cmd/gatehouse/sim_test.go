@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/awssim"
 )
@@ -85,11 +90,22 @@ func TestSimRejectsBadFlags(t *testing.T) {
 
 // TestAWSCLI drives `gatehouse sim` with the real AWS CLI (Debian's awscli; scripts/test.sh
 // installs it and sets GATEHOUSE_AWS_CLI): it assumes the connector role with the External
-// ID, then lists IAM users, Organizations accounts and Identity Store users.
+// ID, then reads what a sync reads and compares it with the demo organization: IAM users,
+// GetAccountAuthorizationDetails, the credential report, Organizations accounts, Identity
+// Store users and the SSO Admin listings (instances, permission sets, account
+// assignments). A third-party client that reads the same as Gatehouse is what keeps the
+// simulator honest, so the test fails, never skips, where the CLI is required (CI, and
+// scripts/test.sh) and missing.
 func TestAWSCLI(t *testing.T) {
 	awsCLI := os.Getenv("GATEHOUSE_AWS_CLI")
 	if awsCLI == "" {
-		t.Skip("GATEHOUSE_AWS_CLI is not set; scripts/test.sh installs the AWS CLI and sets it")
+		if os.Getenv("CI") != "" || os.Getenv("GATEHOUSE_REQUIRE_AWS_CLI") != "" {
+			t.Fatal("GATEHOUSE_AWS_CLI is not set: the AWS CLI is required here; run scripts/test.sh, which installs it (Debian package awscli) and sets GATEHOUSE_AWS_CLI")
+		}
+		t.Skip("GATEHOUSE_AWS_CLI is not set (a developer machine without the AWS CLI); scripts/test.sh installs it and CI requires it")
+	}
+	if _, err := os.Stat(awsCLI); err != nil {
+		t.Fatalf("GATEHOUSE_AWS_CLI=%s: %v", awsCLI, err)
 	}
 	info := startSimCommand(t, "--preset", "demo", "--latency", "0", "--jitter", "0")
 	env := func(akid, secret, token string) []string {
@@ -133,16 +149,16 @@ func TestAWSCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wantUsers, wantAccounts, wantSSOUsers []string
-	for _, name := range sortedNames(want.ManagementAccount().Users) {
-		wantUsers = append(wantUsers, name)
-	}
-	wantAccounts = want.AccountIDs()
-	if len(wantUsers) == 0 || len(wantAccounts) < 2 || len(want.SSO.Users) == 0 {
-		t.Fatal("the demo preset should have IAM users, several accounts and Identity Center users")
-	}
+	mgmt := want.ManagementAccount()
+	wantUsers := sortedNames(mgmt.Users)
+	wantAccounts := want.AccountIDs()
+	var wantSSOUsers []string
 	for _, u := range want.SSO.Users {
 		wantSSOUsers = append(wantSSOUsers, u.UserName)
+	}
+	if len(wantUsers) < 3 || len(mgmt.Groups) < 2 || len(mgmt.Roles) < 2 || len(wantAccounts) < 2 ||
+		len(wantSSOUsers) == 0 || len(want.SSO.PermissionSets) < 2 || len(want.SSO.Assignments) < 2 {
+		t.Fatal("the demo preset should have IAM users, groups and roles, several accounts, Identity Center users, permission sets and assignments")
 	}
 
 	if got := jsonField(run(conn, "iam", "list-users")["Users"], "UserName"); !equalSorted(got, wantUsers) {
@@ -154,6 +170,144 @@ func TestAWSCLI(t *testing.T) {
 	if got := jsonField(run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"], "UserName"); !equalSorted(got, wantSSOUsers) {
 		t.Errorf("aws identitystore list-users = %v, want %v", got, wantSSOUsers)
 	}
+
+	t.Run("GetAccountAuthorizationDetails", func(t *testing.T) {
+		// The CLI follows the pages itself, as the sync does.
+		gaad := run(conn, "iam", "get-account-authorization-details")
+		if got := jsonField(gaad["UserDetailList"], "UserName"); !equalSorted(got, wantUsers) {
+			t.Errorf("users = %v, want %v", got, wantUsers)
+		}
+		if got, want := jsonField(gaad["GroupDetailList"], "GroupName"), sortedNames(mgmt.Groups); !equalSorted(got, want) {
+			t.Errorf("groups = %v, want %v", got, want)
+		}
+		if got, want := jsonField(gaad["RoleDetailList"], "RoleName"), sortedNames(mgmt.Roles); !equalSorted(got, want) {
+			t.Errorf("roles = %v, want %v", got, want)
+		}
+		// Each user's groups, and each group's attached policies, as the world has them.
+		users, _ := gaad["UserDetailList"].([]any)
+		checked := 0
+		for _, it := range users {
+			u := it.(map[string]any)
+			name := u["UserName"].(string)
+			var wantGroups []string
+			for _, g := range mgmt.Groups {
+				if slices.Contains(g.Members, name) {
+					wantGroups = append(wantGroups, g.Name)
+				}
+			}
+			if got := stringList(u["GroupList"]); !equalSorted(got, wantGroups) {
+				t.Errorf("user %s: GroupList = %v, want %v", name, got, wantGroups)
+			}
+			checked++
+		}
+		groups, _ := gaad["GroupDetailList"].([]any)
+		for _, it := range groups {
+			g := it.(map[string]any)
+			name := g["GroupName"].(string)
+			if got, want := jsonField(g["AttachedManagedPolicies"], "PolicyArn"), mgmt.Groups[name].AttachedPolicies; !equalSorted(got, want) {
+				t.Errorf("group %s: attached policies = %v, want %v", name, got, want)
+			}
+			checked++
+		}
+		if checked != len(wantUsers)+len(mgmt.Groups) {
+			t.Errorf("checked %d users and groups, want %d", checked, len(wantUsers)+len(mgmt.Groups))
+		}
+	})
+
+	t.Run("credential report", func(t *testing.T) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			state := run(conn, "iam", "generate-credential-report")["State"]
+			if state == "COMPLETE" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the credential report is still %v after 30 s", state)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		rep := run(conn, "iam", "get-credential-report")
+		if rep["ReportFormat"] != "text/csv" {
+			t.Errorf("ReportFormat = %v", rep["ReportFormat"])
+		}
+		// The CLI prints the blob base64-encoded, as AWS sends it.
+		content, err := base64.StdEncoding.DecodeString(rep["Content"].(string))
+		if err != nil {
+			t.Fatalf("Content is not base64: %v", err)
+		}
+		rows, err := csv.NewReader(bytes.NewReader(content)).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][0] != "user" || rows[0][1] != "arn" {
+			t.Fatalf("the report is not the credential report's CSV (%v):\n%s", err, content)
+		}
+		var got []string
+		for _, r := range rows[1:] {
+			if r[0] == "<root_account>" {
+				continue
+			}
+			got = append(got, r[0])
+			if u := mgmt.Users[r[0]]; u == nil || r[1] != u.ARN {
+				t.Errorf("report row %s has ARN %s", r[0], r[1])
+			}
+		}
+		if !equalSorted(got, wantUsers) {
+			t.Errorf("report users = %v, want %v", got, wantUsers)
+		}
+	})
+
+	t.Run("SSO Admin", func(t *testing.T) {
+		inst, _ := run(conn, "sso-admin", "list-instances")["Instances"].([]any)
+		if len(inst) != 1 || inst[0].(map[string]any)["InstanceArn"] != info.InstanceARN || inst[0].(map[string]any)["IdentityStoreId"] != info.IdentityStoreID {
+			t.Fatalf("aws sso-admin list-instances = %v, want %s with %s", inst, info.InstanceARN, info.IdentityStoreID)
+		}
+		var wantSets []string
+		for _, ps := range want.SSO.PermissionSets {
+			wantSets = append(wantSets, ps.ARN)
+		}
+		if got := stringList(run(conn, "sso-admin", "list-permission-sets", "--instance-arn", info.InstanceARN)["PermissionSets"]); !equalSorted(got, wantSets) {
+			t.Errorf("aws sso-admin list-permission-sets = %v, want %v", got, wantSets)
+		}
+		// Every (account, permission set) pair, assigned or not: the assignments of each.
+		listed := 0
+		for _, acct := range wantAccounts {
+			for _, ps := range wantSets {
+				var wantPairs []string
+				for _, a := range want.SSO.Assignments {
+					if a.AccountID == acct && a.PermissionSetARN == ps {
+						wantPairs = append(wantPairs, a.PrincipalType+":"+a.PrincipalID)
+					}
+				}
+				out := run(conn, "sso-admin", "list-account-assignments", "--instance-arn", info.InstanceARN, "--account-id", acct, "--permission-set-arn", ps)
+				var got []string
+				items, _ := out["AccountAssignments"].([]any)
+				for _, it := range items {
+					m := it.(map[string]any)
+					if m["AccountId"] != acct || m["PermissionSetArn"] != ps {
+						t.Errorf("assignment %v listed for %s and %s", m, acct, ps)
+					}
+					got = append(got, m["PrincipalType"].(string)+":"+m["PrincipalId"].(string))
+				}
+				if !equalSorted(got, wantPairs) {
+					t.Errorf("aws sso-admin list-account-assignments %s %s = %v, want %v", acct, ps, got, wantPairs)
+				}
+				listed += len(got)
+			}
+		}
+		if listed != len(want.SSO.Assignments) {
+			t.Errorf("listed %d assignments in all, the demo has %d", listed, len(want.SSO.Assignments))
+		}
+	})
+}
+
+// stringList returns a JSON list of strings.
+func stringList(list any) []string {
+	var out []string
+	items, _ := list.([]any)
+	for _, it := range items {
+		if s, ok := it.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // jsonField collects one string field of every object in a JSON list.
