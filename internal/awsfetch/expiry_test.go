@@ -41,7 +41,7 @@ func TestCredentialsRenewedBeforeTheyExpire(t *testing.T) {
 	calls := 0
 	for time.Now().Before(deadline) {
 		for who, c := range clients {
-			if _, err := c.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+			if _, err := c.ListAccountAliases(ctx, &iam.ListAccountAliasesInput{}); err != nil {
 				t.Fatalf("%s after %d calls: %v", who, calls, err)
 			}
 			calls++
