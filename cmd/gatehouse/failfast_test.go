@@ -16,13 +16,14 @@ import (
 // endpoint cannot be reached: not after minutes of retries inside retries, and not as
 // "no usable credentials" when credentials were set.
 func TestUnreachableEndpointFailsFast(t *testing.T) {
-	// A port that refuses connections: listen, then close.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port that refuses connections. Not a port listened on and closed: other tests'
+	// simulators listen on ephemeral ports and may take it in the meantime. Port 1 is
+	// outside the ephemeral range; the test checks that it refuses.
+	const closed = "127.0.0.1:1"
+	if c, err := net.Dial("tcp", closed); err == nil {
+		c.Close()
+		t.Fatalf("something listens on %s", closed)
 	}
-	closed := ln.Addr().String()
-	ln.Close()
 
 	// A host name that does not resolve; the expected words are whatever this machine's
 	// resolver says about it ("no such host" where DNS answers).
