@@ -83,7 +83,8 @@ const inlinePolicySep = "/inline/"
 
 // inlinePolicyID is the resource id of an inline policy: its owner's ARN, "/inline/" and
 // its name, e.g. arn:aws:iam::111111111111:group/developers/inline/deny-iam-writes. It is
-// stable for as long as the owner and the policy keep their names, as IAM identifies them.
+// stable for as long as the owner keeps its ARN (name and path) and the policy its name: IAM
+// identifies an inline policy by exactly these.
 func inlinePolicyID(ownerARN, name string) string { return ownerARN + inlinePolicySep + name }
 
 // principalRef names a grant principal by resource type and id.
