@@ -517,6 +517,10 @@ func (g *genState) iam(a *Account) {
 		u := a.AddUser(w, name, path)
 		u.CreateDate = g.ago(200, 1800)
 		u.Tags = tags
+		if service {
+			// Automation capped by a permissions boundary, as many organizations require.
+			u.PermissionsBoundary = AWSManagedPolicyARN("PowerUserAccess")
+		}
 		if !service && g.chance(85) {
 			u.LoginProfile = &LoginProfile{CreateDate: u.CreateDate, PasswordResetRequired: g.chance(5)}
 			if g.chance(80) {
@@ -945,6 +949,7 @@ func genDemoWorld(seed int64, now time.Time) *World {
 	ci := user(mgmt, "ci-deployer", "/service/", "platform", 800)
 	key(mgmt, ci, "Active", 790, 1.0/24, "cloudformation", "us-east-1")
 	ci.AttachedPolicies = append(ci.AttachedPolicies, ciPolicy.ARN)
+	ci.PermissionsBoundary = AWSManagedPolicyARN("PowerUserAccess") // whatever it is given, never IAM
 
 	used(role(mgmt, "break-glass-admin", "/", "Emergency administrator access, alarmed", TrustPolicy(genRootARN(mgmt.ID), ""), "AdministratorAccess"), 90)
 	used(role(mgmt, "github-actions-deploy", "/", "Deployments from GitHub Actions", genOIDCTrust(mgmt.ID, "example/infrastructure"), "PowerUserAccess"), 0.5)

@@ -104,6 +104,21 @@ func TestPresetLargeCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Service users (path /service/) carry a permissions boundary; people do not.
+	bounded := 0
+	for _, a := range w.Accounts {
+		for _, u := range a.Users {
+			switch {
+			case u.Path == "/service/" && u.PermissionsBoundary == AWSManagedPolicyARN("PowerUserAccess"):
+				bounded++
+			case u.Path != "/service/" && u.PermissionsBoundary != "", u.Path == "/service/" && u.PermissionsBoundary == "":
+				t.Errorf("account %s: user %s%s has boundary %q", a.ID, u.Path, u.Name, u.PermissionsBoundary)
+			}
+		}
+	}
+	if bounded == 0 {
+		t.Error("no service user has a permissions boundary")
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	t.Logf("large preset: built in %v, %.1f MB allocated, %.1f MB live heap", elapsed,
@@ -291,6 +306,12 @@ func TestPresetDemo(t *testing.T) {
 	mgmt := w.ManagementAccount()
 	if got := sortedKeys(mgmt.Users); !slices.Equal(got, []string{"alice", "bob", "carol", "ci-deployer", "gatehouse-operator"}) {
 		t.Errorf("management users = %v", got)
+	}
+	if b := mgmt.Users["ci-deployer"].PermissionsBoundary; b != AWSManagedPolicyARN("PowerUserAccess") {
+		t.Errorf("ci-deployer's permissions boundary = %q, want PowerUserAccess", b)
+	}
+	if b := mgmt.Users["alice"].PermissionsBoundary; b != "" {
+		t.Errorf("alice's permissions boundary = %q, want none", b)
 	}
 	if got := sortedKeys(mgmt.Groups); !slices.Equal(got, []string{"admins", "auditors", "billing", "developers"}) {
 		t.Errorf("management groups = %v", got)
