@@ -86,8 +86,9 @@ type Config struct {
 	IdentityCenter       bool
 	IdentityCenterRegion string
 
-	// SyncSecrets fetches access key metadata (ListAccessKeys and GetAccessKeyLastUsed per
-	// user and key). Secret values are never read.
+	// SyncSecrets fetches access key metadata: ListAccessKeys per user, and the last use
+	// from the credential report, or GetAccessKeyLastUsed for the keys it does not hold
+	// (created after it). Secret values are never read.
 	SyncSecrets bool
 
 	// SCIMEndpoint and SCIMToken, when both set, read each Identity Center user's active
