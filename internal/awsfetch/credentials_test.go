@@ -224,3 +224,24 @@ func pick(m map[string]int64, keys ...string) map[string]int64 {
 	}
 	return out
 }
+
+// A role whose policy predates these per-user calls may be denied them: the account is
+// still synced, and the user's row names what could not be read rather than reporting
+// "no console password".
+func TestFetchCredentialsDeniedCallsAreReported(t *testing.T) {
+	env := startSim(t, fixture(t, credentialsFixture), awssim.Options{Now: func() time.Time { return credentialsNow }})
+	env.sim.Do(func(w *awssim.World) {
+		role := w.Accounts["111111111111"].Roles[awssim.ConnectorRoleName]
+		role.InlinePolicies["DenyLoginProfiles"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:GetLoginProfile","Resource":"*"}]}`
+	})
+	snap, _ := fetch(t, env.cfg)
+	a := snap.Accounts[0]
+	if !a.Synced {
+		t.Fatalf("account not synced: %s", a.SkipReason)
+	}
+	rows := a.IAM.UserCredentials
+	if len(rows) != 2 || rows[0].User != "dana" || rows[0].PasswordEnabled ||
+		!rows[0].PasswordLastUsed.Equal(at(t, "2025-12-31T23:45:00Z")) || len(rows[0].Unread) != 1 || rows[0].Unread[0] != "iam:GetLoginProfile" {
+		t.Errorf("dana's row = %+v; want her password's last use, console access unread (iam:GetLoginProfile)", rows)
+	}
+}
