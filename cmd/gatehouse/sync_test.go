@@ -207,7 +207,9 @@ func TestSyncOrganizationWithIdentityCenter(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
 	}
-	checkGolden(t, "org-identity-center", dumpC1Z(t, file)+dumpProfiles(t, file, w))
+	// User status (golden's status lines), checked against the fixture: alice and bob
+	// active, erin active: false; all from the Identity Store API's UserStatus.
+	checkGolden(t, "org-identity-center", dumpC1Z(t, file)+dumpProfiles(t, file, w)+dumpUserStatus(t, file))
 }
 
 // A wrong or expired SCIM token does not fail the sync: the summary says whose status
@@ -231,6 +233,11 @@ func TestSyncSCIMTokenRejected(t *testing.T) {
 	}
 	if strings.Contains(stdout+stderr, "expired-token") {
 		t.Error("the token is printed")
+	}
+	// Each user: unknown, not disabled, with the reason in the file.
+	status := dumpUserStatus(t, file)
+	if n := strings.Count(status, " UNSPECIFIED profile=unknown source=none detail=unknown: SCIM token rejected (401): create a new token"); n != 3 {
+		t.Errorf("%d users unknown with the reason, want 3:\n%s", n, status)
 	}
 }
 
