@@ -69,15 +69,14 @@ func parseIdentityPolicy(doc string) *apiError {
 	if err != nil {
 		return err
 	}
-	for _, st := range p.Statement {
-		pb := st.Principal
-		if pb.Any || len(pb.AWS) > 0 || len(pb.Service) > 0 || len(pb.Federated) > 0 {
+	for _, st := range p.statements {
+		if st.hasPrincipal || st.notPrincipal {
 			return &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "Policy document should not specify a principal."}
 		}
-		if len(st.Action) == 0 && len(st.NotAction) == 0 {
+		if len(st.actions) == 0 && len(st.notActions) == 0 {
 			return &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "Policy statement must contain actions."}
 		}
-		if len(st.Resource) == 0 && len(st.NotResource) == 0 {
+		if len(st.resources) == 0 && len(st.notResources) == 0 {
 			return &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "Policy statement must contain resources."}
 		}
 	}

@@ -78,12 +78,12 @@ func parseTrustPolicy(doc string) *apiError {
 	if err != nil {
 		return err
 	}
-	for _, st := range p.Statement {
-		pb := st.Principal
-		if !pb.Any && len(pb.AWS) == 0 && len(pb.Service) == 0 && len(pb.Federated) == 0 {
+	for _, st := range p.statements {
+		pb := st.principal
+		if !pb.anyone && len(pb.aws) == 0 && len(pb.service) == 0 && len(pb.federated) == 0 && !st.notPrincipal {
 			return &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "Missing required field Principal"}
 		}
-		if len(st.Resource) > 0 || len(st.NotResource) > 0 {
+		if st.hasResource || st.hasNotRes {
 			return &apiError{Status: 400, Code: "MalformedPolicyDocument", Message: "Has prohibited field Resource"}
 		}
 	}

@@ -1,6 +1,10 @@
 package awssim
 
-import "strings"
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // SimulatePrincipalPolicy: evaluates the identity policies of a user, group or role of the
 // caller's account for actions and resources, with the same evaluation the simulator
@@ -97,11 +101,28 @@ func iamSimulatePrincipalPolicy(q *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	// As in IAM, the simulator of policies knows only the condition keys the caller
+	// passes as ContextEntries; a statement whose condition needs another key does not
+	// apply, and the key is reported in MissingContextValues.
+	ctx := map[string][]string{}
+	for i := 1; ; i++ {
+		prefix := fmt.Sprintf("ContextEntries.member.%d.", i)
+		name := q.param(prefix + "ContextKeyName")
+		if name == "" {
+			break
+		}
+		ctx[strings.ToLower(name)] = q.listParam(prefix + "ContextKeyValues")
+	}
 	var results []xmlEvaluationResult
 	for _, action := range actions {
 		for _, resource := range resources {
-			results = append(results, xmlEvaluationResult{EvalActionName: action, EvalResourceName: resource,
-				EvalDecision: decisionName(evaluate(docs, action, resource))})
+			// Without ResourceArns the resource is "*" itself, which only a Resource
+			// element of "*" matches, as in IAM.
+			r := evalRequest{action: action, resource: resource, context: ctx}
+			res := xmlEvaluationResult{EvalActionName: action, EvalResourceName: resource,
+				EvalDecision: decisionName(evaluate(docs, r))}
+			res.MissingContextValues = xmlListOf(missingContextKeys(docs, r))
+			results = append(results, res)
 		}
 	}
 	pg, next, err := iamPage(q, results)
@@ -109,4 +130,33 @@ func iamSimulatePrincipalPolicy(q *request) (any, *apiError) {
 		return nil, err
 	}
 	return simulateResult{EvaluationResults: xmlListOf(pg), IsTruncated: next != "", Marker: next}, nil
+}
+
+// missingContextKeys lists the condition keys, as the policies write them, of the
+// statements that apply to the action and resource but that the request's context lacks.
+func missingContextKeys(docs []string, r evalRequest) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range docs {
+		p, err := parsePolicy(d)
+		if err != nil {
+			continue
+		}
+		for _, st := range p.statements {
+			conds := st.conditions
+			st.conditions = nil
+			if !st.matches(r) {
+				continue
+			}
+			for _, c := range conds {
+				k := strings.ToLower(c.key)
+				if _, ok := r.context[k]; !ok && !seen[k] {
+					seen[k] = true
+					out = append(out, c.key)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

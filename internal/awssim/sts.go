@@ -77,7 +77,7 @@ func stsAssumeRole(q *request) (any, *apiError) {
 	if role == nil || role.ARN != roleARN {
 		return nil, denied
 	}
-	if ok, _ := trustAllows(role.AssumeRolePolicy, q.caller, externalID); !ok {
+	if ok, _ := q.w.trustAllows(role, q.caller, externalID); !ok {
 		return nil, denied
 	}
 	// The caller's identity policy must allow sts:AssumeRole too, unless the trust policy
@@ -142,11 +142,11 @@ func trustNamesExactly(trustPolicy string, caller *Principal) bool {
 	if err != nil {
 		return false
 	}
-	for _, st := range p.Statement {
-		if st.Effect != "Allow" {
+	for _, st := range p.statements {
+		if st.effect != "Allow" {
 			continue
 		}
-		for _, v := range st.Principal.AWS {
+		for _, v := range st.principal.aws {
 			if v == caller.IdentityARN() {
 				return true
 			}

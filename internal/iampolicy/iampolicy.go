@@ -1,7 +1,9 @@
 // Package iampolicy parses IAM policy documents and matches their statements against an
-// action and a resource. It holds the part of IAM's policy language that both the AWS
-// simulator (internal/awssim) and `gatehouse doctor` (internal/doctor) evaluate; each of
-// them decides what to do with conditions and how to combine statements.
+// action and a resource, for `gatehouse doctor` (internal/doctor), which decides what to
+// do with conditions and how to combine statements. The AWS simulator (internal/awssim)
+// deliberately has its own evaluator: it plays AWS in the doctor's tests, and one piece
+// of code must not check itself. Both are held to one table of cases from AWS's
+// documentation (TestEvaluationFollowsAWSDocumentation in internal/doctor).
 package iampolicy
 
 import (
