@@ -27,7 +27,7 @@ func generatedSim(t *testing.T, change func(w *awssim.World, b *setup.Bundle)) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := setup.Generate(setup.Options{Features: doctorFeatures, MemberRoleName: "GatehouseMember",
+	b, err := setup.Generate(setup.Options{Features: doctorFeatures, MemberRoleName: "GatehouseMember", OrgID: w.Org.ID,
 		TrustedPrincipal: operatorARN, ExternalID: "full-org-external-id"})
 	if err != nil {
 		t.Fatal(err)

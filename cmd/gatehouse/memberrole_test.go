@@ -65,7 +65,7 @@ func TestSyncMemberRoleDefaultAndOrganizationAccessRoleOptIn(t *testing.T) {
 // is accepted as an opt-in that creates no member role and warns on stderr.
 func TestSetupMemberRoleOptIn(t *testing.T) {
 	dir := t.TempDir()
-	args := []string{"setup", "aws", "--orgs", "--trusted-principal", "arn:aws:iam::111111111111:user/op", "--state-dir", filepath.Join(dir, "state")}
+	args := []string{"setup", "aws", "--orgs", "--org-id", "o-exampleorg1", "--trusted-principal", "arn:aws:iam::111111111111:user/op", "--state-dir", filepath.Join(dir, "state")}
 	stdout, stderr, err := runGatehouseEnv(t, noAWSEnv(t), args...)
 	if err != nil || strings.Contains(stderr, "warning: --member-role-name") || !strings.Contains(stdout, `"member_role": {`) ||
 		!strings.Contains(stdout, `"Resource": "arn:aws:iam::*:role/GatehouseMember"`) {

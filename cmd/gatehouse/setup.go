@@ -107,6 +107,20 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 				principalNote = note
 			}
 
+			orgNote := ""
+			if opts.Features.Orgs && opts.OrgID == "" {
+				// setup works offline with --org-id; without it, the credentials at hand
+				// may say which organization they belong to.
+				ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+				defer cancel()
+				orgID, err := setup.CurrentOrganization(ctx, awsfetch.Config{Region: region, EndpointURL: endpoint, MaxAttempts: 3})
+				if err != nil {
+					return fmt.Errorf("%s (reading it failed: %v)", setup.MissingOrgID, err)
+				}
+				opts.OrgID = orgID
+				orgNote = "read with organizations:DescribeOrganization; pass --org-id to set it"
+			}
+
 			id, err := setup.ResolveExternalID(stateDir, externalID)
 			if err != nil {
 				return err
@@ -122,6 +136,9 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 
 			if principalNote != "" {
 				fmt.Fprintf(info, "Trusted principal %s: %s.\n", bundle.TrustedPrincipal, principalNote)
+			}
+			if orgNote != "" {
+				fmt.Fprintf(info, "Organization %s: %s.\n", bundle.OrgID, orgNote)
 			}
 			writeExternalIDOrigin(info, stderr, id)
 
@@ -161,6 +178,7 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 	fl.BoolVar(&opts.Features.SCIM, "scim", false, "read Identity Center user status from its SCIM endpoint (needs no IAM permission, only the SCIM token)")
 	fl.BoolVar(&opts.Features.Provisioning, "provisioning", false, "grant and revoke access: adds write actions to the policies")
 	fl.StringVar(&opts.MemberRoleName, "member-role-name", setup.DefaultMemberRoleName, "with --orgs, the read-only role created in every member account for Gatehouse; "+setup.OrganizationAccessRole+" opts in to that existing administrator role instead (not least privilege: warns, creates nothing)")
+	fl.StringVar(&opts.OrgID, "org-id", "", "with --orgs, the organization's id (o-...): the connector role may assume the member role only in its accounts (default: read with organizations:DescribeOrganization from the credentials at hand)")
 	fl.StringVar(&opts.RoleName, "role-name", setup.DefaultRoleName, "name of the connector role")
 	fl.StringVar(&opts.TrustedPrincipal, "trusted-principal", "", "ARN of the IAM user or role Gatehouse runs as, which may assume the connector role (default: your own identity, from STS)")
 	fl.StringVar(&opts.AccountID, "account-id", "", "account the connector role is created in (default: the account of your credentials, else the trusted principal's)")

@@ -58,7 +58,7 @@ func TestSetupRejectsBadInput(t *testing.T) {
 func TestSetupKeepsTheExternalID(t *testing.T) {
 	dir := t.TempDir()
 	state, out := filepath.Join(dir, "state"), filepath.Join(dir, "out")
-	args := []string{"setup", "aws", "--orgs", "--identity-center", "--member-role-name", "GatehouseMember",
+	args := []string{"setup", "aws", "--orgs", "--org-id", "o-exampleorg1", "--identity-center", "--member-role-name", "GatehouseMember",
 		"--trusted-principal", operatorARN, "--state-dir", state}
 	stdout, stderr, err := runGatehouseEnv(t, noAWSEnv(t), append(args, "--format", "all", "--out", out)...)
 	if err != nil {
@@ -125,7 +125,14 @@ func TestSetupKeepsTheExternalID(t *testing.T) {
 
 // Without --trusted-principal, the role trusts the caller's own identity, from STS.
 func TestSetupTrustsYourOwnIdentity(t *testing.T) {
-	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	s, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	var orgID string
+	s.Do(func(w *awssim.World) {
+		// Whoever runs setup may read the organization (any account of it may).
+		w.ManagementAccount().Users[awssim.OperatorUserName].InlinePolicies["read-org"] =
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"organizations:DescribeOrganization","Resource":"*"}]}`
+		orgID = w.Org.ID
+	})
 	state := t.TempDir()
 	stdout, stderr, err := runGatehouseEnv(t, syncEnv(t, info), "setup", "aws", "--endpoint-url", info.Endpoint, "--orgs",
 		"--state-dir", state, "--format", "cloudformation")
@@ -147,5 +154,26 @@ func TestSetupTrustsYourOwnIdentity(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "gatehouse sync --file org.c1z --endpoint-url "+info.Endpoint+" --role-arn arn:aws:iam::111111111111:role/GatehouseConnector") {
 		t.Errorf("the next steps do not name the role in the caller's account:\n%s", stderr)
+	}
+	// The organization id came from the credentials too, and limits sts:AssumeRole.
+	if want := "Organization " + orgID + ": read with organizations:DescribeOrganization; pass --org-id to set it.\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if !strings.Contains(stdout, "aws:ResourceOrgID: "+orgID) {
+		t.Errorf("the template does not limit sts:AssumeRole to %s:\n%s", orgID, stdout)
+	}
+}
+
+// setup aws --orgs works offline with --org-id; without it and without credentials to
+// read it, it says how to get it.
+func TestSetupNeedsTheOrganizationID(t *testing.T) {
+	args := []string{"setup", "aws", "--orgs", "--trusted-principal", operatorARN, "--state-dir", filepath.Join(t.TempDir(), "state")}
+	_, stderr, err := runGatehouseEnv(t, noAWSEnv(t), args...)
+	if err == nil || !strings.HasPrefix(stderr, "gatehouse: "+setup.MissingOrgID+" (reading it failed: ") {
+		t.Errorf("setup aws --orgs without --org-id or credentials: err %v, stderr %q", err, stderr)
+	}
+	stdout, stderr, err := runGatehouseEnv(t, noAWSEnv(t), append(args, "--org-id", "o-exampleorg1")...)
+	if err != nil || !strings.Contains(stdout, `"aws:ResourceOrgID": "o-exampleorg1"`) {
+		t.Errorf("setup aws --orgs --org-id offline: err %v, stderr %q, stdout:\n%s", err, stderr, stdout)
 	}
 }

@@ -86,7 +86,17 @@ type Names struct {
 	// MemberRole is the name of the member-account role, optionally with a path
 	// ("path/Name").
 	MemberRole string
+	// OrgID is the organization's id (o-...). When set, the connector role may assume
+	// the member role only in accounts of that organization: the statement that grants
+	// sts:AssumeRole on the member role carries the condition aws:ResourceOrgID (the
+	// organization of the account that owns the role), so a role of the same name in an
+	// account outside the organization cannot be entered with Gatehouse's credentials.
+	OrgID string
 }
+
+// ResourceOrgIDKey is the global condition key holding the organization of the account
+// that owns the resource of a request; for sts:AssumeRole, the role's account.
+const ResourceOrgIDKey = "aws:ResourceOrgID"
 
 func (n Names) partition() string {
 	if n.Partition == "" {
@@ -176,11 +186,15 @@ func PolicyFor(f Set, r Role, n Names) Policy {
 		g := groups[sid]
 		actions := slices.Clone(g.actions)
 		slices.Sort(actions)
-		pol.Statement = append(pol.Statement, Statement{
+		st := Statement{
 			Sid: sid, Effect: "Allow",
 			Action:   slices.Compact(actions),
 			Resource: Strings{n.Pattern(g.kind, r)},
-		})
+		}
+		if g.kind == MemberRoles && n.OrgID != "" {
+			st.Condition = Conditions{"StringEquals": {ResourceOrgIDKey: {n.OrgID}}}
+		}
+		pol.Statement = append(pol.Statement, st)
 	}
 	return pol
 }

@@ -114,6 +114,7 @@ type run struct {
 	sess       *awsfetch.Session
 	orgOK      bool
 	rootID     string
+	orgID      string // the organization's id, from DescribeOrganization
 	instance   string // Identity Center instance ARN
 	storeID    string
 	assumeSeen bool // a member role was assumed

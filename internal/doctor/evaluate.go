@@ -27,6 +27,9 @@ type evaluation struct {
 	// why explains a denial: no statement allows it, or an explicit Deny (possibly
 	// conditional).
 	why string
+	// conditional is set when only a statement with a condition allows the action:
+	// whether it is allowed depends on the request, which this evaluator cannot see.
+	conditional bool
 }
 
 // evaluatePolicies applies identity policy documents to an action on a resource.
@@ -59,7 +62,7 @@ func evaluatePolicies(docs []string, action, resource string) evaluation {
 	case allowed:
 		return evaluation{allowed: true}
 	case conditionalAllow:
-		return evaluation{why: "only a statement with a condition allows it"}
+		return evaluation{why: "only a statement with a condition allows it", conditional: true}
 	}
 	return evaluation{why: "no statement of the role's policies allows it"}
 }

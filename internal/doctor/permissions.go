@@ -437,6 +437,13 @@ func (c *checker) simulate(ctx context.Context, results []result, open []int) er
 		in := &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(c.sourceARN)}
 		for _, i := range idx {
 			in.ActionNames = append(in.ActionNames, results[i].action)
+			if results[i].resource == awsperms.MemberRoles && c.names.OrgID != "" && len(in.ContextEntries) == 0 {
+				// The generated policy allows sts:AssumeRole on the member role only in
+				// the organization's accounts; IAM's simulator knows that key only when
+				// told, and the member roles are in the organization.
+				in.ContextEntries = []iamtypes.ContextEntry{{ContextKeyName: aws.String(awsperms.ResourceOrgIDKey),
+					ContextKeyType: iamtypes.ContextKeyTypeEnumString, ContextKeyValues: []string{c.names.OrgID}}}
+			}
 		}
 		if res != "*" {
 			in.ResourceArns = []string{res}
@@ -477,6 +484,11 @@ func (c *checker) evaluateOwnPolicies(ctx context.Context, results []result, ope
 	}
 	for _, i := range open {
 		ev := evaluatePolicies(docs, results[i].action, c.names.Example(results[i].resource, c.role, c.env.account))
+		if ev.conditional {
+			// Neither allowed nor denied: the condition decides, per request.
+			results[i].detail = "reading the role's policies: " + ev.why + ", which only AWS can evaluate"
+			continue
+		}
 		results[i].method = methodPolicy
 		if ev.allowed {
 			results[i].verdict, results[i].detail = allowed, ev.why
@@ -622,7 +634,7 @@ func (r *run) names() awsperms.Names {
 	if member == "" {
 		member = awsperms.DefaultMemberRoleName
 	}
-	return awsperms.Names{Partition: partition, ConnectorRole: r.roleARN[strings.LastIndex(r.roleARN, "/")+1:], MemberRole: strings.TrimPrefix(member, "/")}
+	return awsperms.Names{Partition: partition, ConnectorRole: r.roleARN[strings.LastIndex(r.roleARN, "/")+1:], MemberRole: strings.TrimPrefix(member, "/"), OrgID: r.orgID}
 }
 
 // setupCommand is the gatehouse setup aws command that generates the policies for the

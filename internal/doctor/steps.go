@@ -337,6 +337,7 @@ func (r *run) organization(ctx context.Context) Check {
 	}
 	o := desc.Organization
 	orgID, mgmt := aws.ToString(o.Id), aws.ToString(o.MasterAccountId)
+	r.orgID = orgID
 	roots, err := client.ListRoots(ctx, &organizations.ListRootsInput{MaxResults: aws.Int32(1)})
 	if err == nil && len(roots.Roots) > 0 {
 		r.rootID = aws.ToString(roots.Roots[0].Id)

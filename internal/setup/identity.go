@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 )
@@ -45,4 +46,23 @@ func CurrentCaller(ctx context.Context, cfg awsfetch.Config) (Caller, error) {
 		}
 	}
 	return c, nil
+}
+
+// CurrentOrganization asks AWS Organizations for the id of the organization the
+// credentials of cfg belong to (organizations:DescribeOrganization, which any account of
+// the organization may call).
+func CurrentOrganization(ctx context.Context, cfg awsfetch.Config) (string, error) {
+	sess, err := awsfetch.Connect(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer sess.Close()
+	out, err := organizations.NewFromConfig(sess.Connector()).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return "", err
+	}
+	if out.Organization == nil || aws.ToString(out.Organization.Id) == "" {
+		return "", fmt.Errorf("DescribeOrganization returned no organization id")
+	}
+	return aws.ToString(out.Organization.Id), nil
 }

@@ -32,7 +32,7 @@ func TestGeneratedPolicyIsExactlyWhatProvisioningCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := generate(t, Options{Features: awsperms.All, MemberRoleName: "GatehouseMember",
+	b := generate(t, Options{Features: awsperms.All, MemberRoleName: "GatehouseMember", OrgID: w.Org.ID,
 		TrustedPrincipal: "arn:aws:iam::111111111111:user/" + awssim.OperatorUserName, ExternalID: "full-org-external-id"})
 	installGenerated(t, w, b)
 	ids := map[string]string{}

@@ -40,6 +40,9 @@ const (
 	MemberPolicyName    = awsperms.MemberPolicyName
 )
 
+// MissingOrgID is the error for --orgs without an organization id.
+const MissingOrgID = "--orgs needs the organization's id, so that the connector role may assume the member role only in the organization's accounts (condition aws:ResourceOrgID): pass --org-id o-... (aws organizations describe-organization --query Organization.Id --output text prints it), or run setup with credentials of an account of the organization to read it"
+
 // Options say what to generate.
 type Options struct {
 	// Features are the features the role must support.
@@ -52,6 +55,10 @@ type Options struct {
 	// exception: it already exists (with AdministratorAccess) and is only named, never
 	// created; Bundle.Warning then says why that is not least privilege.
 	MemberRoleName string
+	// OrgID is the organization's id (o-...), required with Features.Orgs: the
+	// connector's policy allows sts:AssumeRole on the member role only in accounts of
+	// that organization (condition aws:ResourceOrgID).
+	OrgID string
 	// TrustedPrincipal is the IAM user or role (or account root) that assumes the
 	// connector role: the identity Gatehouse runs as.
 	TrustedPrincipal string
@@ -95,6 +102,7 @@ var (
 	roleNamePattern   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	pathPartPattern   = regexp.MustCompile(`^[\x21-\x7E]{1,512}$`)
 	accountIDPattern  = regexp.MustCompile(`^\d{12}$`)
+	orgIDPattern      = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	principalPattern  = regexp.MustCompile(`^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):(.+)$`)
 )
 
@@ -144,6 +152,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--role-name must be 1 to 64 letters, digits and +=,.@_-, got %q", o.RoleName)
 	case o.MemberRoleName != "" && !o.Features.Orgs:
 		return fmt.Errorf("--member-role-name names the role created in every member account; it needs --orgs")
+	case o.OrgID != "" && !o.Features.Orgs:
+		return fmt.Errorf("--org-id limits entering member accounts to the organization; it needs --orgs")
+	case o.OrgID != "" && !orgIDPattern.MatchString(o.OrgID):
+		return fmt.Errorf("--org-id must be an organization id, o- and 10 to 32 lowercase letters or digits (aws organizations describe-organization --query Organization.Id), got %q", o.OrgID)
 	case o.Features.SCIM && !o.Features.IdentityCenter:
 		return fmt.Errorf("--scim reads Identity Center user status; add --identity-center")
 	case o.ExternalID != "" && (len(o.ExternalID) < 2 || len(o.ExternalID) > 1224 || !externalIDPattern.MatchString(o.ExternalID)):
@@ -196,12 +208,14 @@ func Generate(o Options) (*Bundle, error) {
 		return nil, fmt.Errorf("no trusted principal: pass --trusted-principal with the ARN of the IAM user or role Gatehouse runs as")
 	case o.ExternalID == "":
 		return nil, fmt.Errorf("no External ID: pass --external-id, or let setup generate one")
+	case o.Features.Orgs && o.OrgID == "":
+		return nil, fmt.Errorf(MissingOrgID)
 	}
 	partition := principalPattern.FindStringSubmatch(o.TrustedPrincipal)[1]
 	b := &Bundle{Options: o, Partition: partition}
 	b.ConnectorRoleARN = "arn:" + partition + ":iam::" + o.AccountID + ":role/" + o.RoleName
 
-	names := awsperms.Names{Partition: partition, ConnectorRole: o.RoleName, MemberRole: o.MemberRoleName}
+	names := awsperms.Names{Partition: partition, ConnectorRole: o.RoleName, MemberRole: o.MemberRoleName, OrgID: o.OrgID}
 	b.Trust = awsperms.Policy{Version: awsperms.PolicyVersion, Statement: []awsperms.Statement{{
 		Sid: "TrustGatehouse", Effect: "Allow",
 		Principal: map[string]any{"AWS": o.TrustedPrincipal},

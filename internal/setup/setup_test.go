@@ -21,23 +21,26 @@ var update = flag.Bool("update", false, "rewrite the golden files of the setup t
 
 const testExternalID = "0123456789abcdef0123456789abcdef01234567"
 
+// testOrgID is the organization of the golden files' setups.
+const testOrgID = "o-exampleorg1"
+
 // combos are the feature combinations the golden files cover.
 var combos = []struct {
 	name string
 	opts Options
 }{
 	{"base", Options{TrustedPrincipal: "arn:aws:iam::111111111111:user/gatehouse-operator"}},
-	{"orgs", Options{Features: awsperms.Set{Orgs: true},
+	{"orgs", Options{Features: awsperms.Set{Orgs: true}, OrgID: testOrgID,
 		TrustedPrincipal: "arn:aws:iam::111111111111:role/gatehouse-runtime"}},
 	{"orgs-identity-center-member-role", Options{Features: awsperms.Set{Orgs: true, IdentityCenter: true},
-		MemberRoleName: "GatehouseMember", IdentityCenterRegion: "eu-west-1",
+		MemberRoleName: "GatehouseMember", IdentityCenterRegion: "eu-west-1", OrgID: testOrgID,
 		TrustedPrincipal: "arn:aws:iam::111111111111:role/gatehouse-runtime"}},
-	{"everything", Options{Features: awsperms.All, MemberRoleName: "gatehouse/GatehouseMember",
+	{"everything", Options{Features: awsperms.All, MemberRoleName: "gatehouse/GatehouseMember", OrgID: testOrgID,
 		RoleName: "GatehouseConnectorRW", Region: "eu-central-1", IdentityCenterRegion: "eu-central-1",
 		TrustedPrincipal: "arn:aws:iam::444455556666:role/gatehouse-runtime", AccountID: "111111111111"}},
 	{"provisioning-iam-only", Options{Features: awsperms.Set{Provisioning: true, SyncSecrets: true},
 		TrustedPrincipal: "arn:aws:iam::111111111111:user/gatehouse-operator"}},
-	{"orgs-organization-access-role", Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole",
+	{"orgs-organization-access-role", Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole", OrgID: testOrgID,
 		TrustedPrincipal: "arn:aws:iam::111111111111:role/gatehouse-runtime"}},
 }
 
@@ -330,6 +333,8 @@ func TestValidateErrors(t *testing.T) {
 		{Options{MemberRoleName: "GatehouseMember", TrustedPrincipal: p}, "--member-role-name names the role created in every member account; it needs --orgs"},
 		{Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "bad name", TrustedPrincipal: p}, `--member-role-name must be a role name (1 to 64 letters, digits and +=,.@_-), optionally after a path (path/Name), got "bad name"`},
 		{Options{Features: awsperms.Set{SCIM: true}, TrustedPrincipal: p}, "--scim reads Identity Center user status; add --identity-center"},
+		{Options{OrgID: "o-exampleorg1", TrustedPrincipal: p}, "--org-id limits entering member accounts to the organization; it needs --orgs"},
+		{Options{Features: awsperms.Set{Orgs: true}, OrgID: "r-abcd", TrustedPrincipal: p}, `--org-id must be an organization id, o- and 10 to 32 lowercase letters or digits (aws organizations describe-organization --query Organization.Id), got "r-abcd"`},
 		{Options{ExternalID: "x", TrustedPrincipal: p}, `--external-id must be 2 to 1224 letters, digits and +=,.@:/-_, got "x"`},
 		{Options{ExternalID: "has space", TrustedPrincipal: p}, `--external-id must be 2 to 1224 letters, digits and +=,.@:/-_, got "has space"`},
 		{Options{AccountID: "1234", TrustedPrincipal: p}, `--account-id must be the 12 digits of the account the role is created in, got "1234"`},
@@ -419,7 +424,7 @@ func TestHCLString(t *testing.T) {
 // otherwise; OrganizationAccountAccessRole is an opt-in that creates nothing and warns.
 func TestMemberRoleDefault(t *testing.T) {
 	p := "arn:aws:iam::111111111111:user/op"
-	b := generate(t, Options{Features: awsperms.Set{Orgs: true}, TrustedPrincipal: p})
+	b := generate(t, Options{Features: awsperms.Set{Orgs: true}, OrgID: testOrgID, TrustedPrincipal: p})
 	if b.MemberRoleName != "GatehouseMember" || b.MemberPermissions == nil || b.MemberTrust == nil || b.Warning != "" {
 		t.Fatalf("default: member role %q, permissions %v, warning %q; want GatehouseMember created, no warning", b.MemberRoleName, b.MemberPermissions != nil, b.Warning)
 	}
@@ -434,7 +439,7 @@ func TestMemberRoleDefault(t *testing.T) {
 		t.Errorf("sync args %q do not name the member role", got)
 	}
 
-	b = generate(t, Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole", TrustedPrincipal: p})
+	b = generate(t, Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "OrganizationAccountAccessRole", OrgID: testOrgID, TrustedPrincipal: p})
 	if b.MemberPermissions != nil || b.MemberTrust != nil || b.MemberNeeds == nil {
 		t.Errorf("OrganizationAccountAccessRole: setup must not create it (permissions %v, trust %v) but still say what it must allow (%v)", b.MemberPermissions != nil, b.MemberTrust != nil, b.MemberNeeds != nil)
 	}
@@ -443,5 +448,34 @@ func TestMemberRoleDefault(t *testing.T) {
 	}
 	if got := strings.Join(b.SyncArgs(), " "); !strings.Contains(got, "--member-role-name OrganizationAccountAccessRole") {
 		t.Errorf("sync args %q must name the opted-in role, the sync's default is GatehouseMember", got)
+	}
+}
+
+// The connector may assume the member role only by its name and only in the
+// organization's accounts: the statement carries aws:ResourceOrgID (the organization of
+// the account that owns the role), and --orgs without an organization id is an error.
+func TestAssumeMemberRoleLimitedToTheOrganization(t *testing.T) {
+	p := "arn:aws:iam::111111111111:user/op"
+	b := generate(t, Options{Features: awsperms.Set{Orgs: true}, MemberRoleName: "ops/GatehouseMember", OrgID: testOrgID, TrustedPrincipal: p})
+	var found bool
+	for _, st := range b.Permissions.Statement {
+		for _, a := range st.Action {
+			if a != "sts:AssumeRole" {
+				continue
+			}
+			found = true
+			if st.Sid != "AssumeMemberRole" || len(st.Action) != 1 || strings.Join(st.Resource, ",") != "arn:aws:iam::*:role/ops/GatehouseMember" {
+				t.Errorf("sts:AssumeRole statement = %+v; want only sts:AssumeRole on arn:aws:iam::*:role/ops/GatehouseMember", st)
+			}
+			if got := st.Condition["StringEquals"]["aws:ResourceOrgID"]; len(st.Condition) != 1 || len(got) != 1 || got[0] != testOrgID {
+				t.Errorf("sts:AssumeRole condition = %v; want StringEquals aws:ResourceOrgID %s", st.Condition, testOrgID)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no sts:AssumeRole statement")
+	}
+	if _, err := Generate(Options{Features: awsperms.Set{Orgs: true}, TrustedPrincipal: p, ExternalID: testExternalID}); err == nil || err.Error() != MissingOrgID {
+		t.Errorf("Generate --orgs without an organization id: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func TestGeneratedPolicyIsExactlyWhatTheSyncCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := generate(t, Options{Features: syncFeatures, MemberRoleName: "GatehouseMember",
+	b := generate(t, Options{Features: syncFeatures, MemberRoleName: "GatehouseMember", OrgID: w.Org.ID,
 		TrustedPrincipal: "arn:aws:iam::111111111111:user/" + awssim.OperatorUserName, ExternalID: "full-org-external-id"})
 	installGenerated(t, w, b)
 	now := time.Now().UTC().Truncate(time.Second)
