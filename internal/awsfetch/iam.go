@@ -2,7 +2,6 @@ package awsfetch
 
 import (
 	"context"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gatehouse/gatehouse/internal/iampolicy"
 	"github.com/gatehouse/gatehouse/internal/inventory"
 )
 
@@ -282,18 +282,9 @@ func inlineOf(list []types.PolicyDetail) []inventory.InlinePolicy {
 	return out
 }
 
-// decodePolicy decodes a policy document as IAM returns it: URL-encoded (RFC 3986).
-// Path unescaping keeps a literal "+" (query unescaping would turn it into a space). A
-// document that is already plain JSON is returned as it is.
-func decodePolicy(doc string) string {
-	if doc == "" || strings.HasPrefix(strings.TrimSpace(doc), "{") {
-		return doc
-	}
-	if s, err := url.PathUnescape(doc); err == nil {
-		return s
-	}
-	return doc
-}
+// decodePolicy decodes a policy document as IAM returns it, with the one decoder that
+// gatehouse doctor uses too (iampolicy.DecodeDocument).
+func decodePolicy(doc string) string { return iampolicy.DecodeDocument(doc) }
 
 func sortedCopy(list []string) []string {
 	if len(list) == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gatehouse/gatehouse/internal/awsperms"
+	"github.com/gatehouse/gatehouse/internal/iampolicy"
 )
 
 // verdict is what a check found out about one action.
@@ -34,7 +34,7 @@ const (
 const (
 	methodProbe    = "a harmless read call"
 	methodSimulate = "the IAM policy simulator (iam:SimulatePrincipalPolicy)"
-	methodPolicy   = "reading the role's policies and evaluating them here (conditions, service control policies and permissions boundaries not seen)"
+	methodPolicy   = "reading the role's policies (iam:GetAccountAuthorizationDetails) and evaluating them here (conditions, service control policies and permissions boundaries not seen)"
 	methodAssume   = "assuming the member role in the member accounts"
 )
 
@@ -415,7 +415,7 @@ func (c *checker) check(ctx context.Context, needs []need, preset map[string]res
 	open = slices.DeleteFunc(open, func(i int) bool { return results[i].verdict != unknown })
 	if err := c.evaluateOwnPolicies(ctx, results, open); err != nil {
 		for _, i := range open {
-			results[i].detail = "neither iam:SimulatePrincipalPolicy nor reading the role's policies is allowed (" + describe(err) + ")"
+			results[i].detail = "neither iam:SimulatePrincipalPolicy nor reading the role's policies (iam:GetAccountAuthorizationDetails) worked (" + describe(err) + ")"
 		}
 	}
 	return results
@@ -499,84 +499,94 @@ func (c *checker) evaluateOwnPolicies(ctx context.Context, results []result, ope
 	return nil
 }
 
-// rolePolicies returns the identity policy documents of a role (or user): inline, then
-// the default version of each attached managed policy.
+// rolePolicies returns the identity policy documents of a role (or user, with its
+// groups'): inline, then the default version of each attached managed policy. It reads
+// them with iam:GetAccountAuthorizationDetails, the one IAM read every generated policy
+// grants (the sync needs it in every account): the per-entity calls (ListRolePolicies,
+// GetRolePolicy, ListAttachedRolePolicies, GetPolicyVersion...) are not in the generated
+// policies, so a fallback built on them would fail exactly where it is needed.
 func rolePolicies(ctx context.Context, client *iam.Client, arn string) ([]string, error) {
-	kind, name := "role", arn[strings.LastIndex(arn, "/")+1:]
+	filter := []iamtypes.EntityType{iamtypes.EntityTypeRole, iamtypes.EntityTypeLocalManagedPolicy, iamtypes.EntityTypeAWSManagedPolicy}
 	if strings.Contains(arn, ":user/") {
-		kind = "user"
+		filter = []iamtypes.EntityType{iamtypes.EntityTypeUser, iamtypes.EntityTypeGroup, iamtypes.EntityTypeLocalManagedPolicy, iamtypes.EntityTypeAWSManagedPolicy}
+	}
+	var pages []*iam.GetAccountAuthorizationDetailsOutput
+	p := iam.NewGetAccountAuthorizationDetailsPaginator(client, &iam.GetAccountAuthorizationDetailsInput{Filter: filter, MaxItems: aws.Int32(1000)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, out)
+	}
+	return policiesOf(arn, pages)
+}
+
+// policiesOf finds the role or user arn in the pages of GetAccountAuthorizationDetails
+// and returns its policy documents, decoded as the sync decodes them
+// (iampolicy.DecodeDocument). A policy attached to it that the pages do not hold is an
+// error: evaluating without it could say "denied" where it allows.
+func policiesOf(arn string, pages []*iam.GetAccountAuthorizationDetailsOutput) ([]string, error) {
+	managed := map[string]string{}
+	groups := map[string]iamtypes.GroupDetail{}
+	var role *iamtypes.RoleDetail
+	var user *iamtypes.UserDetail
+	for _, pg := range pages {
+		for _, mp := range pg.Policies {
+			for _, v := range mp.PolicyVersionList {
+				if v.IsDefaultVersion {
+					managed[aws.ToString(mp.Arn)] = iampolicy.DecodeDocument(aws.ToString(v.Document))
+				}
+			}
+		}
+		for _, g := range pg.GroupDetailList {
+			groups[aws.ToString(g.GroupName)] = g
+		}
+		for i := range pg.RoleDetailList {
+			if aws.ToString(pg.RoleDetailList[i].Arn) == arn {
+				role = &pg.RoleDetailList[i]
+			}
+		}
+		for i := range pg.UserDetailList {
+			if aws.ToString(pg.UserDetailList[i].Arn) == arn {
+				user = &pg.UserDetailList[i]
+			}
+		}
 	}
 	var docs []string
-	decode := func(s string) string {
-		if d, err := url.QueryUnescape(s); err == nil {
-			return d
+	add := func(inline []iamtypes.PolicyDetail, attached []iamtypes.AttachedPolicy) error {
+		for _, ip := range inline {
+			docs = append(docs, iampolicy.DecodeDocument(aws.ToString(ip.PolicyDocument)))
 		}
-		return s
+		for _, ap := range attached {
+			doc, ok := managed[aws.ToString(ap.PolicyArn)]
+			if !ok {
+				return fmt.Errorf("GetAccountAuthorizationDetails did not return the managed policy %s attached to %s", aws.ToString(ap.PolicyArn), arn)
+			}
+			docs = append(docs, doc)
+		}
+		return nil
 	}
-	var inline, attached []string
-	if kind == "role" {
-		p := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			inline = append(inline, out.PolicyNames...)
-		}
-		for _, pn := range inline {
-			out, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(pn)})
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, decode(aws.ToString(out.PolicyDocument)))
-		}
-		ap := iam.NewListAttachedRolePoliciesPaginator(client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-		for ap.HasMorePages() {
-			out, err := ap.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range out.AttachedPolicies {
-				attached = append(attached, aws.ToString(a.PolicyArn))
-			}
-		}
-	} else {
-		p := iam.NewListUserPoliciesPaginator(client, &iam.ListUserPoliciesInput{UserName: aws.String(name)})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			inline = append(inline, out.PolicyNames...)
-		}
-		for _, pn := range inline {
-			out, err := client.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(pn)})
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, decode(aws.ToString(out.PolicyDocument)))
-		}
-		ap := iam.NewListAttachedUserPoliciesPaginator(client, &iam.ListAttachedUserPoliciesInput{UserName: aws.String(name)})
-		for ap.HasMorePages() {
-			out, err := ap.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range out.AttachedPolicies {
-				attached = append(attached, aws.ToString(a.PolicyArn))
-			}
-		}
-	}
-	for _, arn := range attached {
-		pol, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
-		if err != nil {
+	switch {
+	case role != nil:
+		if err := add(role.RolePolicyList, role.AttachedManagedPolicies); err != nil {
 			return nil, err
 		}
-		ver, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: pol.Policy.DefaultVersionId})
-		if err != nil {
+	case user != nil:
+		if err := add(user.UserPolicyList, user.AttachedManagedPolicies); err != nil {
 			return nil, err
 		}
-		docs = append(docs, decode(aws.ToString(ver.PolicyVersion.Document)))
+		for _, name := range user.GroupList {
+			g, ok := groups[name]
+			if !ok {
+				return nil, fmt.Errorf("GetAccountAuthorizationDetails did not return the group %s of %s", name, arn)
+			}
+			if err := add(g.GroupPolicyList, g.AttachedManagedPolicies); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, fmt.Errorf("GetAccountAuthorizationDetails did not return %s", arn)
 	}
 	return docs, nil
 }

@@ -9,6 +9,7 @@ package iampolicy
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -196,4 +197,20 @@ func Match(p, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// DecodeDocument decodes a policy document as IAM returns it (GetAccountAuthorizationDetails,
+// Get*Policy, GetPolicyVersion, GetRole's trust policy): URL-encoded (RFC 3986). Path
+// unescaping keeps a literal "+" ("a+b" in an ARN or a condition value); query unescaping
+// would turn it into a space and change the policy. A document that is already plain
+// JSON is returned as it is. The sync (internal/awsfetch) and gatehouse doctor both
+// decode with it, so that they read the same policy.
+func DecodeDocument(doc string) string {
+	if doc == "" || strings.HasPrefix(strings.TrimSpace(doc), "{") {
+		return doc
+	}
+	if s, err := url.PathUnescape(doc); err == nil {
+		return s
+	}
+	return doc
 }

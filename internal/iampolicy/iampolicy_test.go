@@ -40,3 +40,19 @@ func TestStatementApplies(t *testing.T) {
 		t.Error("Match wildcards wrong")
 	}
 }
+
+// IAM URL-encodes documents (RFC 3986): "%2B" and a literal "+" are both a plus sign,
+// "%20" a space; plain JSON is left alone.
+func TestDecodeDocument(t *testing.T) {
+	for in, want := range map[string]string{
+		"%7B%22a%22%3A%22x+y%22%7D":   `{"a":"x+y"}`,
+		"%7B%22a%22%3A%22x%2By%22%7D": `{"a":"x+y"}`,
+		"%7B%22a%22%3A%22x%20y%22%7D": `{"a":"x y"}`,
+		` {"a":"x%20y"}`:              ` {"a":"x%20y"}`,
+		"":                            "",
+	} {
+		if got := DecodeDocument(in); got != want {
+			t.Errorf("DecodeDocument(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
