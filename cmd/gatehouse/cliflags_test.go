@@ -41,12 +41,15 @@ func printedCommand(t *testing.T, steps, prefix string) []string {
 // With --endpoint-url, the commands setup prints work as printed; without --out, the
 // steps name no file that setup did not write.
 func TestSetupNextStepsWorkAsPrinted(t *testing.T) {
-	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	s, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	var orgID string
+	s.Do(func(w *awssim.World) { orgID = w.Org.ID })
 	dir := t.TempDir()
 	env := syncEnv(t, info)
 	// The simulator's connector role exists already, with its External ID: setup is
-	// given that External ID, as for a role created earlier.
-	_, steps, err := runGatehouseIn(t, dir, env, "setup", "aws", "--endpoint-url", info.Endpoint, "--orgs", "--identity-center",
+	// given that External ID, as for a role created earlier, and the organization's id
+	// (the operator user may not read the organization itself).
+	_, steps, err := runGatehouseIn(t, dir, env, "setup", "aws", "--endpoint-url", info.Endpoint, "--orgs", "--org-id", orgID, "--identity-center",
 		"--external-id", info.ExternalID, "--state-dir", filepath.Join(dir, "state"))
 	if err != nil {
 		t.Fatalf("setup: %v\n%s", err, steps)
@@ -79,7 +82,7 @@ func TestSetupNextStepsWorkAsPrinted(t *testing.T) {
 	}
 
 	// Terraform and CloudFormation printed to stdout: the steps say to save them.
-	_, steps, err = runGatehouseIn(t, dir, env, "setup", "aws", "--endpoint-url", info.Endpoint, "--orgs",
+	_, steps, err = runGatehouseIn(t, dir, env, "setup", "aws", "--endpoint-url", info.Endpoint, "--orgs", "--org-id", orgID,
 		"--external-id", info.ExternalID, "--state-dir", filepath.Join(dir, "state"), "--format", "cloudformation")
 	if err != nil {
 		t.Fatal(err)

@@ -174,7 +174,8 @@ func TestDoctorWarnsWithoutExternalIDCondition(t *testing.T) {
 // Without the self-check statement, the doctor infers the External ID by trying the role
 // without one, and checks the write actions by reading the role's policies with
 // iam:GetAccountAuthorizationDetails, which the generated policy grants (the sync needs
-// it), and evaluating them: every action of the generated policy passes.
+// it), and evaluating them: every action of the generated policy passes but the one the
+// statement held for --provisioning itself (grant and revoke --dry-run simulate with it).
 func TestDoctorWithoutSelfCheckPermissions(t *testing.T) {
 	_, info, _ := generatedSim(t, func(w *awssim.World, b *setup.Bundle) {
 		pol := b.Permissions
@@ -182,17 +183,17 @@ func TestDoctorWithoutSelfCheckPermissions(t *testing.T) {
 		w.ManagementAccount().Roles[awssim.ConnectorRoleName].InlinePolicies[setup.ConnectorPolicyName] = string(pol.JSON())
 	})
 	stdout, stderr, err := runDoctor(t, info, fullDoctorArgs(info)...)
-	if err != nil {
-		t.Fatalf("doctor: %v\n%s\n%s", err, stdout, stderr)
+	if err == nil {
+		t.Fatalf("doctor passed without iam:SimulatePrincipalPolicy, which --provisioning needs:\n%s", stdout)
 	}
 	wantLines(t, stdout,
 		"PASS  External ID         assuming the role without an External ID is refused",
 		"      checked by assuming the role without an External ID (iam:GetRole on the role is not allowed)",
-		fmt.Sprintf("PASS  Permissions         the connector role allows all %d actions the chosen features need", needCount(awsperms.Connector)),
+		fmt.Sprintf("FAIL  Permissions         the connector role lacks 1 of the %d actions the chosen features need: iam:SimulatePrincipalPolicy", needCount(awsperms.Connector)),
 	)
 	if !strings.Contains(stdout, "; reading the role's policies (iam:GetAccountAuthorizationDetails) and evaluating them here (conditions, service control policies and permissions boundaries not seen) (") ||
 		strings.Contains(stdout, "could not be checked") {
-		t.Errorf("the write actions were not checked by reading the role's policies:\n%s", stdout)
+		t.Errorf("the write actions were not checked by reading the role's policies:\n%s\n%s", stdout, stderr)
 	}
 }
 
