@@ -126,6 +126,7 @@ func TestProfileAsInTheAWSCLI(t *testing.T) {
 		{"grant --profile", env, append(append([]string{"grant", "--profile", "sim"}, dryRun...), conn...), "dry run: would create: Developer on account staging (333333333333) for user bob\n"},
 		{"revoke --profile", env, append([]string{"revoke", "--profile", "sim", "--dry-run", "--grant", "iam_group:arn:aws:iam::222222222222:group/ci/deployers:member:iam_user:arn:aws:iam::222222222222:user/service/deploy-bot"}, conn...),
 			"dry run: would remove: IAM user deploy-bot in IAM group deployers of account 222222222222\n"},
+		{"connector --profile", env, append([]string{"connector", "-f", filepath.Join(home, "d.c1z"), "--profile", "sim", "--log-level", "error"}, conn...), ""},
 		{"doctor --profile", env, append([]string{"doctor", "--profile", "sim"}, conn...), "PASS  Credentials         from the shared credentials file " + creds + ": arn:aws:iam::111111111111:user/gatehouse-operator\n"},
 		{"setup aws --profile", env, []string{"setup", "aws", "--profile", "sim", "--endpoint-url", info.Endpoint, "--state-dir", filepath.Join(home, "state")},
 			"gatehouse sync --file org.c1z --profile sim --endpoint-url " + info.Endpoint + " --role-arn"},
@@ -138,6 +139,9 @@ func TestProfileAsInTheAWSCLI(t *testing.T) {
 		if !strings.Contains(stdout+stderr, c.want) {
 			t.Errorf("%s printed no %q:\n%s%s", c.name, c.want, stdout, stderr)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "d.c1z")); err != nil {
+		t.Errorf("gatehouse connector --profile wrote no file: %v", err)
 	}
 	// Without the profile there are no credentials.
 	if _, _, err := runGatehouseEnv(t, env, append([]string{"sync", "-f", filepath.Join(home, "c.c1z")}, conn...)...); err == nil {

@@ -38,10 +38,10 @@ object per line for programs.
                 gatehouse demo prints). --account and --person narrow it.
   resources     accounts, OUs, IAM users, groups, roles and policies, Identity Center
                 users, groups and permission sets, access keys
-  entitlements  what can be granted: an IAM or Identity Center group's membership, a
-                permission set in an account, a role to assume, a policy
-  grants        who holds which entitlement; the GRANT ID is what gatehouse revoke --grant
-                takes (the protojson form of baton's v2 messages with --json)
+  entitlements  what can be held: an IAM or Identity Center group's membership, a
+                permission set in an account, an IAM policy attached
+  grants        who holds which entitlement, directly or through a group; the GRANT ID
+                (whole with --wide) is what gatehouse revoke --grant takes
 
 --type keeps one resource type (e.g. account, iam_user, sso_group) for resources,
 entitlements and grants.`,
