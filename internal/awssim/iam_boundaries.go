@@ -5,8 +5,7 @@ import "strings"
 // Permissions boundaries of IAM users and roles: a managed policy that caps what the
 // entity's own policies can allow. AWS reports a boundary in GetUser, GetRole and
 // GetAccountAuthorizationDetails, and (as documented) leaves it out of ListUsers and
-// ListRoles. The simulator stores and reports boundaries; its policy evaluation does not
-// apply them (docs/simulator.md).
+// ListRoles. The simulator's policy evaluation applies them (policy.go, boundaryOf).
 
 func init() {
 	register("iam", map[string]opHandler{

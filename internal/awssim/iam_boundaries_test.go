@@ -1,11 +1,13 @@
 package awssim
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // A permissions boundary set with CreateUser, CreateRole or the Put calls is returned by
@@ -121,5 +123,77 @@ accounts:
 	want := `accounts[0].iam.users[0].permissions_boundary: policy "dev-cap" is neither a customer policy of account 111111111111 nor an AWS-managed policy the simulator knows; declare it under accounts[0].iam.policies, or use one of: `
 	if err == nil || len(err.Error()) < len(want) || err.Error()[:len(want)] != want {
 		t.Errorf("undeclared boundary: error %v, want it to start with %q", err, want)
+	}
+}
+
+// A permissions boundary caps what the identity policies allow, for a user's own key and
+// for a session of a role, as IAM evaluates it: both must allow, and a Deny in the boundary
+// wins. SimulatePrincipalPolicy reports the same decision with the boundary's detail.
+func TestIAMPermissionsBoundaryLimitsCalls(t *testing.T) {
+	s, admin := newIAMTest(t, Options{})
+	ctx := ctx(t)
+	var cappedCfg, adminCfg aws.Config
+	var roleARN, noDeleteARN string
+	s.Do(func(w *World) {
+		a := w.Account(iamAccount)
+		// Administrator by its policies, IAM read-only by its boundary.
+		u := a.AddUser(w, "capped", "/")
+		u.AttachedPolicies = []string{AWSManagedPolicyARN("AdministratorAccess")}
+		u.PermissionsBoundary = AWSManagedPolicyARN("IAMReadOnlyAccess")
+		k := a.AddAccessKey(w, u)
+		cappedCfg = testConfig(s.URL(), w.Region, k.ID, k.Secret, "")
+		r := a.AddRole(w, "capped-role", "/", TrustPolicy("arn:aws:iam::"+iamAccount+":root", ""))
+		r.AttachedPolicies = []string{AWSManagedPolicyARN("AdministratorAccess")}
+		r.PermissionsBoundary = AWSManagedPolicyARN("IAMReadOnlyAccess")
+		roleARN = r.ARN
+		noDeleteARN = a.AddPolicy(w, "everything-but-deleting-users", "/",
+			`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:DeleteUser","Resource":"*"}]}`).ARN
+		a.AddUser(w, "victim", "/")
+	})
+	adminCfg = adminConfig(t, s, iamAccount)
+
+	capped := iam.NewFromConfig(cappedCfg)
+	iamOut(capped.ListUsers(ctx, &iam.ListUsersInput{})).must(t)
+	_, err := capped.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("eve")})
+	iamCode(t, err, "AccessDenied")
+	if want := "because no permissions boundary allows the iam:CreateUser action"; !strings.Contains(err.Error(), want) {
+		t.Errorf("CreateUser by a capped user: %v; want it to say %q", err, want)
+	}
+
+	// A session of a role with a boundary is capped the same way.
+	out := iamOut(sts.NewFromConfig(adminCfg).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("capped-session")})).must(t)
+	sessionCfg := testConfig(s.URL(), adminCfg.Region, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	session := iam.NewFromConfig(sessionCfg)
+	iamOut(session.ListRoles(ctx, &iam.ListRolesInput{})).must(t)
+	_, err = session.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("x"), AssumeRolePolicyDocument: aws.String(iamEC2Trust)})
+	iamCode(t, err, "AccessDenied")
+
+	// A Deny in the boundary is an explicit deny.
+	iamOut(admin.PutUserPermissionsBoundary(ctx, &iam.PutUserPermissionsBoundaryInput{UserName: aws.String("capped"), PermissionsBoundary: aws.String(noDeleteARN)})).must(t)
+	iamOut(capped.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("eve")})).must(t)
+	_, err = capped.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("victim")})
+	iamCode(t, err, "AccessDenied")
+	if want := "with an explicit deny in a permissions boundary"; !strings.Contains(err.Error(), want) {
+		t.Errorf("DeleteUser denied by the boundary: %v; want it to say %q", err, want)
+	}
+
+	sim := iamOut(admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(roleARN),
+		ActionNames: []string{"iam:ListRoles", "iam:CreateRole"}})).must(t)
+	got := map[string]string{}
+	for _, r := range sim.EvaluationResults {
+		detail := "no boundary detail"
+		if d := r.PermissionsBoundaryDecisionDetail; d != nil {
+			detail = "allowed by boundary: " + map[bool]string{true: "yes", false: "no"}[d.AllowedByPermissionsBoundary]
+		}
+		got[aws.ToString(r.EvalActionName)] = string(r.EvalDecision) + ", " + detail
+	}
+	iamEqual(t, "simulation of the capped role", got, map[string]string{
+		"iam:ListRoles":  "allowed, allowed by boundary: yes",
+		"iam:CreateRole": "implicitDeny, allowed by boundary: no",
+	})
+	plain := iamOut(admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String("arn:aws:iam::" + iamAccount + ":user/test-admin"), ActionNames: []string{"iam:CreateRole"}})).must(t)
+	if r := plain.EvaluationResults[0]; r.EvalDecision != types.PolicyEvaluationDecisionTypeAllowed || r.PermissionsBoundaryDecisionDetail != nil {
+		t.Errorf("simulation of a user without a boundary: %s, detail %+v", r.EvalDecision, r.PermissionsBoundaryDecisionDetail)
 	}
 }

@@ -2,13 +2,15 @@ package awssim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // SimulatePrincipalPolicy: evaluates the identity policies of a user, group or role of the
-// caller's account for actions and resources, with the same evaluation the simulator
-// enforces on callers (see policy.go for what it does not evaluate).
+// caller's account, and the permissions boundary of a user or role, for actions and
+// resources, with the same evaluation the simulator enforces on callers (see policy.go for
+// what it does not evaluate).
 
 func init() {
 	register("iam", map[string]opHandler{
@@ -22,6 +24,12 @@ type xmlEvaluationResult struct {
 	EvalDecision         string            `xml:"EvalDecision"`
 	MatchedStatements    xmlList[struct{}] `xml:"MatchedStatements"`
 	MissingContextValues xmlList[string]   `xml:"MissingContextValues"`
+	// PermissionsBoundaryDecisionDetail is present when the principal has a boundary.
+	PermissionsBoundaryDecisionDetail *xmlBoundaryDetail `xml:"PermissionsBoundaryDecisionDetail,omitempty"`
+}
+
+type xmlBoundaryDetail struct {
+	AllowedByPermissionsBoundary bool `xml:"AllowedByPermissionsBoundary"`
 }
 
 type simulateResult struct {
@@ -42,26 +50,29 @@ func decisionName(d decision) string {
 }
 
 // principalPolicies returns the identity policy documents of the user, group or role
-// with the ARN in the account.
-func (w *World) principalPolicies(a *Account, arn string) ([]string, *apiError) {
+// with the ARN in the account, and its permissions boundary (has is false without one;
+// groups have none).
+func (w *World) principalPolicies(a *Account, arn string) (docs []string, boundary string, has bool, _ *apiError) {
 	f := strings.SplitN(arn, ":", 6)
 	if len(f) != 6 || f[0] != "arn" || f[2] != "iam" || f[4] == "" {
-		return nil, &apiError{Status: 400, Code: "InvalidInput", Message: "Invalid ARN: " + arn}
+		return nil, "", false, &apiError{Status: 400, Code: "InvalidInput", Message: "Invalid ARN: " + arn}
 	}
 	kind, rest, _ := strings.Cut(f[5], "/")
 	name := rest[strings.LastIndex(rest, "/")+1:]
 	notFound := noSuchEntity(kind, name)
 	if f[4] != a.ID {
-		return nil, notFound
+		return nil, "", false, notFound
 	}
 	switch kind {
 	case "user":
 		if u := a.Users[name]; u != nil && u.ARN == arn {
-			return w.identityPolicies(&Principal{AccountID: a.ID, User: u}), nil
+			boundary, has := w.boundaryOf(a.ID, u, nil)
+			return w.identityPolicies(&Principal{AccountID: a.ID, User: u}), boundary, has, nil
 		}
 	case "role":
 		if r := a.Roles[name]; r != nil && r.ARN == arn {
-			return w.identityPolicies(&Principal{AccountID: a.ID, Role: r}), nil
+			boundary, has := w.boundaryOf(a.ID, nil, r)
+			return w.identityPolicies(&Principal{AccountID: a.ID, Role: r}), boundary, has, nil
 		}
 	case "group":
 		if g := a.Groups[name]; g != nil && g.ARN == arn {
@@ -74,12 +85,12 @@ func (w *World) principalPolicies(a *Account, arn string) ([]string, *apiError) 
 					docs = append(docs, pol.Document())
 				}
 			}
-			return docs, nil
+			return docs, "", false, nil
 		}
 	default:
-		return nil, &apiError{Status: 400, Code: "InvalidInput", Message: "PolicySourceArn must be the ARN of a user, group or role: " + arn}
+		return nil, "", false, &apiError{Status: 400, Code: "InvalidInput", Message: "PolicySourceArn must be the ARN of a user, group or role: " + arn}
 	}
-	return nil, notFound
+	return nil, "", false, notFound
 }
 
 // iamSimulatePrincipalPolicy returns one result per action and resource (resource "*"
@@ -97,7 +108,7 @@ func iamSimulatePrincipalPolicy(q *request) (any, *apiError) {
 	if len(resources) == 0 {
 		resources = []string{"*"}
 	}
-	docs, err := q.w.principalPolicies(q.account(), source)
+	docs, boundary, hasBoundary, err := q.w.principalPolicies(q.account(), source)
 	if err != nil {
 		return nil, err
 	}
@@ -119,9 +130,17 @@ func iamSimulatePrincipalPolicy(q *request) (any, *apiError) {
 			// Without ResourceArns the resource is "*" itself, which only a Resource
 			// element of "*" matches, as in IAM.
 			r := evalRequest{action: action, resource: resource, context: ctx}
-			res := xmlEvaluationResult{EvalActionName: action, EvalResourceName: resource,
-				EvalDecision: decisionName(evaluate(docs, r))}
-			res.MissingContextValues = xmlListOf(missingContextKeys(docs, r))
+			d := evaluate(docs, r)
+			res := xmlEvaluationResult{EvalActionName: action, EvalResourceName: resource}
+			if hasBoundary {
+				b := evaluate([]string{boundary}, r)
+				d = boundaryDecision(d, b)
+				res.PermissionsBoundaryDecisionDetail = &xmlBoundaryDetail{AllowedByPermissionsBoundary: b == allowed}
+				res.MissingContextValues = xmlListOf(missingContextKeys(append(slices.Clone(docs), boundary), r))
+			} else {
+				res.MissingContextValues = xmlListOf(missingContextKeys(docs, r))
+			}
+			res.EvalDecision = decisionName(d)
 			results = append(results, res)
 		}
 	}

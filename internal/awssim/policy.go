@@ -27,7 +27,10 @@ import (
 //     operator, never holds, so its statement never applies;
 //   - trust policies: Principal ("*", an AWS account, account root, user and role ARNs),
 //     with the same conditions and sts:ExternalId.
-// Not evaluated (documented in docs/simulator.md): permissions boundaries, SCPs (see
+//   - permissions boundaries of users and roles (assumed-role sessions included): an
+//     action must be allowed by the identity policies and by the boundary, and a Deny in
+//     either wins (boundaryDecision).
+// Not evaluated (documented in docs/simulator.md): SCPs (see
 // Account.DenyAll for a whole-account deny), resource-based policies other than trust
 // policies, session policies, NotPrincipal, policy variables.
 
@@ -483,26 +486,77 @@ func (w *World) requestContext(p *Principal, resource string) map[string][]strin
 	return ctx
 }
 
-// authorize checks the caller's identity policies for the action on the resource.
+// authorize checks the caller's identity policies, and its permissions boundary if it
+// has one, for the action on the resource.
 func (q *request) authorize(action, resource string) *apiError {
 	if action == "" || q.caller.Root {
 		return nil
 	}
 	r := evalRequest{action: action, resource: resource, context: q.w.requestContext(q.caller, resource)}
-	if evaluate(q.w.identityPolicies(q.caller), r) == allowed {
+	if evaluate(q.w.identityPolicies(q.caller), r) != allowed {
+		return accessDenied(q.caller, action, resource)
+	}
+	boundary, has := q.w.boundaryOf(q.caller.AccountID, q.caller.User, q.caller.Role)
+	if !has {
 		return nil
 	}
-	return accessDenied(q.caller, action, resource)
+	switch evaluate([]string{boundary}, r) {
+	case allowed:
+		return nil
+	case explicitDeny:
+		return accessDeniedWhy(q.caller, action, resource, "with an explicit deny in a permissions boundary")
+	}
+	return accessDeniedWhy(q.caller, action, resource, "because no permissions boundary allows the "+action+" action")
+}
+
+// boundaryOf returns the permissions boundary document of a user or role (one of them is
+// set) and whether it has a boundary. A boundary whose policy no longer exists allows
+// nothing, so it is the empty document.
+func (w *World) boundaryOf(accountID string, u *User, r *Role) (string, bool) {
+	arn := ""
+	switch {
+	case u != nil:
+		arn = u.PermissionsBoundary
+	case r != nil:
+		arn = r.PermissionsBoundary
+	}
+	if arn == "" {
+		return "", false
+	}
+	if a := w.Accounts[accountID]; a != nil {
+		if pol := w.Policy(a, arn); pol != nil {
+			return pol.Document(), true
+		}
+	}
+	return `{"Version":"2012-10-17","Statement":[]}`, true
+}
+
+// boundaryDecision combines the decision of the identity policies with the boundary's, as
+// IAM does: the request is allowed only when both allow it, and a Deny in either is an
+// explicit deny.
+func boundaryDecision(identity, boundary decision) decision {
+	switch {
+	case identity == explicitDeny || boundary == explicitDeny:
+		return explicitDeny
+	case identity == allowed && boundary == allowed:
+		return allowed
+	}
+	return implicitDeny
 }
 
 // accessDenied is the error AWS returns when an identity policy does not allow an action;
 // like AWS's, its message names the caller, the action and the resource.
 func accessDenied(p *Principal, action, resource string) *apiError {
+	return accessDeniedWhy(p, action, resource, "because no identity-based policy allows the "+action+" action")
+}
+
+// accessDeniedWhy is AWS's AccessDenied with the reason it gives at the end.
+func accessDeniedWhy(p *Principal, action, resource, why string) *apiError {
 	if resource == "" {
 		resource = "*"
 	}
 	return &apiError{Status: 403, Code: "AccessDenied",
-		Message: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", p.ARN, action, resource, action)}
+		Message: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s", p.ARN, action, resource, why)}
 }
 
 // trustAllows evaluates a role's trust policy for AssumeRole of the role by the caller
