@@ -90,8 +90,8 @@ func TestSimRejectsBadFlags(t *testing.T) {
 
 // TestAWSCLI drives `gatehouse sim` with the real AWS CLI (Debian's awscli; scripts/test.sh
 // installs it and sets GATEHOUSE_AWS_CLI): it assumes the connector role with the External
-// ID, then reads what a sync reads and compares it with the demo organization: IAM users,
-// GetAccountAuthorizationDetails, the credential report, Organizations accounts, Identity
+// ID, then reads what a sync reads and compares it with the demo organization:
+// GetAccountAuthorizationDetails, the credential report, the organization's accounts, Identity
 // Store users and the SSO Admin listings (instances, permission sets, account
 // assignments). A third-party client that reads the same as Gatehouse is what keeps the
 // simulator honest, so the test fails, never skips, where the CLI is required (CI, and
@@ -161,11 +161,20 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatal("the demo preset should have IAM users, groups and roles, several accounts, Identity Center users, permission sets and assignments")
 	}
 
-	if got := jsonField(run(conn, "iam", "list-users")["Users"], "UserName"); !equalSorted(got, wantUsers) {
-		t.Errorf("aws iam list-users = %v, want %v", got, wantUsers)
+	// The connector role holds the generated policy: IAM is read the way the sync reads it
+	// (GetAccountAuthorizationDetails, below), not with ListUsers.
+	// The organization's tree, walked the way the sync walks it (the generated policy has
+	// no organizations:ListAccounts).
+	var gotAccounts []string
+	parents := jsonField(run(conn, "organizations", "list-roots")["Roots"], "Id")
+	for len(parents) > 0 {
+		p := parents[0]
+		parents = parents[1:]
+		gotAccounts = append(gotAccounts, jsonField(run(conn, "organizations", "list-accounts-for-parent", "--parent-id", p)["Accounts"], "Id")...)
+		parents = append(parents, jsonField(run(conn, "organizations", "list-organizational-units-for-parent", "--parent-id", p)["OrganizationalUnits"], "Id")...)
 	}
-	if got := jsonField(run(conn, "organizations", "list-accounts")["Accounts"], "Id"); !equalSorted(got, wantAccounts) {
-		t.Errorf("aws organizations list-accounts = %v, want %v", got, wantAccounts)
+	if !equalSorted(gotAccounts, wantAccounts) {
+		t.Errorf("aws organizations list-accounts-for-parent from the root down = %v, want %v", gotAccounts, wantAccounts)
 	}
 	if got := jsonField(run(conn, "identitystore", "list-users", "--identity-store-id", info.IdentityStoreID)["Users"], "UserName"); !equalSorted(got, wantSSOUsers) {
 		t.Errorf("aws identitystore list-users = %v, want %v", got, wantSSOUsers)
