@@ -77,3 +77,24 @@ func TestSetupMemberRoleOptIn(t *testing.T) {
 		t.Errorf("setup aws --orgs --member-role-name OrganizationAccountAccessRole: err %v, stderr %q, stdout:\n%s", err, stderr, stdout)
 	}
 }
+
+// doctor with the opt-in enters the accounts, and says that it works only because the
+// role is administrator: a warning with the fix, and the warning on stderr.
+func TestDoctorWarnsAboutOrganizationAccessRole(t *testing.T) {
+	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	stdout, stderr, err := runDoctor(t, info, "--role-arn", info.RoleARN, "--external-id", info.ExternalID, "--orgs", "--member-role-name", "OrganizationAccountAccessRole")
+	if err != nil {
+		t.Fatalf("doctor: %v\n%s\n%s", err, stdout, stderr)
+	}
+	wantLines(t, stdout,
+		"WARN  Member accounts     entered all 3 member accounts with OrganizationAccountAccessRole, which has AdministratorAccess in each",
+		"      fix: create the read-only member role (gatehouse setup aws --orgs generates a StackSet that creates GatehouseMember in every account) and leave --member-role-name out",
+	)
+	if !strings.Contains(stderr, awsperms.OrganizationAccessRoleWarning) {
+		t.Errorf("stderr lacks the warning:\n%s", stderr)
+	}
+	stdout, stderr, err = runDoctor(t, info, "--role-arn", info.RoleARN, "--external-id", info.ExternalID, "--orgs")
+	if err != nil || strings.Contains(stdout, "WARN  Member accounts") || strings.Contains(stderr, "OrganizationAccountAccessRole") {
+		t.Errorf("doctor with the default member role: %v\n%s\n%s", err, stdout, stderr)
+	}
+}
