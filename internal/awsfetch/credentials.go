@@ -38,10 +38,10 @@ type iamCredentials struct {
 	users       []*inventory.User
 	report      []*inventory.CredentialReportRow // nil without a report
 	generatedAt time.Time
-	// virtual are the virtual devices assigned to IAM users; rootVirtual is whether the
-	// root user has one too.
+	// virtual are the virtual devices assigned to IAM users; rootVirtual counts those of
+	// the root user.
 	virtual     []*inventory.MFADevice
-	rootVirtual bool
+	rootVirtual int
 	// inUse is GetAccountSummary's MFADevicesInUse, -1 when it could not be read.
 	inUse       int
 	syncSecrets bool
@@ -400,15 +400,11 @@ func mfaDevices(ctx context.Context, in iamCredentials, covered map[string]*inve
 	// root user's devices count too; one that is not virtual is counted as one, the
 	// least it can be, so that an unknown is always asked about rather than assumed.
 	rootOthers := 0
-	if root != nil && root.MFAActive && !in.rootVirtual {
+	if root != nil && root.MFAActive && in.rootVirtual == 0 {
 		rootOthers = 1
 	}
-	rootVirtual := 0
-	if in.rootVirtual {
-		rootVirtual = 1
-	}
 	unexplained := func() bool {
-		return in.inUse < 0 || in.inUse > len(in.virtual)+rootVirtual+others+rootOthers
+		return in.inUse < 0 || in.inUse > len(in.virtual)+in.rootVirtual+others+rootOthers
 	}
 	if unexplained() {
 		if err := ask(notAsked(func(u *inventory.User) bool { return hasVirtual[u.Name] }), nil); err != nil {

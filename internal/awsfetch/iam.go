@@ -47,7 +47,7 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 		generatedAt time.Time
 		reportEr    error
 		virtual     []*inventory.MFADevice
-		rootVirtual bool
+		rootVirtual int
 		inUse       int
 		roleMeta    map[string]types.Role
 	)
@@ -312,12 +312,11 @@ func listRoles(ctx context.Context, client *iam.Client) (map[string]types.Role, 
 	return roles, err
 }
 
-// virtualMFADevices lists the virtual MFA devices assigned to IAM users, and whether
-// one is assigned to the root user (which GetAccountSummary counts among the devices in
-// use).
-func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, bool, error) {
+// virtualMFADevices lists the virtual MFA devices assigned to IAM users, and counts those
+// assigned to the root user (which GetAccountSummary counts among the devices in use).
+func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, int, error) {
 	var out []*inventory.MFADevice
-	root := false
+	root := 0
 	err := paginate("ListVirtualMFADevices", func(marker *string) (*string, error) {
 		page, err := client.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{
 			AssignmentStatus: types.AssignmentStatusTypeAssigned, MaxItems: aws.Int32(iamPageSize), Marker: marker})
@@ -329,7 +328,7 @@ func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MF
 				continue
 			}
 			if strings.HasSuffix(aws.ToString(d.User.Arn), ":root") {
-				root = true
+				root++
 				continue
 			}
 			out = append(out, &inventory.MFADevice{Serial: aws.ToString(d.SerialNumber), Virtual: true,
