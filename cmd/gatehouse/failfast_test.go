@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
 )
 
 // Every command that talks to AWS says at once, and with the real cause, that the
@@ -119,5 +122,37 @@ func TestUnreachableEndpointFailsFast(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// What the AWS SDK warns about reaches stderr through Gatehouse's log, never as the SDK's
+// own raw "SDK 2006/01/02 15:04:05 WARN ..." lines. The simulator is served behind a
+// handler that sends a Date header the SDK cannot parse: the SDK warns on every response.
+func TestSyncSDKWarningsGoThroughTheLog(t *testing.T) {
+	s, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{})
+	h := s.Handler()
+	badDate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", "not a date")
+		h.ServeHTTP(w, r)
+	}))
+	defer badDate.Close()
+	info.Endpoint = badDate.URL
+
+	_, stderr, err := runSync(t, info, filepath.Join(t.TempDir(), "org.c1z"), "--orgs", "--identity-center", "--allow-partial")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	raw := regexp.MustCompile(`(?m)^SDK \d{4}/\d\d/\d\d `)
+	if m := raw.FindAllString(stderr, -1); len(m) > 0 {
+		t.Errorf("stderr has %d raw AWS SDK lines:\n%s", len(m), stderr)
+	}
+	logged := 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "\tWARN\taws-sdk\tfailed to parse response Date header value, got unable to parse time string, parse errors: ") {
+			logged++
+		}
+	}
+	if logged == 0 {
+		t.Errorf("the SDK's warning is not in the log on stderr:\n%s", stderr)
 	}
 }

@@ -2,6 +2,7 @@ package awsfetch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/smithy-go/logging"
 	"go.uber.org/zap"
@@ -21,7 +22,8 @@ func SDKLogger(log *zap.Logger) logging.Logger {
 type sdkLogger struct{ log *zap.Logger }
 
 func (l sdkLogger) Logf(c logging.Classification, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	// One entry, one line: some SDK messages list their causes on lines of their own.
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")), " ")
 	switch c {
 	case logging.Warn:
 		l.log.Warn(msg)
