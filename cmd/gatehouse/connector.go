@@ -51,6 +51,14 @@ func newConnectorCommand(ctx context.Context) *cobra.Command {
 		return &cobra.Command{Use: "connector", Short: "Run as a baton connector (unavailable: " + err.Error() + ")",
 			RunE: func(*cobra.Command, []string) error { return err }}
 	}
+	// The runner writes the .c1z (-f) and its temporary files itself, 0644: make them
+	// private. The child process that serves the connector inherits the mask.
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			ownerOnlyFiles()
+			return run(cmd, args)
+		}
+	}
 	cmd.Use = "connector"
 	cmd.Short = "Run Gatehouse as a baton connector (baton-sdk's standard flags: -f, --client-id, --grant-entitlement, ...)"
 	return cmd

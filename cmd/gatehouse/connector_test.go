@@ -99,6 +99,9 @@ func TestConnectorPartialSync(t *testing.T) {
 			t.Errorf("the connector's log lacks %s:\n%s", want, stderr)
 		}
 	}
+	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the connector's .c1z: %v %v, want mode -rw-------", fi.Mode(), err)
+	}
 	if !strings.Contains(dumpC1Z(t, file), "resource iam_user:arn:aws:iam::222222222222:user/dave") {
 		t.Fatal("the partial file lacks the readable accounts' IAM")
 	}

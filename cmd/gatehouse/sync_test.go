@@ -290,6 +290,9 @@ func TestSyncPartialKeepsThePreviousFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(file)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want -rw------- (it holds the inventory)", file, st.Mode())
+	}
 
 	stdout, stderr, err := runSync(t, info, file, "--orgs")
 	if code := exitCode(err); code != 3 {

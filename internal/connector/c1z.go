@@ -57,7 +57,8 @@ type writeConfig struct {
 }
 
 // WithTempDir sets where baton keeps its working copy of the store during the sync (it
-// unpacks the .c1z there). The default is the system temporary directory.
+// unpacks the .c1z there). The default is WriteC1Z's private temporary directory next to
+// the file.
 func WithTempDir(dir string) WriteOption {
 	return func(c *writeConfig) { c.tmpDir = dir }
 }
@@ -92,11 +93,15 @@ func WithReleaseSnapshot() WriteOption {
 	return func(c *writeConfig) { c.releaseSnapshot = true }
 }
 
-// WriteC1Z syncs c into a .c1z file at path with baton's syncer. The file is written under
-// a temporary name in the same directory and renamed over path only once the sync has
-// finished and the file is complete, so path always holds either its previous content or a
-// complete new file; on failure the temporary file is removed. (A process killed outright
-// can leave a ".<name>.*.tmp" file next to path, never a torn file at path.)
+// WriteC1Z syncs c into a .c1z file at path with baton's syncer. The file is written in a
+// temporary directory next to path and renamed over path only once the sync has finished
+// and the file is complete, so path always holds either its previous content or a
+// complete new file; on failure the temporary directory is removed. (A process killed
+// outright can leave a ".<name>.*.tmp" directory next to path, never a torn file at path.)
+//
+// The file holds the inventory (who can reach what, and with access keys their ids), so
+// it is readable by its owner only: the temporary directory is 0700, which covers the
+// files baton creates in it with its own modes, and the finished file is 0600.
 func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOption) (*Summary, error) {
 	cfg := writeConfig{workers: 1}
 	for _, o := range opts {
@@ -117,32 +122,39 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	tmpDir, err := os.MkdirTemp(dir, "."+base+".*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("create the .c1z file next to %s: %w", path, err)
-	}
-	tmpPath := tmp.Name()
-	// An empty file makes baton pick its default storage engine for the new store.
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmpPath)
-		return nil, err
+		return nil, fmt.Errorf("create a temporary directory next to %s: %w", path, err)
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			_ = os.Remove(tmpPath)
-			_ = os.Remove(tmpPath + ".tmp") // the store's own save file, if a save was cut short
+			_ = os.RemoveAll(tmpDir)
 		}
 	}()
+	tmpPath := filepath.Join(tmpDir, base)
+	// An empty file makes baton pick its default storage engine for the new store.
+	if err := os.WriteFile(tmpPath, nil, 0o600); err != nil {
+		return nil, fmt.Errorf("create the .c1z file next to %s: %w", path, err)
+	}
+	if cfg.tmpDir == "" {
+		// baton's working copy of the store (the unpacked database) stays private too.
+		cfg.tmpDir = tmpDir
+	}
 
 	stats, syncID, err := runSync(ctx, c, tmpPath, cfg)
 	if err != nil {
 		return nil, err
 	}
+	// baton saves the store with mode 0644 (see dotc1z's save).
+	if err := os.Chmod(tmpPath, 0o600); err != nil {
+		return nil, fmt.Errorf("restrict the .c1z to its owner: %w", err)
+	}
 	if err := os.Rename(tmpPath, path); err != nil {
 		return nil, fmt.Errorf("move the finished .c1z to %s: %w", path, err)
 	}
 	committed = true
+	_ = os.RemoveAll(tmpDir)
 
 	sum := &Summary{
 		Path:               path,

@@ -131,3 +131,58 @@ func TestSourceCalledOnceAndRetriedAfterFailure(t *testing.T) {
 		t.Errorf("%d syncers with all features, want 10", n)
 	}
 }
+
+// The .c1z holds the inventory: it and every file written while it is being written are
+// readable by the owner only. The directory next to the file is watched during the write:
+// each entry that appears must be a 0700 directory (what baton creates inside it, with
+// its own modes, is then private) or a 0600 file; the finished file is 0600, also when it
+// replaces a file that was 0644.
+func TestWriteC1ZFileModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "inventory.c1z")
+	if err := os.WriteFile(path, []byte("an older, world-readable file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	seen := make(chan []string)
+	go func() {
+		var bad []string
+		for {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				fi, err := e.Info()
+				if err != nil || e.Name() == "inventory.c1z" {
+					continue
+				}
+				if want := map[bool]os.FileMode{true: 0o700, false: 0o600}[fi.IsDir()]; fi.Mode().Perm() != want {
+					bad = append(bad, e.Name()+" "+fi.Mode().String())
+				}
+			}
+			select {
+			case <-stop:
+				seen <- bad
+				return
+			default:
+			}
+		}
+	}()
+	_, err := WriteC1Z(context.Background(), NewFromSnapshot(orgSnapshot()), path)
+	close(stop)
+	bad := <-seen
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("entries readable by others while writing: %v", slices.Compact(bad))
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want -rw-------", path, fi.Mode())
+	}
+	if got := dirEntries(t, dir); !slices.Equal(got, []string{"inventory.c1z"}) {
+		t.Errorf("the directory holds %v after the write, want the file only", got)
+	}
+}
