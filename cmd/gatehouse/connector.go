@@ -45,19 +45,18 @@ var connectorFields = []field.SchemaField{
 // --grant-entitlement/--grant-principal/--grant-principal-type and --revoke-grant, which
 // read the entitlement, principal or grant from the .c1z of -f.
 func newConnectorCommand(ctx context.Context) *cobra.Command {
-	_, cmd, err := config.DefineConfiguration(ctx, "gatehouse", newBatonConnector, field.NewConfiguration(connectorFields))
+	v, cmd, err := config.DefineConfiguration(ctx, "gatehouse", newBatonConnector, field.NewConfiguration(connectorFields))
 	if err != nil {
 		// The schema is static; an error here is a programming error worth seeing at once.
 		return &cobra.Command{Use: "connector", Short: "Run as a baton connector (unavailable: " + err.Error() + ")",
 			RunE: func(*cobra.Command, []string) error { return err }}
 	}
 	// The runner writes the .c1z (-f) and its temporary files itself, 0644: make them
-	// private. The child process that serves the connector inherits the mask.
+	// private (the child process that serves the connector inherits the mask). Check
+	// the ids of one-shot provisioning first, and keep the runner's temporary files in
+	// a directory that goes away with it (connector_provision.go).
 	if run := cmd.RunE; run != nil {
-		cmd.RunE = func(cmd *cobra.Command, args []string) error {
-			ownerOnlyFiles()
-			return run(cmd, args)
-		}
+		cmd.RunE = wrapConnectorRun(v, run)
 	}
 	cmd.Use = "connector"
 	cmd.Short = "Run Gatehouse as a baton connector (baton-sdk's standard flags: -f, --client-id, --grant-entitlement, ...)"

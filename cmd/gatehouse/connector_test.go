@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/viper"
 
@@ -121,4 +122,74 @@ func TestConnectorPartialSync(t *testing.T) {
 	if after, err := os.ReadFile(file); err != nil || string(after) != string(before) {
 		t.Errorf("the failed partial sync changed %s (err %v, %d bytes before, %d after)", file, err, len(before), len(after))
 	}
+}
+
+// gatehouse connector's one-shot provisioning names the entitlement, principal or grant
+// it cannot find in the .c1z (not baton's bare "pebble: not found"), and leaves nothing in
+// the temporary directory, also when AWS refuses the change.
+func TestConnectorProvisioningErrors(t *testing.T) {
+	s, info := fixtureSim(t, "provisioning.yaml", awssim.Options{AssignmentDelay: 200 * time.Millisecond})
+	id := idsOf(s)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "org.c1z")
+	if _, stderr, err := runSync(t, info, file, "--orgs", "--identity-center"); err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr)
+	}
+	tmp := t.TempDir()
+	env := append(syncEnv(t, info), "TMPDIR="+tmp)
+	connector := func(args ...string) (string, error) {
+		base := append([]string{"connector", "-f", file, "--orgs", "--identity-center"}, connectionArgs(info)...)
+		_, stderr, err := runGatehouseEnv(t, env, append(base, args...)...)
+		return stderr, err
+	}
+	admin := "account:333333333333:" + id.ps["AdministratorAccess"]
+	erin := id.user["erin"]
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--grant-entitlement", "account:333333333333:ps-0000000000000000", "--grant-principal", erin, "--grant-principal-type", "sso_user"},
+			"gatehouse: --grant-entitlement account:333333333333:ps-0000000000000000: no such entitlement in " + file + " (gatehouse inspect --file " + file + " entitlements --type account lists them; sync again if it is new)"},
+		{[]string{"--grant-entitlement", admin, "--grant-principal", "nobody", "--grant-principal-type", "sso_user"},
+			"gatehouse: --grant-principal nobody: no sso_user with that id in " + file + " (gatehouse inspect --file " + file + " resources --type sso_user lists them; sync again if it is new)"},
+		{[]string{"--revoke-grant", admin + ":sso_user:nobody"},
+			"gatehouse: --revoke-grant " + admin + ":sso_user:nobody: no such grant in " + file + " (gatehouse inspect --file " + file + " grants --type account lists them; sync again if it is new)"},
+		{[]string{"--grant-entitlement", admin, "--grant-principal", erin, "--grant-principal-type", "sso_user", "-f", filepath.Join(dir, "missing.c1z")},
+			"gatehouse: -f " + filepath.Join(dir, "missing.c1z") + ": the .c1z to read the ids from is missing; write it with gatehouse sync --file " + filepath.Join(dir, "missing.c1z") + " (or gatehouse connector -f " + filepath.Join(dir, "missing.c1z") + ") first"},
+	}
+	for _, c := range cases {
+		stderr, err := connector(c.args...)
+		if got := errorLine(stderr); err == nil || got != c.want {
+			t.Errorf("connector %v: %v\n got %s\nwant %s", c.args, err, got, c.want)
+		}
+		if strings.Contains(stderr, "pebble") {
+			t.Errorf("connector %v: the storage engine's error reaches the user:\n%s", c.args, stderr)
+		}
+		if left := dirNames(t, tmp); len(left) > 0 {
+			t.Errorf("connector %v left %v in the temporary directory", c.args, left)
+		}
+	}
+
+	// AWS refuses the change: the runner fails after opening the file; nothing is left.
+	s.Do(func(w *awssim.World) { w.ManagementAccount().DenyAll = true })
+	stderr, err := connector("--grant-entitlement", admin, "--grant-principal", erin, "--grant-principal-type", "sso_user")
+	if err == nil || !strings.Contains(errorLine(stderr), "AccessDenied") {
+		t.Errorf("a denied grant: %v, %q; want an error saying AccessDenied", err, errorLine(stderr))
+	}
+	if left := dirNames(t, tmp); len(left) > 0 {
+		t.Errorf("a denied grant left %v in the temporary directory", left)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
