@@ -186,3 +186,41 @@ func TestWriteC1ZFileModes(t *testing.T) {
 		t.Errorf("the directory holds %v after the write, want the file only", got)
 	}
 }
+
+// With WithSnapshotPerSync each sync (each Validate) after the first fetches anew, and a
+// failed fetch fails that sync instead of serving the previous snapshot.
+func TestSnapshotPerSync(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	var fail bool
+	c := New(func(context.Context) (*inventory.Snapshot, error) {
+		calls++
+		if fail {
+			return nil, errFetch
+		}
+		return singleAccountSnapshot(), nil
+	}, AllFeatures(), WithSnapshotPerSync())
+	// The first sync uses the snapshot fetched before it (WriteC1Z fetches first).
+	if _, err := c.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Validate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("first sync: source called %d times, want 1", calls)
+	}
+	if _, err := c.Validate(ctx); err != nil || calls != 2 {
+		t.Fatalf("second sync: err %v, source called %d times in all, want 2", err, calls)
+	}
+	fail = true
+	if _, err := c.Validate(ctx); !errors.Is(err, errFetch) {
+		t.Fatalf("third sync with a failing source: %v, want the source's error", err)
+	}
+	if _, err := c.Snapshot(ctx); !errors.Is(err, errFetch) {
+		t.Errorf("after a failed fetch the previous snapshot is still served (err %v)", err)
+	}
+}
