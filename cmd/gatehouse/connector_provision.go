@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -20,12 +22,28 @@ import (
 // an error that names what is missing and where to find the right id, and gives the
 // runner a temporary directory of its own that is removed when it returns.
 
-// wrapConnectorRun runs the runner's RunE with the checks and a private TMPDIR.
+// innerEnv marks the process that runs baton's runner for a one-shot grant or revoke
+// (see wrapConnectorRun).
+const innerEnv = "GATEHOUSE_CONNECTOR_ONE_SHOT"
+
+// wrapConnectorRun runs the runner's RunE with owner-only files and, for one-shot
+// provisioning, the id checks and a temporary directory that is removed afterwards.
+//
+// The runner of a one-shot grant or revoke runs in a child process of this one, with
+// TMPDIR pointing at that directory, which this process removes once the child has
+// exited. The removal cannot run in the runner's own process: baton's runner watches its
+// connector subprocess and calls os.Exit(0) when it is stopped, racing the return of the
+// runner's error, and anything done after the runner returns lets that exit win more
+// often, turning a failed grant into exit status 0.
 func wrapConnectorRun(v *viper.Viper, run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		ownerOnlyFiles()
 		if err := v.BindPFlags(cmd.Flags()); err != nil {
 			return err
+		}
+		oneShot := v.GetString("grant-entitlement") != "" || v.GetString("revoke-grant") != ""
+		if !oneShot || os.Getenv(innerEnv) != "" {
+			return run(cmd, args)
 		}
 		if err := checkProvisioningIDs(cmd.Context(), v); err != nil {
 			return err
@@ -35,18 +53,20 @@ func wrapConnectorRun(v *viper.Viper, run func(*cobra.Command, []string) error) 
 			return fmt.Errorf("create a temporary directory: %w", err)
 		}
 		defer os.RemoveAll(tmp)
-		// Both the runner and the connector process it starts inherit the variable;
-		// baton's stores create their working copies under it.
-		old, had := os.LookupEnv("TMPDIR")
-		os.Setenv("TMPDIR", tmp)
-		defer func() {
-			if had {
-				os.Setenv("TMPDIR", old)
-			} else {
-				os.Unsetenv("TMPDIR")
-			}
-		}()
-		return run(cmd, args)
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find the gatehouse executable: %w", err)
+		}
+		child := exec.Command(self, os.Args[1:]...)
+		child.Env = append(os.Environ(), "TMPDIR="+tmp, innerEnv+"=1")
+		child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+		err = child.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			// The child has said what went wrong; pass its status on, quietly.
+			return &exitError{code: max(ee.ExitCode(), 1), err: err, quiet: true}
+		}
+		return err
 	}
 }
 

@@ -16,9 +16,11 @@ func main() {
 	// logger; Gatehouse reports through its own output, so keep theirs off the terminal.
 	log.SetOutput(io.Discard)
 	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		var ee *exitError
-		if errors.As(err, &ee) {
+		if !errors.As(err, &ee) || !ee.quiet {
+			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		}
+		if ee != nil {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)
@@ -26,10 +28,12 @@ func main() {
 }
 
 // exitError is an error that ends gatehouse with an exit status of its own (see
-// exitPartial); other errors exit with 1.
+// exitPartial); other errors exit with 1. A quiet one is not printed: a child process
+// has printed it already.
 type exitError struct {
-	code int
-	err  error
+	code  int
+	err   error
+	quiet bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
