@@ -266,7 +266,8 @@ func TestSyncSkipsAccountsThatCannotBeSynced(t *testing.T) {
 		"Accounts not synced (3)\n" +
 			"  333333333333 sandbox          " + assumeCauses + "\n" +
 			"  444444444444 restricted       " + deniedCauses + "\n" +
-			"  555555555555 legacy           the account is SUSPENDED\n",
+			"  555555555555 legacy           the account is SUSPENDED\n" +
+			"  This file is partial: the IAM of 2 ACTIVE account(s) above is missing from it.\n",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
@@ -342,7 +343,7 @@ func TestSyncPartialKeepsThePreviousFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sync with only a suspended account skipped: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stdout, "Synced 4 of 5 accounts") || !strings.Contains(stdout, "  555555555555 legacy           the account is SUSPENDED\n") {
+	if !strings.Contains(stdout, "Synced 4 of 5 accounts") || !strings.Contains(stdout, "  555555555555 legacy           the account is SUSPENDED\n") || strings.Contains(stdout, "partial") {
 		t.Errorf("summary:\n%s", stdout)
 	}
 }

@@ -110,6 +110,16 @@ func (r *Result) writeSummary(w io.Writer, verbose bool) {
 				fmt.Fprintf(w, "      AWS: %s\n", oneLine(a.Detail))
 			}
 		}
+		active := 0
+		for _, a := range r.Fetch.Skipped {
+			if a.Active() {
+				active++
+			}
+		}
+		if active > 0 {
+			// Only a fetch that allowed it gets here (awsfetch.Config.AllowPartial).
+			fmt.Fprintf(w, "  This file is partial: the IAM of %d ACTIVE account(s) above is missing from it.\n", active)
+		}
 	}
 }
 
