@@ -100,6 +100,10 @@ func newGatehouseConnector(v *viper.Viper) (*connector.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A profile that does not exist is named now, not as the first sync task's failure.
+	if err := awsfetch.CheckProfile(context.Background(), cfg.Profile); err != nil {
+		return nil, err
+	}
 	cfg.AllowPartial = v.GetBool("allow-partial")
 	features := connector.Features{Organizations: cfg.Orgs, IdentityCenter: cfg.IdentityCenter, AccessKeys: cfg.SyncSecrets}
 	source := func(ctx context.Context) (*inventory.Snapshot, error) {

@@ -74,6 +74,11 @@ Then run "gatehouse doctor" with the printed flags to check the result step by s
 			if err := opts.Validate(); err != nil {
 				return err
 			}
+			// The profile finds the caller's identity and is carried by the printed
+			// commands: one that does not exist is named before anything is generated.
+			if err := awsfetch.CheckProfile(cmd.Context(), profile); err != nil {
+				return err
+			}
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			// Without --out, stdout carries the generated document alone, so that it can
 			// be redirected to a file; what people read goes to stderr.

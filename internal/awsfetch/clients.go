@@ -74,6 +74,10 @@ func newSessions(ctx context.Context, cfg Config, g *pacing) (*sessions, error) 
 	}
 	base, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
+		var nf *ProfileNotFoundError
+		if err := ExplainConfigError(err, cfg.Profile); errors.As(err, &nf) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	// Every account's clients share one transport, built by the SDK (timeouts, proxy,

@@ -140,6 +140,12 @@ func (r *run) credentials(ctx context.Context) Check {
 		lo = append(lo, config.WithCredentialsProvider(cfg.Credentials))
 	}
 	base, err := config.LoadDefaultConfig(ctx, lo...)
+	var nf *awsfetch.ProfileNotFoundError
+	if errors.As(awsfetch.ExplainConfigError(err, cfg.Profile), &nf) {
+		c.Status, c.Detail = Fail, nf.Error()
+		c.Fix = "pass a profile that exists (aws configure list-profiles lists them), or create it"
+		return c
+	}
 	if err != nil {
 		c.Status, c.Detail = Fail, "cannot load the AWS configuration: "+err.Error()
 		c.Fix = "check --profile (or AWS_PROFILE), AWS_CONFIG_FILE and the profiles in ~/.aws/config"
