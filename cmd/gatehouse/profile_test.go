@@ -70,6 +70,21 @@ func TestMissingProfileSaysWhatToDo(t *testing.T) {
 			})
 		}
 	}
+	// With AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, those are the files named
+	// and read: "other" is in the file AWS_CONFIG_FILE names, "nope" is not.
+	t.Run("AWS_CONFIG_FILE", func(t *testing.T) {
+		conf, creds := filepath.Join(home, ".aws", "config"), filepath.Join(home, ".aws", "credentials")
+		files := append(append([]string(nil), env...), "HOME="+t.TempDir(), "AWS_CONFIG_FILE="+conf, "AWS_SHARED_CREDENTIALS_FILE="+creds)
+		_, stderr, err := runGatehouseEnv(t, files, "sync", "--file", filepath.Join(t.TempDir(), "x.c1z"), "--profile", "nope")
+		want := `gatehouse: AWS profile "nope" is not in ` + conf + ` or ` + creds + ` (check AWS_CONFIG_FILE, or run "aws configure --profile nope")` + "\n"
+		if err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("sync --profile nope: %v, stderr lacks %q:\n%s", err, want, stderr)
+		}
+		_, stderr, err = runGatehouseEnv(t, files, "setup", "aws", "--state-dir", t.TempDir(), "--trusted-principal", "arn:aws:iam::111111111111:role/gatehouse-runtime", "--profile", "other")
+		if err != nil {
+			t.Errorf("setup aws --profile other (in AWS_CONFIG_FILE): %v\n%s", err, stderr)
+		}
+	})
 	// Profiles that exist, in either file, are accepted.
 	for _, p := range []string{"other", "keys"} {
 		t.Run("existing profile "+p, func(t *testing.T) {

@@ -80,7 +80,16 @@ func CheckProfile(ctx context.Context, profile string) error {
 	if name == "" {
 		return nil
 	}
-	_, err := config.LoadSharedConfigProfile(ctx, name)
+	// LoadSharedConfigProfile reads the default files only; the environment's are
+	// what LoadDefaultConfig would read.
+	_, err := config.LoadSharedConfigProfile(ctx, name, func(o *config.LoadSharedConfigOptions) {
+		if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+			o.ConfigFiles = []string{f}
+		}
+		if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+			o.CredentialsFiles = []string{f}
+		}
+	})
 	var nf *ProfileNotFoundError
 	if err := ExplainConfigError(err, profile); errors.As(err, &nf) {
 		return err
