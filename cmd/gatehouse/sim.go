@@ -40,8 +40,9 @@ func newSimCommand() *cobra.Command {
 The unmodified AWS SDKs, the AWS CLI and boto3 work against it with only the endpoint URL
 changed. On start it prints one JSON line on stdout with what a client needs: the endpoint,
 the region, an access key of a principal that may assume the connector role, the role's ARN
-and External ID, the Identity Center instance and identity store, and the SCIM endpoint and
-token, and admin_token: the bearer token that the simulator's own admin endpoints
+and External ID, the Identity Center instance and identity store, the SCIM endpoint and
+token, member_role_name (the role member accounts hold for the connector), admin (an access
+key of the management account's administrator, for changing AWS state by hand), and admin_token: the bearer token that the simulator's own admin endpoints
 (GET <endpoint>/_sim/counters, /_sim/info) require, since they hand out secrets to any
 process on the host otherwise.
 

@@ -85,8 +85,60 @@ type Info struct {
 	IdentityCenterRegion string `json:"identity_center_region,omitempty"`
 	SCIMEndpoint         string `json:"scim_endpoint,omitempty"`
 	SCIMToken            string `json:"scim_token,omitempty"`
+	// MemberRoleName is the role the organization's member accounts hold for the
+	// connector (the one it assumes by default); empty without member accounts.
+	MemberRoleName string `json:"member_role_name,omitempty"`
+	// Admin signs as an administrator of the management account, as the customer's own
+	// admin would: for scripts and tests that change or check AWS state.
+	Admin AdminCredentials `json:"admin"`
 	// AdminToken authorizes requests to the admin endpoints under /_sim/.
 	AdminToken string `json:"admin_token,omitempty"`
+}
+
+// AdminCredentials are an access key of the simulator's administrator.
+type AdminCredentials struct {
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+// rootKey is an access key of the management account's root user. It lives with the
+// Sim, not in the World: the root user is not an IAM user, so it appears in no IAM
+// listing, and the key is new on every start, like the admin token.
+type rootKey struct{ id, secret string }
+
+// newRootKey returns a random root access key (AKIA and 16 characters, 40-character secret).
+func newRootKey() rootKey {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	b := make([]byte, 16+30)
+	if _, err := rand.Read(b); err != nil {
+		panic("awssim: no randomness for the admin key: " + err.Error())
+	}
+	id := make([]byte, 16)
+	for i := range id {
+		id[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return rootKey{id: "AKIA" + string(id), secret: hex.EncodeToString(b[16:])[:40]}
+}
+
+// memberRoleName returns the name of the role that member accounts hold for the
+// connector: the first role, in the first ACTIVE member account that has one, whose
+// trust policy names the connector role.
+func (w *World) memberRoleName() string {
+	if w.Connector.RoleARN == "" {
+		return ""
+	}
+	for _, id := range w.AccountIDs() {
+		a := w.Accounts[id]
+		if id == w.ManagementAccountID || a.Status != "ACTIVE" {
+			continue
+		}
+		for _, name := range sortedKeys(a.Roles) {
+			if strings.Contains(a.Roles[name].AssumeRolePolicy, w.Connector.RoleARN) {
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // Info returns the connection details of a started simulator.
@@ -98,7 +150,9 @@ func (s *Sim) Info() Info {
 		Endpoint: s.URL(), Region: w.Region, ManagementAccountID: w.ManagementAccountID,
 		AccessKeyID: w.Connector.AccessKeyID, SecretAccessKey: w.Connector.SecretAccessKey,
 		RoleARN: w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
-		AdminToken: s.adminToken,
+		MemberRoleName: w.memberRoleName(),
+		Admin:          AdminCredentials{AccessKeyID: s.adminKey.id, SecretAccessKey: s.adminKey.secret},
+		AdminToken:     s.adminToken,
 	}
 	if w.SSO != nil {
 		info.InstanceARN, info.IdentityStoreID, info.IdentityCenterRegion = w.SSO.ARN, w.SSO.IdentityStoreID, w.SSO.Region

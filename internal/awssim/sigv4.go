@@ -82,6 +82,12 @@ func (s *Sim) authenticate(q *request, auth *sigv4Auth) (*Principal, *apiError) 
 		p.AccountID, p.Role, p.Session = a.ID, role, sess
 		p.ARN = "arn:aws:sts::" + a.ID + ":assumed-role/" + role.Name + "/" + sess.SessionName
 		p.UserID = role.ID + ":" + sess.SessionName
+	} else if s.adminKey.id != "" && auth.accessKey == s.adminKey.id {
+		// The administrator's key is the management account's root user: allowed
+		// everything in that account, as root is.
+		secret = s.adminKey.secret
+		p.AccountID, p.Root = w.ManagementAccountID, true
+		p.ARN, p.UserID = "arn:aws:iam::"+w.ManagementAccountID+":root", w.ManagementAccountID
 	} else {
 		a, u, k := w.UserByAccessKey(auth.accessKey)
 		if k == nil || k.Status != "Active" {

@@ -77,6 +77,10 @@ type Sim struct {
 	counters *Counters
 	// adminToken guards the admin endpoints (see admin.go).
 	adminToken string
+	// adminKey signs requests as the management account's root user: the credentials
+	// of the customer's own administrator, for scripts and tests that arrange or check
+	// AWS state (see rootCredentials in admin.go).
+	adminKey rootKey
 
 	srv      *http.Server
 	listener net.Listener
@@ -102,6 +106,7 @@ func New(w *World, opts Options) *Sim {
 		counters: newCounters(),
 
 		adminToken: newAdminToken(),
+		adminKey:   newRootKey(),
 	}
 }
 
