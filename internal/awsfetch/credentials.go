@@ -286,7 +286,8 @@ func loginsOf(ctx context.Context, client *iam.Client, users []*inventory.User, 
 	out := map[string]*login{}
 	err := forEach(ctx, users, perUserWorkers, func(ctx context.Context, u *inventory.User) error {
 		l := &login{}
-		_, err := client.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: aws.String(u.Name)})
+		// NoSuchEntity: the user has no console password, an answer and not a failure.
+		_, err := client.GetLoginProfile(withAnswers(ctx, "NoSuchEntity"), &iam.GetLoginProfileInput{UserName: aws.String(u.Name)})
 		switch {
 		case err == nil:
 			l.enabled = true

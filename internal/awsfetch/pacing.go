@@ -274,7 +274,12 @@ func (g *pacing) instrument(scope func() string) func(*middleware.Stack) error {
 				// The operation's own quota is the likelier culprit when it has one.
 				pacers[0].throttled()
 			}
-			g.rec.attempt(service, op, err, throttled)
+			counted := err
+			if isAnswer(ctx, err) {
+				// An error code the caller takes as an answer is not a failed call.
+				counted = nil
+			}
+			g.rec.attempt(service, op, counted, throttled)
 			return out, md, err
 		})
 		if err := stack.Finalize.Insert(pace, "Retry", middleware.After); err != nil {
@@ -283,6 +288,31 @@ func (g *pacing) instrument(scope func() string) func(*middleware.Stack) error {
 		}
 		return nil
 	}
+}
+
+// answersKey is the context key of the error codes that answer a call rather than fail it.
+type answersKey struct{}
+
+// withAnswers marks the calls made with the returned context: the error codes given are
+// answers to them, not failures, and are not counted as failed calls. GetLoginProfile's
+// NoSuchEntity, for one, means the user has no console password.
+func withAnswers(ctx context.Context, codes ...string) context.Context {
+	return context.WithValue(ctx, answersKey{}, codes)
+}
+
+// isAnswer reports whether err is an error code that ctx marks as an answer.
+func isAnswer(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	code := errorCode(err)
+	codes, _ := ctx.Value(answersKey{}).([]string)
+	for _, c := range codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
 }
 
 // isThrottle reports whether an error is AWS saying "slow down".

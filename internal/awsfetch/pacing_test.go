@@ -3,10 +3,12 @@ package awsfetch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
 )
 
@@ -175,5 +177,29 @@ func TestWorkQueuePriorityAndErrors(t *testing.T) {
 	}
 	if !sawCancel {
 		t.Error("the remaining task was not cancelled")
+	}
+}
+
+// Only the error codes a call marks as answers are kept out of the failed calls: the
+// same code on another call, and other codes on that call, are still failures.
+func TestAnswersAreNotFailedCalls(t *testing.T) {
+	noSuch := &smithy.GenericAPIError{Code: "NoSuchEntity", Message: "The user with name x cannot be found."}
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "no"}
+	marked := withAnswers(context.Background(), "NoSuchEntity")
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"marked code", marked, noSuch, true},
+		{"marked code, wrapped", marked, fmt.Errorf("operation error IAM: GetLoginProfile: %w", noSuch), true},
+		{"other code", marked, denied, false},
+		{"unmarked call", context.Background(), noSuch, false},
+		{"no error", marked, nil, false},
+	} {
+		if got := isAnswer(c.ctx, c.err); got != c.want {
+			t.Errorf("%s: isAnswer = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
