@@ -70,7 +70,7 @@ Exit status: 0 the file was written; 3 partial sync, the file was left as it was
 			stopProgress()
 			if err != nil {
 				if ctx.Err() != nil {
-					return fmt.Errorf("sync interrupted; %s was left as it was", file)
+					return fmt.Errorf("sync interrupted; %s", leftAsItWas(file))
 				}
 				var pe *awsfetch.PartialError
 				if errors.As(err, &pe) {
@@ -93,11 +93,20 @@ Exit status: 0 the file was written; 3 partial sync, the file was left as it was
 	return cmd
 }
 
+// leftAsItWas says what became of the file a failed sync did not replace: a previous
+// file is kept as it was, and none is created.
+func leftAsItWas(file string) string {
+	if _, err := os.Stat(file); err != nil {
+		return file + " was not written"
+	}
+	return file + " was left as it was"
+}
+
 // partialMessage says which accounts made the sync partial and what to check in each,
 // most likely cause first; verbose adds what AWS answered.
 func partialMessage(pe *awsfetch.PartialError, file string, verbose bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "partial sync: %d of %d accounts could not be read; %s was left as it was\n", len(pe.Skipped), pe.Accounts, file)
+	fmt.Fprintf(&b, "partial sync: %d of %d accounts could not be read; %s\n", len(pe.Skipped), pe.Accounts, leftAsItWas(file))
 	for _, a := range pe.Skipped {
 		fmt.Fprintf(&b, "  %s %-16s %s\n", a.ID, a.Name, a.Reason)
 		if verbose && a.Detail != "" {

@@ -322,6 +322,19 @@ func TestSyncPartialKeepsThePreviousFile(t *testing.T) {
 		t.Errorf("the directory holds %d entries after a partial sync, want only %s", len(entries), file)
 	}
 
+	// Without a previous file there is nothing to keep, and none is created.
+	fresh := filepath.Join(t.TempDir(), "new.c1z")
+	_, stderr, err = runSync(t, info, fresh, "--orgs")
+	if code := exitCode(err); code != 3 {
+		t.Fatalf("partial sync to a new file: exit status %d (%v), want 3\n%s", code, err, stderr)
+	}
+	if want := "gatehouse: partial sync: 2 of 5 accounts could not be read; " + fresh + " was not written\n"; !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr:\n%s\nwant first line:\n%s", stderr, want)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("a partial sync created %s (%v)", fresh, err)
+	}
+
 	_, stderr, err = runSync(t, info, file, "--orgs", "--verbose")
 	if code := exitCode(err); code != 3 {
 		t.Fatalf("partial sync --verbose: exit status %d, want 3", code)
