@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,6 +241,45 @@ func TestSyncSCIMTokenRejected(t *testing.T) {
 	status := dumpUserStatus(t, file)
 	if n := strings.Count(status, " UNSPECIFIED profile=unknown source=none detail=unknown: SCIM token rejected (401): create a new token"); n != 3 {
 		t.Errorf("%d users unknown with the reason, want 3:\n%s", n, status)
+	}
+}
+
+// An unreachable SCIM endpoint fails fast, as an unreachable AWS endpoint does: SCIM is
+// optional data, so a closed port leaves the users' status unknown with the cause within
+// seconds (three quick attempts, not ten with backoff of up to 20 s), and the sync
+// succeeds. (NoUserStatus: the status is only in SCIM.)
+func TestSyncSCIMEndpointUnreachable(t *testing.T) {
+	// Port 1 is outside the ephemeral range, so no other test's server takes it.
+	const closed = "127.0.0.1:1"
+	if c, err := net.Dial("tcp", closed); err == nil {
+		c.Close()
+		t.Fatalf("something listens on %s", closed)
+	}
+	_, info := fixtureSim(t, "org-identity-center.yaml", awssim.Options{NoUserStatus: true})
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	started := time.Now()
+	stdout, stderr, err := runSync(t, info, file, "--orgs", "--identity-center", "--identity-center-region", info.IdentityCenterRegion,
+		"--scim-endpoint", "http://"+closed+"/scim/v2/", "--scim-token", info.SCIMToken)
+	took := time.Since(started)
+	if err != nil {
+		t.Fatalf("gatehouse sync failed on an unreachable SCIM endpoint: %v\n%s", err, stderr)
+	}
+	reason := "SCIM endpoint unreachable: connection refused to " + closed + " (nothing listens there), calling http://" + closed + "/scim/v2/Users?count=100&cursor= (after 3 attempts)"
+	for _, want := range []string{
+		"Synced 4 of 4 accounts",
+		"Identity Center users: 0 enabled, 0 disabled, 3 status unknown\n",
+		"  status unknown for 3 of 3 users: " + reason + "\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	if n := strings.Count(dumpUserStatus(t, file), " UNSPECIFIED profile=unknown source=none detail=unknown: "+reason+"\n"); n != 3 {
+		t.Errorf("%d users unknown with the cause, want 3:\n%s", n, dumpUserStatus(t, file))
+	}
+	// The whole sync, not only the SCIM part, within 10 s even on a busy machine.
+	if took > 10*time.Second {
+		t.Errorf("the sync took %s, want a few seconds", took.Round(time.Millisecond))
 	}
 }
 

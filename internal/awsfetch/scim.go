@@ -53,6 +53,11 @@ type scimClient struct {
 	pacing   *pacing
 	attempts int
 	backoff  time.Duration
+	// reach is whether the SCIM endpoint has answered in this fetch: until it has, a
+	// failure gets the short retry of an unproven AWS endpoint (reach.go), because SCIM
+	// is optional data and a wrong or unreachable endpoint must not hold the sync for
+	// minutes. It is the SCIM endpoint's own: AWS having answered proves nothing here.
+	reach reachability
 }
 
 // scimError is a SCIM listing that did not succeed: an HTTP status (0 for a network or
@@ -82,7 +87,7 @@ func (e *scimError) Reason() string {
 	case e.status != 0:
 		return fmt.Sprintf("SCIM ListUsers refused (HTTP %d: %s)", e.status, e.detail)
 	case e.attempts > 1:
-		return fmt.Sprintf("SCIM endpoint unreachable (%s, after %d attempts)", e.detail, e.attempts)
+		return fmt.Sprintf("SCIM endpoint unreachable: %s (after %d attempts)", e.detail, e.attempts)
 	}
 	return "SCIM endpoint: " + e.detail
 }
@@ -143,7 +148,13 @@ func (c *scimClient) listUsers(ctx context.Context, q url.Values) (*scimListResp
 		if err := p.wait(ctx); err != nil {
 			return nil, err
 		}
+		c.reach.begin()
 		body, status, retryAfter, err := c.get(ctx, u)
+		if err == nil && (status == http.StatusOK || json.Valid(body)) {
+			// An answer in JSON is the SCIM API's (or at least an API's): from now on a
+			// failure is a blip and gets the full retry.
+			c.reach.reached.Store(true)
+		}
 		throttled := status == http.StatusTooManyRequests
 		c.pacing.rec.attempt("scim", "ListUsers", errIf(err, status), throttled)
 		if throttled {
@@ -160,7 +171,11 @@ func (c *scimClient) listUsers(ctx context.Context, q url.Values) (*scimListResp
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			last = &scimError{detail: err.Error(), attempts: attempt, endpoint: c.endpoint, err: err}
+			detail := err.Error()
+			if why, ok := Unreachable(err); ok {
+				detail = why
+			}
+			last = &scimError{detail: detail, attempts: attempt, endpoint: c.endpoint, err: err}
 		case throttled || status >= 500:
 			last = &scimError{status: status, detail: scimMessage(body), attempts: attempt, endpoint: c.endpoint}
 		default:
@@ -171,21 +186,39 @@ func (c *scimClient) listUsers(ctx context.Context, q url.Values) (*scimListResp
 		if attempt == c.attempts {
 			break
 		}
+		if !c.reach.reached.Load() {
+			// Never answered: a few quick attempts within the budget, then the cause.
+			if attempt >= reachAttempts || time.Since(time.Unix(0, c.reach.started.Load())) > reachBudget {
+				break
+			}
+			if !sleep(ctx, reachBackoff) {
+				return nil, ctx.Err()
+			}
+			continue
+		}
 		wait := retryAfter
 		if wait <= 0 {
 			// Full jitter, as the AWS SDKs do.
 			ceiling := min(c.backoff, time.Duration(1<<min(attempt, 20))*100*time.Millisecond)
 			wait = time.Duration(rand.Int64N(int64(ceiling) + 1))
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return nil, ctx.Err()
-		case <-t.C:
 		}
 	}
 	return nil, last
+}
+
+// sleep waits for d, or less if ctx ends first; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (c *scimClient) get(ctx context.Context, u string) (body []byte, status int, retryAfter time.Duration, err error) {
