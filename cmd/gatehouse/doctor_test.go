@@ -305,15 +305,20 @@ func TestDoctorConnectionFailures(t *testing.T) {
 		"SKIP  Permissions         needs the connector role",
 	)
 
-	stdout, _, err = runDoctor(t, info, "--role-arn", info.RoleARN, "--external-id", info.ExternalID, "--identity-center",
+	// A rejected SCIM token does not fail the sync (SCIM is optional data), so doctor
+	// warns, with the sync's fix, and exits 0.
+	stdout, stderr, err := runDoctor(t, info, "--role-arn", info.RoleARN, "--external-id", info.ExternalID, "--identity-center",
 		"--scim-endpoint", info.SCIMEndpoint, "--scim-token", "not-the-token")
-	if err == nil {
-		t.Fatalf("doctor passed with a wrong SCIM token:\n%s", stdout)
+	if err != nil {
+		t.Fatalf("doctor failed on a rejected SCIM token, which the sync tolerates: %v\n%s%s", err, stdout, stderr)
 	}
 	wantLines(t, stdout,
-		"FAIL  SCIM                "+info.SCIMEndpoint+" refused the token (HTTP 401)",
-		"      fix: generate a new access token in IAM Identity Center (Settings > Identity source > Automatic provisioning; tokens expire after a year) and pass it in GATEHOUSE_SCIM_TOKEN",
+		"WARN  SCIM                "+info.SCIMEndpoint+" refused the token (HTTP 401); SCIM is optional: the sync still succeeds, and users whose status the Identity Store API does not report are left unknown",
+		"      fix: create a new token in Identity Center > Settings > Automatic provisioning (tokens expire after a year) and pass it with --scim-token or GATEHOUSE_SCIM_TOKEN",
 	)
+	if strings.Contains(stdout+stderr, "not-the-token") {
+		t.Error("the token is printed")
+	}
 }
 
 func TestDoctorRejectsBadFlags(t *testing.T) {
