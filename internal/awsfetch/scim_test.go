@@ -208,3 +208,42 @@ func TestSCIMOptional(t *testing.T) {
 		}
 	})
 }
+
+// A SCIM endpoint that has never answered in JSON gets the short retry of an unproven
+// endpoint (reachAttempts), however many attempts the fetch allows; one that has
+// answered like an API keeps the full retry for its failures.
+func TestSCIMRetryUntilTheEndpointAnswers(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		json     bool
+		requests int32
+	}{
+		{"a web page, never an API answer", false, reachAttempts},
+		{"API errors in JSON", true, 6},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				if c.json {
+					w.Header().Set("Content-Type", "application/scim+json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503","detail":"try later"}`))
+					return
+				}
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte("<html><body>upstream down</body></html>"))
+			}))
+			defer srv.Close()
+			client := testSCIMClient(srv, "tok", 6)
+			_, _, err := scimStatus(context.Background(), client)
+			if err == nil {
+				t.Fatal("a failing endpoint listed users")
+			}
+			if got := calls.Load(); got != c.requests {
+				t.Errorf("%d requests, want %d (%v)", got, c.requests, err)
+			}
+		})
+	}
+}
