@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -318,6 +320,28 @@ func TestDoctorConnectionFailures(t *testing.T) {
 	)
 	if strings.Contains(stdout+stderr, "not-the-token") {
 		t.Error("the token is printed")
+	}
+
+	// Nothing listening at the SCIM endpoint, or no SCIM API there: warnings too, with the
+	// real cause, since the sync succeeds without SCIM.
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	optional := "; SCIM is optional: the sync still succeeds, and users whose status the Identity Store API does not report are left unknown"
+	for _, c := range []struct{ endpoint, want, fix string }{
+		{"http://127.0.0.1:1/scim/v2/", "WARN  SCIM                cannot reach the SCIM endpoint: connection refused to 127.0.0.1:1 (nothing listens there), calling http://127.0.0.1:1/scim/v2/Users?count=1" + optional,
+			"      fix: check --scim-endpoint (IAM Identity Center > Settings > Automatic provisioning shows it) and the network path to it"},
+		{notFound.URL + "/scim/v2/", "WARN  SCIM                no SCIM API at " + notFound.URL + "/scim/v2/ (HTTP 404)" + optional,
+			"      fix: pass the SCIM endpoint exactly as IAM Identity Center shows it; it ends in /scim/v2/"},
+	} {
+		stdout, stderr, err := runDoctor(t, info, "--role-arn", info.RoleARN, "--external-id", info.ExternalID, "--identity-center",
+			"--scim-endpoint", c.endpoint, "--scim-token", info.SCIMToken)
+		if err != nil {
+			t.Errorf("doctor failed on SCIM endpoint %s, which the sync tolerates: %v\n%s%s", c.endpoint, err, stdout, stderr)
+		}
+		wantLines(t, stdout, c.want, c.fix)
+		if strings.Contains(stdout+stderr, info.SCIMToken) {
+			t.Error("the token is printed")
+		}
 	}
 }
 

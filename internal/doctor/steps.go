@@ -432,10 +432,18 @@ func (r *run) scim(ctx context.Context) Check {
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.SCIMToken)
 	req.Header.Set("Accept", "application/scim+json, application/json")
+	// SCIM is optional for the sync: whatever keeps it from answering leaves unknown only
+	// the status of users the Identity Store API returns without UserStatus, and the sync
+	// succeeds. So every SCIM problem is a warning, with the fix.
+	const optional = "; SCIM is optional: the sync still succeeds, and users whose status the Identity Store API does not report are left unknown"
 	resp, err := client.Do(req)
 	if err != nil {
-		c.Status, c.Detail = Fail, "cannot reach "+endpoint+": "+err.Error()
-		c.Fix = "check --scim-endpoint and the network path to it"
+		cause := err.Error()
+		if why, ok := awsfetch.Unreachable(err); ok {
+			cause = why
+		}
+		c.Status, c.Detail = Warn, "cannot reach the SCIM endpoint: "+cause+optional
+		c.Fix = "check --scim-endpoint (IAM Identity Center > Settings > Automatic provisioning shows it) and the network path to it"
 		return c
 	}
 	defer resp.Body.Close()
@@ -444,20 +452,27 @@ func (r *run) scim(ctx context.Context) Check {
 	case resp.StatusCode == http.StatusOK:
 		c.Status, c.Detail = Pass, endpoint+" accepted the token and listed users"
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		// SCIM is optional for the sync: a rejected token leaves unknown only the status of
-		// users the Identity Store API returns without UserStatus, and the sync succeeds.
-		// So this is a warning, with the same fix the sync prints.
 		c.Status = Warn
-		c.Detail = fmt.Sprintf("%s refused the token (HTTP %d); SCIM is optional: the sync still succeeds, and users whose status the Identity Store API does not report are left unknown", endpoint, resp.StatusCode)
+		c.Detail = fmt.Sprintf("%s refused the token (HTTP %d)", endpoint, resp.StatusCode) + optional
 		c.Fix = "create a new token in Identity Center > Settings > Automatic provisioning (tokens expire after a year) and pass it with --scim-token or GATEHOUSE_SCIM_TOKEN"
 	case resp.StatusCode == http.StatusNotFound:
-		c.Status = Fail
-		c.Detail = fmt.Sprintf("no SCIM API at %s (HTTP 404)", endpoint)
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("no SCIM API at %s (HTTP 404)", endpoint) + optional
 		c.Fix = "pass the SCIM endpoint exactly as IAM Identity Center shows it; it ends in /scim/v2/"
 	default:
-		c.Status = Fail
-		c.Detail = fmt.Sprintf("%s answered HTTP %d: %s", endpoint, resp.StatusCode, strings.TrimSpace(string(body)))
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("%s answered HTTP %d: %s", endpoint, resp.StatusCode, oneLine(string(body), 200)) + optional
 		c.Fix = "run gatehouse doctor again; if it keeps failing, check the endpoint"
 	}
 	return c
+}
+
+// oneLine returns s on one line, its runs of white space made single spaces, cut to at
+// most n bytes (with "..." when cut): an answer's body quoted in a check.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return s
 }
