@@ -162,9 +162,7 @@ func newUnread() *unreadCalls { return &unreadCalls{byUser: map[string][]string{
 
 // denied records the action when err is a denial, and reports whether it was.
 func (u *unreadCalls) denied(user, action string, err error) bool {
-	switch errorCode(err) {
-	case "AccessDenied", "AccessDeniedException":
-	default:
+	if !isDenied(err) {
 		return false
 	}
 	u.mu.Lock()
@@ -437,8 +435,7 @@ func sortDevices(out []*inventory.MFADevice) []*inventory.MFADevice {
 func mfaDevicesInUse(ctx context.Context, client *iam.Client) (int, error) {
 	out, err := client.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
 	if err != nil {
-		switch errorCode(err) {
-		case "AccessDenied", "AccessDeniedException":
+		if isDenied(err) {
 			return -1, nil
 		}
 		return 0, wrapf(err, "GetAccountSummary")

@@ -480,11 +480,7 @@ func (f *identityCenter) queueByAccount() {
 // itself (a delegated administrator, an account instance, a policy without the action)
 // rather than failing to answer: the other listing then gives the same assignments.
 func refusesByPrincipal(err error) bool {
-	switch errorCode(err) {
-	case "AccessDeniedException", "AccessDenied", "ValidationException":
-		return true
-	}
-	return false
+	return isDenied(err) || errorCode(err) == "ValidationException"
 }
 
 // fallBack switches the listing to ListAccountAssignments, once, after AWS refused
