@@ -57,6 +57,12 @@ func (r *reachability) answered(err error) {
 // begin notes the time of the session's first call.
 func (r *reachability) begin() { r.started.CompareAndSwap(0, time.Now().UnixNano()) }
 
+// givenUp reports whether an unproven endpoint has had its short retry: reachAttempts
+// attempts, or reachBudget since the session's first call.
+func (r *reachability) givenUp(attempt int) bool {
+	return attempt >= reachAttempts || time.Since(time.Unix(0, r.started.Load())) > reachBudget
+}
+
 // isAWSAnswer reports whether err is an error response that AWS (or the simulator) sent:
 // one with an error code, not a body that could not be read as an AWS error (a web
 // server, a proxy's page).
@@ -110,8 +116,7 @@ func (r *retryer) MaxAttempts() int { return r.std.MaxAttempts() }
 // RetryDelay as the call's error).
 func (r *retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 	if !r.reach.reached.Load() && !isAWSAnswer(err) {
-		started := time.Unix(0, r.reach.started.Load())
-		if attempt >= reachAttempts || time.Since(started) > reachBudget {
+		if r.reach.givenUp(attempt) {
 			return 0, err
 		}
 		return reachBackoff, nil

@@ -188,7 +188,7 @@ func (c *scimClient) listUsers(ctx context.Context, q url.Values) (*scimListResp
 		}
 		if !c.reach.reached.Load() {
 			// Never answered: a few quick attempts within the budget, then the cause.
-			if attempt >= reachAttempts || time.Since(time.Unix(0, c.reach.started.Load())) > reachBudget {
+			if c.reach.givenUp(attempt) {
 				break
 			}
 			if !sleep(ctx, reachBackoff) {
