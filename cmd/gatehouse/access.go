@@ -60,7 +60,7 @@ func (r accessRow) through() string {
 
 // principalInfo is what the view shows of a resource.
 type principalInfo struct {
-	name, email, login string
+	name, email string
 }
 
 // readAccess reads the account assignments of the .c1z (grants on account entitlements,
@@ -75,11 +75,7 @@ func readAccess(ctx context.Context, f *c1zread.File) ([]accessRow, error) {
 	psNames := map[string]string{} // permission set id (ps-...) and ARN -> name
 	for _, r := range resources {
 		id := r.GetId()
-		pi := principalInfo{name: r.GetDisplayName()}
-		if fields := r.GetProfile().GetFields(); fields != nil {
-			pi.email = fields["email"].GetStringValue()
-			pi.login = fields["user_name"].GetStringValue()
-		}
+		pi := principalInfo{name: r.GetDisplayName(), email: r.GetProfile().GetFields()["email"].GetStringValue()}
 		info[id.GetResourceType()+":"+id.GetResource()] = pi
 		if id.GetResourceType() == "permission_set" {
 			arn := id.GetResource()
