@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
-
-	"github.com/gatehouse/gatehouse/internal/c1zread"
 )
 
 // fixtureClock is the fixtures' clock (their now:), frozen, so that what the simulator
@@ -33,11 +31,7 @@ type syncWindow struct{ start, end time.Time }
 func dumpProfiles(t *testing.T, path string, w syncWindow) string {
 	t.Helper()
 	ctx := context.Background()
-	f, err := c1zread.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close(ctx)
+	f := openC1Z(t, path)
 	rs, err := f.Resources(ctx, "")
 	if err != nil {
 		t.Fatal(err)

@@ -52,16 +52,25 @@ func runSync(t *testing.T, info awssim.Info, file string, args ...string) (strin
 	return runGatehouseEnv(t, syncEnv(t, info), append(base, args...)...)
 }
 
-// dumpC1Z renders a .c1z as sorted lines, one per resource, entitlement and grant, so two
-// files can be compared and a file checked against a golden copy.
-func dumpC1Z(t *testing.T, path string) string {
+// openC1Z opens a .c1z for reading, failing the test if it cannot; the file is closed
+// when the test ends.
+func openC1Z(t *testing.T, path string) *c1zread.File {
 	t.Helper()
 	ctx := context.Background()
 	f, err := c1zread.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close(ctx)
+	t.Cleanup(func() { f.Close(ctx) })
+	return f
+}
+
+// dumpC1Z renders a .c1z as sorted lines, one per resource, entitlement and grant, so two
+// files can be compared and a file checked against a golden copy.
+func dumpC1Z(t *testing.T, path string) string {
+	t.Helper()
+	ctx := context.Background()
+	f := openC1Z(t, path)
 	var lines []string
 	rs, err := f.Resources(ctx, "")
 	if err != nil {

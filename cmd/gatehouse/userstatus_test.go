@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
-
-	"github.com/gatehouse/gatehouse/internal/c1zread"
 )
 
 // dumpUserStatus renders each Identity Center user's status as the file holds it: the
@@ -18,11 +16,7 @@ import (
 func dumpUserStatus(t *testing.T, path string) string {
 	t.Helper()
 	ctx := context.Background()
-	f, err := c1zread.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close(ctx)
+	f := openC1Z(t, path)
 	users, err := f.Resources(ctx, "sso_user")
 	if err != nil {
 		t.Fatal(err)
