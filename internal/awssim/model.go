@@ -76,7 +76,8 @@ type Account struct {
 	Faults map[string]Fault
 }
 
-// Fault is a failure the simulator injects on purpose (see Account.Faults).
+// Fault is a failure the simulator injects on purpose (see Account.Faults and
+// Options.FaultRate).
 type Fault string
 
 const (

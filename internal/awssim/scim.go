@@ -78,9 +78,9 @@ func (s *Sim) serveSCIM(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	s.sleepLatency()
-	if kind := s.fault(); kind != faultNone {
+	if f := s.fault(); f != "" {
 		s.counters.fault(scimServiceCounterName, op)
-		if kind == faultDrop {
+		if f == FaultDrop {
 			dropConnection(rw)
 			return
 		}

@@ -241,37 +241,20 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	s.counters.count(q.service, q.op)
 
 	s.sleepLatency()
-	if kind := s.fault(); kind != faultNone {
-		s.counters.fault(q.service, q.op)
-		if kind == faultDrop {
-			dropConnection(rw)
-			return
-		}
-		q.writeError(rw, internalError(q.service))
+	if f := s.fault(); f != "" {
+		s.injectFault(rw, q, f)
 		return
 	}
 	if !s.quotas.allow(q.service, q.op, q.quotaScope()) {
-		s.counters.throttle(q.service, q.op)
-		q.writeError(rw, throttlingError(q.service))
+		s.injectFault(rw, q, FaultThrottle)
 		return
 	}
 
 	s.mu.Lock()
 	fault := q.accountFault()
 	s.mu.Unlock()
-	switch fault {
-	case "":
-	case FaultDrop:
-		s.counters.fault(q.service, q.op)
-		dropConnection(rw)
-		return
-	case FaultThrottle:
-		s.counters.throttle(q.service, q.op)
-		q.writeError(rw, throttlingError(q.service))
-		return
-	default:
-		s.counters.fault(q.service, q.op)
-		q.writeError(rw, internalError(q.service))
+	if fault != "" {
+		s.injectFault(rw, q, fault)
 		return
 	}
 
@@ -390,27 +373,37 @@ func (s *Sim) sleepLatency() {
 	}
 }
 
-type faultKind int
-
-const (
-	faultNone faultKind = iota
-	faultServerError
-	faultDrop
-)
-
-func (s *Sim) fault() faultKind {
+// fault draws the random fault of Options.FaultRate for one request: "" for none, else
+// FaultServerError or FaultDrop.
+func (s *Sim) fault() Fault {
 	if s.opts.FaultRate <= 0 {
-		return faultNone
+		return ""
 	}
 	s.rngMu.Lock()
 	defer s.rngMu.Unlock()
 	if s.rng.Float64() >= s.opts.FaultRate {
-		return faultNone
+		return ""
 	}
 	if s.rng.Intn(2) == 0 {
-		return faultServerError
+		return FaultServerError
 	}
-	return faultDrop
+	return FaultDrop
+}
+
+// injectFault answers an AWS API request with the fault f and counts it: a throttle as
+// throttled, the others as faults.
+func (s *Sim) injectFault(rw http.ResponseWriter, q *request, f Fault) {
+	switch f {
+	case FaultDrop:
+		s.counters.fault(q.service, q.op)
+		dropConnection(rw)
+	case FaultThrottle:
+		s.counters.throttle(q.service, q.op)
+		q.writeError(rw, throttlingError(q.service))
+	default:
+		s.counters.fault(q.service, q.op)
+		q.writeError(rw, internalError(q.service))
+	}
 }
 
 // dropConnection closes the connection without a response, as a network failure would.
