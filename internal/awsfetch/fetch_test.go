@@ -374,10 +374,7 @@ func TestFetchAssignmentStrategies(t *testing.T) {
 		cfg.AssignmentStrategy = s
 		snap, stats := fetch(t, cfg)
 		snaps = append(snaps, snap)
-		calls := map[string]int64{}
-		for _, o := range stats.Operations {
-			calls[o.Operation] = o.Calls
-		}
+		calls := operationCalls(stats)
 		choice := stats.Assignments
 		// 6 provisioned pairs; 4 users and 3 groups.
 		if choice.PairCalls != 6 || choice.PrincipalCalls != 7 {
