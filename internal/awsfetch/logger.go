@@ -23,7 +23,7 @@ type sdkLogger struct{ log *zap.Logger }
 
 func (l sdkLogger) Logf(c logging.Classification, format string, args ...any) {
 	// One entry, one line: some SDK messages list their causes on lines of their own.
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")), " ")
+	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
 	switch c {
 	case logging.Warn:
 		l.log.Warn(msg)
