@@ -175,7 +175,7 @@ func (s *sessions) identifyError(ctx context.Context, err error) error {
 	}
 	if why, ok := Unreachable(err); ok {
 		return &describedError{err: err, msg: "cannot reach AWS STS: " + why +
-			"; check --endpoint-url (and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS), the network and any proxy (HTTPS_PROXY)"}
+			"; " + UnreachableFix}
 	}
 	var ce *credentialsError
 	switch {

@@ -235,6 +235,10 @@ func Unreachable(err error) (string, bool) {
 	return "", false
 }
 
+// UnreachableFix is what to check when AWS cannot be reached at all (Unreachable): the
+// sync's error and gatehouse doctor give the same advice.
+const UnreachableFix = "check --endpoint-url (and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS), the network and any proxy (HTTPS_PROXY)"
+
 // calling names the URL that was called, when known.
 func calling(u string) string {
 	if u == "" {

@@ -168,7 +168,7 @@ func (r *run) credentials(ctx context.Context) Check {
 	source := sourceName(creds.Source)
 	out, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if why, ok := awsfetch.Unreachable(err); ok {
-		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, unreachableFix
+		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, awsfetch.UnreachableFix
 		return c
 	}
 	if err != nil {
@@ -180,9 +180,6 @@ func (r *run) credentials(ctx context.Context) Check {
 	c.Status, c.Detail = Pass, fmt.Sprintf("from %s: %s", source, r.callerARN)
 	return c
 }
-
-// unreachableFix is what to check when AWS cannot be reached at all.
-const unreachableFix = "check --endpoint-url (and AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS), the network and any proxy (HTTPS_PROXY)"
 
 // role: the connector role must be assumable with the External ID given.
 func (r *run) role(ctx context.Context) Check {
@@ -202,7 +199,7 @@ func (r *run) role(ctx context.Context) Check {
 	}
 	out, err := sts.NewFromConfig(r.base).AssumeRole(ctx, in)
 	if why, ok := awsfetch.Unreachable(err); ok {
-		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, unreachableFix
+		c.Status, c.Detail, c.Fix = Fail, "cannot reach AWS STS: "+why, awsfetch.UnreachableFix
 		return c
 	}
 	if err != nil {
