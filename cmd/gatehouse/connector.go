@@ -115,9 +115,9 @@ func newGatehouseConnector(v *viper.Viper) (*connector.Connector, error) {
 		snap, _, err := awsfetch.Fetch(ctx, cfg)
 		var pe *awsfetch.PartialError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%w; the sync fails so that the previous data is kept: fix these accounts (the log says what to check in each) or run with --allow-partial", err)
+			return nil, recordFailure(fmt.Errorf("%w; the sync fails so that the previous data is kept: fix these accounts (the log says what to check in each) or run with --allow-partial", err))
 		}
-		return snap, err
+		return snap, recordFailure(err)
 	}
 	opts := []connector.Option{connector.WithSnapshotPerSync()}
 	// baton's runner turns provisioning on for --provisioning and for its one-shot
@@ -158,15 +158,17 @@ func (l *lazyProvisioner) get(ctx context.Context) (*awsprovision.Provisioner, e
 func (l *lazyProvisioner) Grant(ctx context.Context, a awsprovision.Access) (*awsprovision.Result, error) {
 	p, err := l.get(ctx)
 	if err != nil {
-		return nil, err
+		return nil, recordFailure(err)
 	}
-	return p.Grant(ctx, a)
+	res, err := p.Grant(ctx, a)
+	return res, recordFailure(err)
 }
 
 func (l *lazyProvisioner) Revoke(ctx context.Context, a awsprovision.Access) (*awsprovision.Result, error) {
 	p, err := l.get(ctx)
 	if err != nil {
-		return nil, err
+		return nil, recordFailure(err)
 	}
-	return p.Revoke(ctx, a)
+	res, err := p.Revoke(ctx, a)
+	return res, recordFailure(err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,13 +36,21 @@ const innerEnv = "GATEHOUSE_CONNECTOR_ONE_SHOT"
 // connector subprocess and calls os.Exit(0) when it is stopped, racing the return of the
 // runner's error, and anything done after the runner returns lets that exit win more
 // often, turning a failed grant into exit status 0.
+//
+// For the same reason the runner's exit status cannot be trusted when a task fails, so the
+// connector itself records the failure of a grant, a revoke or a sync's fetch in a file
+// this process names (failureEnv), and a failure recorded there is this process's error
+// whatever status the child exits with.
 func wrapConnectorRun(v *viper.Viper, run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		ownerOnlyFiles()
 		if err := v.BindPFlags(cmd.Flags()); err != nil {
 			return err
 		}
-		oneShot := v.GetString("grant-entitlement") != "" || v.GetString("revoke-grant") != ""
+		provisioning := v.GetString("grant-entitlement") != "" || v.GetString("revoke-grant") != ""
+		// A service-mode connector (--client-id) reports each task's outcome to its
+		// platform; only a one-shot run's exit status is what its caller reads.
+		oneShot := provisioning || v.GetString("client-id") == ""
 		if !oneShot || os.Getenv(innerEnv) != "" {
 			return run(cmd, args)
 		}
@@ -57,8 +66,14 @@ func wrapConnectorRun(v *viper.Viper, run func(*cobra.Command, []string) error) 
 		if err != nil {
 			return fmt.Errorf("find the gatehouse executable: %w", err)
 		}
+		failures := filepath.Join(tmp, "failures")
 		child := exec.Command(self, os.Args[1:]...)
-		child.Env = append(os.Environ(), "TMPDIR="+tmp, innerEnv+"=1")
+		child.Env = append(os.Environ(), innerEnv+"=1", failureEnv+"="+failures)
+		if provisioning {
+			// A sync writes its temporary files next to -f; the runner of a grant or
+			// revoke leaves its own in TMPDIR, removed with tmp.
+			child.Env = append(child.Env, "TMPDIR="+tmp)
+		}
 		child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
 		err = child.Run()
 		var ee *exec.ExitError
@@ -66,8 +81,33 @@ func wrapConnectorRun(v *viper.Viper, run func(*cobra.Command, []string) error) 
 			// The child has said what went wrong; pass its status on, quietly.
 			return &exitError{code: max(ee.ExitCode(), 1), err: err, quiet: true}
 		}
+		if err != nil {
+			return err
+		}
+		if recorded, _ := os.ReadFile(failures); len(recorded) > 0 {
+			// The runner exited 0 although the connector failed (baton's race above).
+			return errors.New(strings.TrimSpace(string(recorded)))
+		}
+		return nil
+	}
+}
+
+// failureEnv names the file in which the connector records a failed grant, revoke or
+// sync fetch for the process that started the runner (see wrapConnectorRun).
+const failureEnv = "GATEHOUSE_CONNECTOR_FAILURES"
+
+// recordFailure appends err to the failure file of wrapConnectorRun, when there is one,
+// and returns err.
+func recordFailure(err error) error {
+	path := os.Getenv(failureEnv)
+	if err == nil || path == "" {
 		return err
 	}
+	if f, openErr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); openErr == nil {
+		_, _ = fmt.Fprintln(f, strings.Join(strings.Fields(err.Error()), " "))
+		_ = f.Close()
+	}
+	return err
 }
 
 // checkProvisioningIDs checks that what --grant-entitlement/--grant-principal or
