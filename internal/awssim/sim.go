@@ -262,7 +262,13 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	q.w.advance()
 	if a := q.w.Accounts[q.caller.AccountID]; a != nil && a.DenyAll && q.op != "GetCallerIdentity" {
-		q.writeError(rw, accessDenied(q.caller, actionOf(q.service, q.op), q.resource()))
+		// DenyAll stands for a deny-all SCP, which AWS names as the reason, with the action
+		// (STS actions included, which identity policies do not decide here).
+		action := actionOf(q.service, q.op)
+		if action == "" {
+			action = q.service + ":" + q.op
+		}
+		q.writeError(rw, accessDeniedWhy(q.caller, action, q.resource(), "with an explicit deny in a service control policy"))
 		return
 	}
 	if err := q.authorize(actionOf(q.service, q.op), q.resource()); err != nil {

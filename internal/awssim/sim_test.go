@@ -189,6 +189,18 @@ func TestDenyAllAccountAndMissingPermission(t *testing.T) {
 	if apiCode(err) != "AccessDenied" {
 		t.Errorf("ListUsers in a deny-all account: err = %v, want AccessDenied", err)
 	}
+	if errors.As(err, &ae) && !containsAll(ae.ErrorMessage(), "is not authorized to perform: iam:ListUsers", "with an explicit deny in a service control policy") {
+		t.Errorf("deny-all message %q should name the action and the SCP", ae.ErrorMessage())
+	}
+	// STS calls too: the action is named although identity policies do not decide it here.
+	op := cfg
+	_, err = sts.NewFromConfig(op).AssumeRole(ctx(t), &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111111111111:role/GatehouseConnector"),
+		RoleSessionName: aws.String("s"), ExternalId: aws.String("ext-123")})
+	if errors.As(err, &ae) && !contains(ae.ErrorMessage(), "is not authorized to perform: sts:AssumeRole on resource") {
+		t.Errorf("deny-all AssumeRole message %q should name sts:AssumeRole", ae.ErrorMessage())
+	} else if err == nil {
+		t.Error("AssumeRole in a deny-all account succeeded")
+	}
 }
 
 func containsAll(s string, subs ...string) bool {
