@@ -1,0 +1,16 @@
+// Package app holds the services that the web UI, the JSON API and the background jobs
+// share: the store and the domain services built on it. server.New assembles one App;
+// internal/web and internal/api take it and stay thin (parse, authorize, call, render).
+package app
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// App is the shared services of one running server.
+type App struct {
+	Store *store.Store
+	Log   *zap.Logger
+}

@@ -1,0 +1,234 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is everything `gatehouse serve` is configured with: flags, a YAML config file
+// (--config) and GATEHOUSE_* environment variables, in that order of precedence (flag
+// over environment over file). A nested key such as oidc.issuer is GATEHOUSE_OIDC_ISSUER.
+type Config struct {
+	// Listen is the address to serve on.
+	Listen string `mapstructure:"listen"`
+	// PublicURL is where browsers reach Gatehouse (the OIDC redirect URL is built from
+	// it); default http://<listen>.
+	PublicURL string `mapstructure:"public_url"`
+	// DataDir holds the SQLite database, the secrets key and the kept .c1z files.
+	DataDir string `mapstructure:"data_dir"`
+	// DatabaseURL selects PostgreSQL (postgres://...) instead of SQLite.
+	DatabaseURL string `mapstructure:"database_url"`
+	// SecretKey, when set, is the key (base64 of 32 bytes) that encrypts stored secrets;
+	// otherwise it is read from, or created in, the data directory. Several replicas on
+	// PostgreSQL must share one: give it to each (GATEHOUSE_SECRET_KEY).
+	SecretKey string `mapstructure:"secret_key"`
+	OIDC      OIDC   `mapstructure:"oidc"`
+	// Admins and Auditors are emails given those roles at every start.
+	Admins   []string `mapstructure:"admins"`
+	Auditors []string `mapstructure:"auditors"`
+	// Connections are the AWS connections from the config file; admins can add more in
+	// the UI.
+	Connections []Connection `mapstructure:"connections"`
+	// SyncSchedule is how often each connection is synced unless it says otherwise.
+	SyncSchedule time.Duration `mapstructure:"sync_schedule"`
+	// KeepSyncs is how many .c1z files are kept per connection.
+	KeepSyncs int `mapstructure:"keep_syncs"`
+	// MetricsToken, when set, makes /metrics require it as a bearer token.
+	MetricsToken string `mapstructure:"metrics_token"`
+	// SessionTTL is how long a browser session lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Jobs tunes the background jobs (tests shorten these).
+	Jobs Jobs `mapstructure:"jobs"`
+}
+
+// OIDC is the OpenID Connect provider people sign in with.
+type OIDC struct {
+	Issuer       string `mapstructure:"issuer"`
+	ClientID     string `mapstructure:"client_id"`
+	ClientSecret string `mapstructure:"client_secret"`
+	// Scopes are requested in addition to openid (default: profile, email).
+	Scopes []string `mapstructure:"scopes"`
+}
+
+// Jobs tunes River.
+type Jobs struct {
+	// Workers is the number of jobs run at once by this replica.
+	Workers int `mapstructure:"workers"`
+	// SyncTimeout bounds one sync; RescueAfter is when another replica takes over a job
+	// whose replica stopped answering (must be longer than SyncTimeout).
+	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
+	RescueAfter time.Duration `mapstructure:"rescue_after"`
+}
+
+// Connection is one AWS connection: what `gatehouse sync` takes on its command line.
+type Connection struct {
+	ID                   string `mapstructure:"id"`
+	Name                 string `mapstructure:"name"`
+	Region               string `mapstructure:"region"`
+	Profile              string `mapstructure:"profile"`
+	EndpointURL          string `mapstructure:"endpoint_url"`
+	RoleARN              string `mapstructure:"role_arn"`
+	ExternalID           string `mapstructure:"external_id"`
+	Orgs                 bool   `mapstructure:"orgs"`
+	MemberRoleName       string `mapstructure:"member_role_name"`
+	MemberExternalID     string `mapstructure:"member_external_id"`
+	IdentityCenter       bool   `mapstructure:"identity_center"`
+	IdentityCenterRegion string `mapstructure:"identity_center_region"`
+	SyncSecrets          bool   `mapstructure:"sync_secrets"`
+	SCIMEndpoint         string `mapstructure:"scim_endpoint"`
+	SCIMToken            string `mapstructure:"scim_token"`
+	// AccessKeyID and SecretAccessKey are static credentials (the simulator's); without
+	// them the standard AWS credential chain is used.
+	AccessKeyID     string        `mapstructure:"access_key_id"`
+	SecretAccessKey string        `mapstructure:"secret_access_key"`
+	Schedule        time.Duration `mapstructure:"schedule"`
+	Concurrency     int           `mapstructure:"concurrency"`
+}
+
+// Defaults.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultSyncSchedule = time.Hour
+	DefaultKeepSyncs    = 24
+)
+
+// RegisterFlags adds serve's flags (shared by the commands that use the store).
+func RegisterFlags(fl *pflag.FlagSet) {
+	fl.String("config", "", "YAML configuration file (every setting can also be a GATEHOUSE_* environment variable)")
+	fl.String("data-dir", "", "directory for the SQLite database, the secrets key and the kept .c1z files (default ./gatehouse-data)")
+	fl.String("database-url", "", "PostgreSQL URL (postgres://user:password@host:port/db) instead of SQLite, for several replicas")
+}
+
+// RegisterServeFlags adds the flags only serve has.
+func RegisterServeFlags(fl *pflag.FlagSet) {
+	fl.String("listen", DefaultListen, "address to serve the web UI and API on")
+	fl.String("public-url", "", "URL browsers reach Gatehouse at (default http://<listen>)")
+	fl.String("oidc-issuer", "", "OpenID Connect issuer URL people sign in with")
+	fl.String("oidc-client-id", "", "OpenID Connect client id")
+	fl.StringSlice("admin", nil, "email of an admin (repeatable); admins manage connections and settings")
+	fl.Duration("sync-schedule", DefaultSyncSchedule, "how often each connection is synced")
+	fl.String("metrics-token", "", "require this bearer token on /metrics")
+}
+
+// flagKeys maps flag names to configuration keys.
+var flagKeys = map[string]string{
+	"data-dir": "data_dir", "database-url": "database_url", "listen": "listen",
+	"public-url": "public_url", "oidc-issuer": "oidc.issuer", "oidc-client-id": "oidc.client_id",
+	"admin": "admins", "sync-schedule": "sync_schedule", "metrics-token": "metrics_token",
+}
+
+// Load reads the configuration from the flags in fl (those registered by RegisterFlags
+// and, for serve, RegisterServeFlags), the file they name and the environment.
+func Load(fl *pflag.FlagSet) (Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("GATEHOUSE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+	v.SetDefault("listen", DefaultListen)
+	v.SetDefault("data_dir", "gatehouse-data")
+	v.SetDefault("sync_schedule", DefaultSyncSchedule)
+	v.SetDefault("keep_syncs", DefaultKeepSyncs)
+	v.SetDefault("session_ttl", 12*time.Hour)
+	v.SetDefault("shutdown_timeout", 30*time.Second)
+	v.SetDefault("jobs.workers", 4)
+	v.SetDefault("jobs.sync_timeout", 2*time.Hour)
+	v.SetDefault("jobs.rescue_after", 2*time.Hour+15*time.Minute)
+	// Keys that only the file or the environment set must be known to viper for
+	// AutomaticEnv to find them when unmarshalling.
+	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token"} {
+		v.SetDefault(k, nil)
+	}
+	if fl != nil {
+		for name, key := range flagKeys {
+			if f := fl.Lookup(name); f != nil {
+				if err := v.BindPFlag(key, f); err != nil {
+					return Config{}, err
+				}
+			}
+		}
+		if f := fl.Lookup("config"); f != nil && f.Value.String() != "" {
+			v.SetConfigFile(f.Value.String())
+		} else if p := os.Getenv("GATEHOUSE_CONFIG"); p != "" {
+			v.SetConfigFile(p)
+		}
+	}
+	if v.ConfigFileUsed() != "" {
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", v.ConfigFileUsed(), err)
+		}
+	}
+	var cfg Config
+	if err := v.Unmarshal(&cfg); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	// Lists from the environment arrive as one comma-separated string.
+	cfg.Admins = splitList(cfg.Admins)
+	cfg.Auditors = splitList(cfg.Auditors)
+	cfg.OIDC.Scopes = splitList(cfg.OIDC.Scopes)
+	return cfg, cfg.Validate()
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// Validate checks the configuration and says what to fix.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir: set a data directory (--data-dir) or a PostgreSQL URL (--database-url)"))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public_url %q: want an absolute http(s) URL like https://gatehouse.example.com", c.PublicURL))
+		}
+	}
+	if c.SyncSchedule < time.Minute {
+		errs = append(errs, fmt.Errorf("sync_schedule %s: must be at least 1m", c.SyncSchedule))
+	}
+	if c.KeepSyncs < 1 {
+		errs = append(errs, fmt.Errorf("keep_syncs %d: keep at least 1 .c1z file per connection", c.KeepSyncs))
+	}
+	if c.Jobs.RescueAfter <= c.Jobs.SyncTimeout {
+		errs = append(errs, fmt.Errorf("jobs.rescue_after (%s) must be longer than jobs.sync_timeout (%s), or a running sync would be started twice", c.Jobs.RescueAfter, c.Jobs.SyncTimeout))
+	}
+	seen := map[string]bool{}
+	for i, conn := range c.Connections {
+		where := fmt.Sprintf("connections[%d]", i)
+		switch {
+		case conn.ID == "":
+			errs = append(errs, fmt.Errorf("%s: id is required (a short name such as aws or prod-org)", where))
+		case seen[conn.ID]:
+			errs = append(errs, fmt.Errorf("%s: id %q is used twice", where, conn.ID))
+		}
+		seen[conn.ID] = true
+		if conn.RoleARN != "" && !strings.HasPrefix(conn.RoleARN, "arn:aws") {
+			errs = append(errs, fmt.Errorf("%s: role_arn must be a role ARN like arn:aws:iam::123456789012:role/GatehouseConnector, got %q", where, conn.RoleARN))
+		}
+		if (conn.SCIMEndpoint == "") != (conn.SCIMToken == "") {
+			errs = append(errs, fmt.Errorf("%s: scim_endpoint and scim_token go together; set both or neither", where))
+		}
+		if (conn.AccessKeyID == "") != (conn.SecretAccessKey == "") {
+			errs = append(errs, fmt.Errorf("%s: access_key_id and secret_access_key go together; set both or neither", where))
+		}
+	}
+	return errors.Join(errs...)
+}
