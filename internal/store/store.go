@@ -363,7 +363,6 @@ func (q sqlQuerier) queryRow(ctx context.Context, s string, args ...any) row {
 	return q.db.QueryRowContext(ctx, s, args...)
 }
 
-
 type pgxQuerier struct {
 	db interface {
 		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
