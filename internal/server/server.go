@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Server is a configured `gatehouse serve`: store open and migrated, routes registered.
@@ -53,6 +54,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*Server, error) {
 	s.stops = append(s.stops, func(context.Context) error { return st.Close() })
 	s.registerHealth()
 	api.Register(s.Router, s.App)
+	web.Register(s.Router, s.App)
 	s.handler = s.middleware(s.Router)
 	return s, nil
 }
