@@ -231,17 +231,7 @@ func TestAuditLogPage(t *testing.T) {
 
 func TestAuditLogLoadsMore(t *testing.T) {
 	u := newTestUI(t)
-	ctx := context.Background()
-	if err := u.store.InTx(ctx, func(tx *store.Tx) error {
-		for range auditPageSize + 3 {
-			if _, err := tx.AppendAudit(ctx, "system", "sync.start", "sync:x", nil, ""); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	appendAudit(t, u, auditPageSize+3)
 	res := u.get(auditor, "/audit")
 	rows := strings.Count(res.Body, "<tr>") // data rows; the head row has no attributes either
 	if rows != auditPageSize+1 {
@@ -274,6 +264,22 @@ func TestAuditLogIsForAuditors(t *testing.T) {
 	}
 	if res := u.get(admin, "/audit"); res.Status != 200 {
 		t.Fatalf("an admin: status %d", res.Status)
+	}
+}
+
+// appendAudit appends n entries (sync.start by system).
+func appendAudit(t *testing.T, u *testUI, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := u.store.InTx(ctx, func(tx *store.Tx) error {
+		for range n {
+			if _, err := tx.AppendAudit(ctx, "system", "sync.start", "sync:x", nil, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
