@@ -6,6 +6,8 @@ package app
 import (
 	"go.uber.org/zap"
 
+	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -13,4 +15,8 @@ import (
 type App struct {
 	Store *store.Store
 	Log   *zap.Logger
+	// Secrets seals and opens the secrets kept in the store.
+	Secrets *secrets.Keyring
+	// Connections are the AWS connections (FetchConfig gives a sync its configuration).
+	Connections *connection.Service
 }

@@ -52,6 +52,10 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*Server, error) {
 		Router: auth.NewRouter(),
 	}
 	s.stops = append(s.stops, func(context.Context) error { return st.Close() })
+	if err := s.setupConnections(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.registerHealth()
 	api.Register(s.Router, s.App)
 	web.Register(s.Router, s.App)
