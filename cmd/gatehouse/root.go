@@ -25,6 +25,6 @@ Flags that talk to AWS are the same on every command: --profile, --region, --end
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()), newGrantCommand(), newRevokeCommand(), newSetupCommand(), newDoctorCommand(), newBenchCommand(), newServeCommand(), newMigrateCommand(), newLoadtestCommand())
+	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()), newGrantCommand(), newRevokeCommand(), newSetupCommand(), newDoctorCommand(), newBenchCommand(), newServeCommand(), newMigrateCommand(), newLoadtestCommand(), newTokenCommand())
 	return root
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"go.uber.org/zap"
 
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -19,4 +20,6 @@ type App struct {
 	Secrets *secrets.Keyring
 	// Connections are the AWS connections (FetchConfig gives a sync its configuration).
 	Connections *connection.Service
+	// Auth signs people in and out, says who is calling, and manages API tokens.
+	Auth *auth.Service
 }

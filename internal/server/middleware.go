@@ -4,8 +4,8 @@ import (
 	"net/http"
 )
 
-// middleware wraps the router with what every request gets: security headers and, once
-// sign-in is wired, the caller's identity.
+// middleware wraps the router with what every request gets: security headers. (The
+// caller's identity and the CSRF check come from auth.Service.Identify, inside it.)
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -56,11 +56,37 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := s.startAuth(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.registerHealth()
+	s.App.Auth.Register(s.Router)
 	api.Register(s.Router, s.App)
 	web.Register(s.Router, s.App)
-	s.handler = s.middleware(s.Router)
+	s.handler = s.middleware(s.App.Auth.Identify(s.Router))
 	return s, nil
+}
+
+// startAuth creates the sign-in service (applying the configured roles) and starts its
+// sweeper of expired sessions, stopped at shutdown.
+func (s *Server) startAuth(ctx context.Context) error {
+	a, err := auth.New(ctx, s.App.Store, auth.Config{
+		Issuer: s.cfg.OIDC.Issuer, ClientID: s.cfg.OIDC.ClientID, ClientSecret: s.cfg.OIDC.ClientSecret,
+		Scopes: s.cfg.OIDC.Scopes, PublicURL: s.cfg.PublicURL, SessionTTL: s.cfg.SessionTTL,
+		Admins: s.cfg.Admins, Auditors: s.cfg.Auditors,
+		// /metrics checks its own bearer token (--metrics-token), not an API token.
+		BearerExempt: []string{"/metrics"},
+	}, s.log.Named("auth"))
+	if err != nil {
+		return err
+	}
+	s.App.Auth = a
+	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); a.Run(sweepCtx) }()
+	s.stops = append(s.stops, func(context.Context) error { cancel(); <-done; return nil })
+	return nil
 }
 
 // Handler is the server's whole HTTP handler (tests serve it with httptest).

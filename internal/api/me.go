@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+func init() {
+	registrations = append(registrations, func(r *auth.Router, h *handlers) {
+		r.HandleFunc("GET", "/api/v1/me", auth.SignedIn, h.me)
+	})
+}
+
+// Me is who the caller is.
+type Me struct {
+	Email string   `json:"email"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+	// Via is "session" (signed in with a browser) or "token" (an API token).
+	Via string `json:"via"`
+}
+
+// me answers who is calling.
+//
+// GET /api/v1/me (signed in): 200 {"email", "name", "roles": ["admin", "auditor", ...], "via"}.
+func (h *handlers) me(w http.ResponseWriter, r *http.Request) {
+	c := auth.FromContext(r.Context())
+	roles := c.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	writeJSON(w, http.StatusOK, Me{Email: c.Email, Name: c.Name, Roles: roles, Via: c.Via})
+}
