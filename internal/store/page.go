@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -33,16 +32,14 @@ func (p Page) size() int {
 	return p.Size
 }
 
-// ErrBadPageToken is returned for a page token that no list of this kind produced.
-var ErrBadPageToken = errors.New("page_token is not one this list returned: start again without it")
-
 // encodeToken makes a page token of a sort key.
 func encodeToken(key any) string {
 	b, _ := json.Marshal(key)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeToken reads a token made by encodeToken into key.
+// decodeToken reads a token made by encodeToken into key; ErrBadPageToken (auth.go)
+// for anything else.
 func decodeToken(token string, key any) error {
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
