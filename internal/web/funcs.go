@@ -33,7 +33,10 @@ var funcs = template.FuncMap{
 	},
 	"add":        func(a, b int) int { return a + b },
 	"list":       func(a ...any) []any { return a },
+	"sortDir":    sortDir,
+	"every":      every,
 	"pathEscape": url.PathEscape,
+	"expired":    func(t *time.Time) bool { return t != nil && !t.After(now()) },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}
@@ -252,4 +255,28 @@ func initials(name string) string {
 		return "?"
 	}
 	return string(out)
+}
+
+// sortDir is the direction a column header links to: the other one when the column is
+// the current sort, else ascending.
+func sortDir(key, cur, dir string) string {
+	if key == cur && dir != "desc" {
+		return "desc"
+	}
+	return "asc"
+}
+
+// every formats a schedule (a Go duration string) for people: "30m0s" -> "30 min".
+func every(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return s
+	}
+	switch {
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + " h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return d.String()
 }

@@ -42,6 +42,12 @@ func newTestUI(t *testing.T) *testUI {
 	return &testUI{t: t, store: st, app: a, router: r}
 }
 
+// callerOf accepts a *auth.Caller (or nil) given as any.
+func callerOf(c any) *auth.Caller {
+	cc, _ := c.(*auth.Caller)
+	return cc
+}
+
 // response is a rendered answer.
 type response struct {
 	Status int
