@@ -26,5 +26,6 @@ Flags that talk to AWS are the same on every command: --profile, --region, --end
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()), newGrantCommand(), newRevokeCommand(), newSetupCommand(), newDoctorCommand(), newBenchCommand(), newServeCommand(), newMigrateCommand(), newLoadtestCommand(), newTokenCommand())
+	root.AddCommand(newAuditCommand())
 	return root
 }
