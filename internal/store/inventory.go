@@ -442,6 +442,36 @@ func (s *Store) EntitlementGrants(ctx context.Context, entitlementID string, at 
 	return out, next, nil
 }
 
+// ResourceGrants lists the grants of every entitlement on the resource typ/id as of at
+// (who can reach it, and through what), by grant id.
+func (s *Store) ResourceGrants(ctx context.Context, typ, id string, at *time.Time, p Page) ([]Grant, string, error) {
+	var key struct{ ID, Conn string }
+	cond, args := live("g", at)
+	q := "SELECT " + grantCols + " FROM inv_grants g" + grantJoins + ` WHERE g.entitlement_id IN
+		(SELECT x.id FROM inv_entitlements x WHERE x.resource_type = ? AND x.resource_id = ?) AND g.resource_type = ? AND g.resource_id = ? AND ` + cond
+	args = append([]any{typ, id, typ, id}, args...)
+	if p.Token != "" {
+		if err := decodeToken(p.Token, &key); err != nil {
+			return nil, "", err
+		}
+		q += " AND (g.id > ? OR (g.id = ? AND g.connection_id > ?))"
+		args = append(args, key.ID, key.ID, key.Conn)
+	}
+	n := p.size()
+	q += fmt.Sprintf(" ORDER BY g.id, g.connection_id LIMIT %d", n+1)
+	out, err := s.queryGrants(ctx, "grants on "+typ+" "+id, q, args)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		key.ID, key.Conn = out[n-1].ID, out[n-1].ConnectionID
+		next = encodeToken(key)
+	}
+	return out, next, nil
+}
+
 // PrincipalGrants lists every grant held by the principal as of at, by grant id.
 func (s *Store) PrincipalGrants(ctx context.Context, principalType, principalID string, at *time.Time) ([]Grant, error) {
 	cond, args := live("g", at)
