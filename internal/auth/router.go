@@ -57,6 +57,15 @@ type Route struct {
 type Router struct {
 	mux    *http.ServeMux
 	routes []Route
+	// forbiddenPage, when set, answers a page (not API) request its route refuses; the
+	// web UI sets it (SetForbiddenPage) to show its own 403 page.
+	forbiddenPage func(w http.ResponseWriter, r *http.Request, detail string)
+}
+
+// SetForbiddenPage makes f answer the page requests (not the API's) of signed-in callers
+// a route's access refuses, instead of Forbidden's plain text.
+func (r *Router) SetForbiddenPage(f func(w http.ResponseWriter, r *http.Request, detail string)) {
+	r.forbiddenPage = f
 }
 
 // NewRouter returns an empty router.
@@ -65,7 +74,7 @@ func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
 // Handle registers h for method and pattern, reachable only by callers access allows.
 func (r *Router) Handle(method, pattern string, access Access, h http.Handler) {
 	r.routes = append(r.routes, Route{Method: method, Pattern: pattern, Access: access})
-	r.mux.Handle(method+" "+pattern, guard(access, h))
+	r.mux.Handle(method+" "+pattern, r.guard(access, h))
 }
 
 // HandleFunc is Handle for a function.
@@ -79,7 +88,7 @@ func (r *Router) Routes() []Route { return append([]Route(nil), r.routes...) }
 // ServeHTTP dispatches to the registered routes.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.mux.ServeHTTP(w, req) }
 
-func guard(access Access, h http.Handler) http.Handler {
+func (r *Router) guard(access Access, h http.Handler) http.Handler {
 	if access == Public {
 		return h
 	}
@@ -90,7 +99,12 @@ func guard(access Access, h http.Handler) http.Handler {
 			return
 		}
 		if !access.Allows(c) {
-			Forbidden(w, req, "this needs the "+access.String()+" role")
+			detail := "this needs the " + access.String() + " role"
+			if r.forbiddenPage != nil && !IsAPI(req) {
+				r.forbiddenPage(w, req, detail)
+				return
+			}
+			Forbidden(w, req, detail)
 			return
 		}
 		h.ServeHTTP(w, req)

@@ -55,6 +55,13 @@ var registrations []func(r *auth.Router, h *handlers)
 func Register(r *auth.Router, a *app.App) {
 	h := newHandlers(a)
 	r.Handle("GET", "/static/", auth.Public, staticHandler())
+	r.SetForbiddenPage(func(w http.ResponseWriter, req *http.Request, detail string) {
+		h.forbidden(w, req, strings.ToUpper(detail[:1])+detail[1:]+". An admin of Gatehouse gives roles (the admins and auditors settings).")
+	})
+	if a != nil && a.Auth != nil {
+		// The sign-in routes' pages (refused, signed out, not configured) in the UI's look.
+		a.Auth.Render = h.message
+	}
 	for _, reg := range registrations {
 		reg(r, h)
 	}
@@ -78,6 +85,8 @@ type page struct {
 	Caller  *auth.Caller
 	// Path is the request's path, for "next" links.
 	Path string
+	// Bare renders the page without the navigation (sign-in pages), even for a caller.
+	Bare bool
 	Data any
 }
 
@@ -167,6 +176,11 @@ func (h *handlers) errorPage(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	h.render(w, r, status, "error", page{Title: heading, Data: errorData{Status: status, Heading: heading, Detail: detail}})
+}
+
+// message renders a sign-in page (auth.Service.Render): centred, without navigation.
+func (h *handlers) message(w http.ResponseWriter, r *http.Request, status int, m auth.Message) {
+	h.render(w, r, status, "message", page{Title: m.Title, Bare: true, Data: m})
 }
 
 // notFound answers a page or record that does not exist.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -36,7 +37,7 @@ type testUI struct {
 func newTestUI(t *testing.T) *testUI {
 	t.Helper()
 	st := storetest.Open(t, store.SQLite)
-	a := &app.App{Store: st, Log: zap.NewNop()}
+	a := &app.App{Store: st, Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
 	r := auth.NewRouter()
 	Register(r, a)
 	return &testUI{t: t, store: st, app: a, router: r}
@@ -265,12 +266,44 @@ func TestAuditLogLoadsMore(t *testing.T) {
 
 func TestAuditLogIsForAuditors(t *testing.T) {
 	u := newTestUI(t)
-	if res := u.get(person, "/audit"); res.Status != http.StatusForbidden {
+	res := u.get(person, "/audit")
+	if res.Status != http.StatusForbidden {
 		t.Fatalf("a person sees the audit log: status %d", res.Status)
+	}
+	// The router's refusal is the UI's styled page, in the layout.
+	mustContain(t, text(res.Body), "My access", "403", "Not allowed", "This needs the auditor role.")
+	cspSafe(t, res.Body)
+	// The API keeps its problem documents.
+	if res := u.get(person, "/api/v1/nothing-here"); res.Status != http.StatusNotFound {
+		t.Fatalf("API: %d", res.Status)
 	}
 	if res := u.get(admin, "/audit"); res.Status != 200 {
 		t.Fatalf("an admin: status %d", res.Status)
 	}
+}
+
+// The sign-in routes' pages render in the UI's look, without navigation.
+func TestSignInMessagesInTheLayout(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	svc, err := auth.New(context.Background(), st, auth.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app.App{Store: st, Log: zap.NewNop(), Auth: svc}
+	r := auth.NewRouter()
+	svc.Register(r)
+	Register(r, a)
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/login without an issuer: status %d", rec.Code)
+	}
+	if !strings.Contains(body, `href="/static/app.css?v=`) || !strings.Contains(body, `id="message"`) {
+		t.Fatalf("/login's message is not rendered by the web UI:\n%s", body)
+	}
+	cspSafe(t, body)
+	mustNotContain(t, text(body), "Audit log", "My access")
 }
 
 // appendAudit appends n entries (sync.start by system).
@@ -290,3 +323,10 @@ func appendAudit(t *testing.T, u *testUI, n int) {
 }
 
 var _ = time.Now
+
+// personCaller is a signed-in person without roles.
+type personCaller struct{ email, name string }
+
+func (p *personCaller) caller() *auth.Caller {
+	return &auth.Caller{Email: p.email, Name: p.name, Via: "session"}
+}
