@@ -274,3 +274,28 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestCookiesAreSecureOverTLS(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	plain, err := New(context.Background(), st, Config{PublicURL: "http://127.0.0.1:8080"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behindTLSProxy, err := New(context.Background(), st, Config{PublicURL: "https://gatehouse.example.com"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://127.0.0.1:8080/", nil)
+	if plain.cookieSecure(r) || !behindTLSProxy.cookieSecure(r) {
+		t.Fatalf("Secure: plain %v, https public_url %v", plain.cookieSecure(r), behindTLSProxy.cookieSecure(r))
+	}
+	tlsReq := httptest.NewRequest("GET", "https://127.0.0.1:8443/", nil)
+	if !plain.cookieSecure(tlsReq) {
+		t.Fatal("a request that came over TLS gets a cookie without Secure")
+	}
+	w := httptest.NewRecorder()
+	behindTLSProxy.clearCookie(w, r, SessionCookie, "/")
+	if sc := w.Header().Get("Set-Cookie"); !strings.Contains(sc, "Secure") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") {
+		t.Fatalf("Set-Cookie %q", sc)
+	}
+}
