@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -22,4 +23,6 @@ type App struct {
 	Connections *connection.Service
 	// Auth signs people in and out, says who is calling, and manages API tokens.
 	Auth *auth.Service
+	// Syncs starts syncs and runs them in the background (River).
+	Syncs *jobs.Service
 }

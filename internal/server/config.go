@@ -67,6 +67,8 @@ type Jobs struct {
 	// whose replica stopped answering (must be longer than SyncTimeout).
 	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
 	RescueAfter time.Duration `mapstructure:"rescue_after"`
+	// SchedulerInterval is how often the scheduler looks for connections due a sync.
+	SchedulerInterval time.Duration `mapstructure:"scheduler_interval"`
 }
 
 // Connection is one AWS connection: what `gatehouse sync` takes on its command line.
@@ -142,6 +144,7 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	v.SetDefault("jobs.workers", 4)
 	v.SetDefault("jobs.sync_timeout", 2*time.Hour)
 	v.SetDefault("jobs.rescue_after", 2*time.Hour+15*time.Minute)
+	v.SetDefault("jobs.scheduler_interval", time.Minute)
 	// Keys that only the file or the environment set must be known to viper for
 	// AutomaticEnv to find them when unmarshalling.
 	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token"} {

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
@@ -23,6 +24,8 @@ type Server struct {
 	log    *zap.Logger
 	App    *app.App
 	Router *auth.Router
+	// Metrics are served at /metrics.
+	Metrics *metrics.Metrics
 	// handler is Router behind the middleware (caller identification, logging, headers).
 	handler http.Handler
 	httpSrv *http.Server
@@ -60,11 +63,19 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// The jobs start last: nothing after them can fail and leave them running.
+	if err := s.startJobs(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.registerHealth()
+	s.registerMetrics()
 	s.App.Auth.Register(s.Router)
 	api.Register(s.Router, s.App)
 	web.Register(s.Router, s.App)
-	s.handler = s.middleware(s.App.Auth.Identify(s.Router))
+	// Instrument wraps the router directly, inside Identify (which clones the request),
+	// where the matched route's pattern is visible.
+	s.handler = s.middleware(s.App.Auth.Identify(s.Metrics.Instrument(s.Router)))
 	return s, nil
 }
 

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/ingest"
+	"github.com/gatehouse/gatehouse/internal/jobs"
+	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// startJobs creates the metrics and the jobs (syncs on demand and on schedule), starts
+// the jobs and stops them at shutdown.
+func (s *Server) startJobs(ctx context.Context) error {
+	st := s.App.Store
+	s.Metrics = metrics.New()
+	s.Metrics.WatchQueue(st.JobCounts)
+	syncs, err := jobs.New(jobs.Config{
+		Store: st, Log: s.log, Metrics: s.Metrics,
+		Connections: storedConnections{s.App.Connections, st},
+		Ingest: func(ctx context.Context, in jobs.IngestInput) (any, error) {
+			res, err := ingest.Apply(ctx, st, ingestInput(in))
+			if err != nil {
+				return nil, err
+			}
+			return ingestSummary(res), nil
+		},
+		DataDir: s.cfg.DataDir, KeepSyncs: s.cfg.KeepSyncs,
+		Workers: s.cfg.Jobs.Workers, SyncTimeout: s.cfg.Jobs.SyncTimeout, RescueAfter: s.cfg.Jobs.RescueAfter,
+		DefaultSchedule: s.cfg.SyncSchedule, SchedulerInterval: s.cfg.Jobs.SchedulerInterval,
+	})
+	if err != nil {
+		return err
+	}
+	if err := syncs.Start(ctx); err != nil {
+		return err
+	}
+	s.App.Syncs = syncs
+	s.stops = append(s.stops, syncs.Stop)
+	return nil
+}
+
+func ingestInput(in jobs.IngestInput) ingest.Input {
+	out := ingest.Input{ConnectionID: in.ConnectionID, SyncID: in.SyncID, C1ZPath: in.C1ZPath, At: in.At}
+	for _, sk := range in.Skipped {
+		out.Skipped = append(out.Skipped, ingest.SkippedAccount{AccountID: sk.AccountID, Reason: sk.Reason, Fix: sk.Fix})
+	}
+	return out
+}
+
+// ingestSummary is what an ingestion changed, as the sync's summary shows it.
+func ingestSummary(r *ingest.Result) map[string]any {
+	stale := r.StaleAccounts
+	if stale == nil {
+		stale = []string{}
+	}
+	return map[string]any{
+		"grants_added": r.Added, "grants_removed": r.Removed, "grants_changed": r.Changed, "grants_unchanged": r.Unchanged,
+		"resources_added": r.ResourcesAdded, "resources_removed": r.ResourcesRemoved, "stale_accounts": stale,
+	}
+}
+
+// storedConnections gives the jobs the stored connections (the config file's and those
+// admins added), read afresh each time so that a schedule changed in the UI applies.
+type storedConnections struct {
+	svc *connection.Service
+	st  *store.Store
+}
+
+func (c storedConnections) ListConnections(ctx context.Context) ([]jobs.Connection, error) {
+	list, err := c.svc.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]jobs.Connection, 0, len(list))
+	for _, v := range list {
+		every, err := c.svc.Schedule(ctx, v.ID)
+		if err != nil {
+			return nil, fmt.Errorf("schedule of connection %s: %w", v.ID, err)
+		}
+		out = append(out, jobs.Connection{ID: v.ID, Schedule: every})
+	}
+	return out, nil
+}
+
+func (c storedConnections) FetchConfig(ctx context.Context, id string) (awsfetch.Config, error) {
+	cfg, err := c.svc.FetchConfig(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return cfg, fmt.Errorf("%w: %q (it was deleted?)", jobs.ErrUnknownConnection, id)
+	}
+	return cfg, err
+}
+
+// registerMetrics serves /metrics: public (the Prometheus convention) unless
+// metrics_token is set, then only with that bearer token.
+func (s *Server) registerMetrics() {
+	s.Router.Handle("GET", "/metrics", auth.Public, s.Metrics.Handler(s.cfg.MetricsToken))
+}
