@@ -216,6 +216,12 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	sess := store.Session{IDHash: hashSecret(sessionID), Email: u.user.Email, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL),
 		RemoteAddr: remoteHost(r), UserAgent: truncate(r.UserAgent(), 300)}
 	err = s.st.InTx(r.Context(), func(tx *store.Tx) error {
+		// Signing in again in the same browser replaces its session: the old one ends.
+		if old, err := r.Cookie(SessionCookie); err == nil && old.Value != "" {
+			if _, err := tx.DeleteSession(r.Context(), hashSecret(old.Value)); err != nil {
+				return err
+			}
+		}
 		if err := tx.UpsertSignIn(r.Context(), u.user, now); err != nil {
 			return err
 		}

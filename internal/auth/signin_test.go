@@ -198,6 +198,19 @@ func TestSignInEndToEnd(t *testing.T) {
 			}
 		}
 
+		// Signing in again in the same browser replaces the session: the first one ends.
+		e.choose(t, b, e.toLoginPage(t, b, "/"), "alice")
+		ghURL, _ := url.Parse(e.gh.URL)
+		first := newBrowser(t)
+		first.Jar.SetCookies(ghURL, []*http.Cookie{{Name: auth.SessionCookie, Value: set.Value}})
+		if code, _ := me(t, first, e.gh.URL); code != 401 {
+			t.Fatalf("the replaced session still works: %d", code)
+		}
+		current := b.Jar.Cookies(ghURL)[0]
+		if code, m := me(t, b, e.gh.URL); code != 200 || m.Email != "alice@example.com" || current.Value == set.Value {
+			t.Fatalf("after signing in again: %d %+v", code, m)
+		}
+
 		// Logout ends the session on the server: the old cookie is worthless afterwards.
 		resp, body = b.post(t, e.gh.URL+"/logout", nil)
 		if resp.StatusCode != 200 || !strings.Contains(body, "Signed out") {
@@ -207,8 +220,7 @@ func TestSignInEndToEnd(t *testing.T) {
 			t.Fatalf("after logout /api/v1/me: %d, want 401", code)
 		}
 		replay := newBrowser(t)
-		ghURL, _ := url.Parse(e.gh.URL)
-		replay.Jar.SetCookies(ghURL, []*http.Cookie{{Name: auth.SessionCookie, Value: set.Value}})
+		replay.Jar.SetCookies(ghURL, []*http.Cookie{{Name: auth.SessionCookie, Value: current.Value}})
 		if code, _ := me(t, replay, e.gh.URL); code != 401 {
 			t.Fatalf("the signed-out session's cookie still works: %d", code)
 		}

@@ -318,21 +318,23 @@ func (t *Tx) CreateAPIToken(ctx context.Context, tok APIToken, hash string) erro
 // included (the caller says which), with its owner; ErrNotFound when there is none.
 // An owner with no users row (cannot happen through Gatehouse) comes back without roles.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (*APIToken, *User, error) {
-	tok, err := scanToken(s.read.queryRow(ctx, "SELECT "+tokenColumns+" FROM api_tokens WHERE token_hash = ?", hash))
+	// One query for both: it runs on every API call made with a token.
+	var t APIToken
+	var created int64
+	var expires, revoked, used sql.NullInt64
+	var name, roles sql.NullString
+	err := s.read.queryRow(ctx, `SELECT t.id, t.name, t.email, t.created_at, t.created_by, t.expires_at, t.revoked_at, t.last_used_at, u.name, u.roles
+		FROM api_tokens t LEFT JOIN users u ON u.email = t.email WHERE t.token_hash = ?`, hash).
+		Scan(&t.ID, &t.Name, &t.Email, &created, &t.CreatedBy, &expires, &revoked, &used, &name, &roles)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read API token: %w", err)
 	}
-	u, err := s.GetUser(ctx, tok.Email)
-	if errors.Is(err, ErrNotFound) {
-		return tok, &User{Email: tok.Email, Roles: []string{}}, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return tok, u, nil
+	t.CreatedAt = fromMS(created)
+	t.ExpiresAt, t.RevokedAt, t.LastUsedAt = timeOrNil(expires), timeOrNil(revoked), timeOrNil(used)
+	return &t, &User{Email: t.Email, Name: name.String, Roles: splitRoles(roles.String)}, nil
 }
 
 // GetAPIToken returns the token with id, or ErrNotFound.
