@@ -1,14 +1,23 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
@@ -80,4 +89,105 @@ func TestServeOnPostgresRequiresSecretKey(t *testing.T) {
 		t.Fatalf("key from %s", srv.App.Secrets.Source)
 	}
 	_ = srv.Shutdown(context.Background())
+}
+
+// Through the whole server (sign-in middleware, API, web pages, logs), a connection's
+// secrets are never sent back, never logged and never stored in clear: neither those
+// from the config file nor those an admin sends.
+func TestConnectionSecretsNeverLeaveTheServer(t *testing.T) {
+	const (
+		fileExternalID = "file-external-id-aaaa-bbbb-cccc"
+		fileSCIMToken  = "file-scim-token-dddd-eeee-ffff-0000"
+		apiExternalID  = "api-external-id-1111-2222-3333"
+		apiSecretKey   = "api-secret-access-key/4444+5555-6666"
+		apiSCIMToken   = "api-scim-token-7777-8888-9999-zzzz"
+	)
+	leaks := []string{fileExternalID, fileSCIMToken, apiExternalID, apiSecretKey, apiSCIMToken}
+	cfg, err := server.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir = t.TempDir()
+	cfg.Admins = []string{"admin@example.com"}
+	cfg.Connections = []server.Connection{{ID: "aws", RoleARN: "arn:aws:iam::111111111111:role/GatehouseConnector",
+		ExternalID: fileExternalID, IdentityCenter: true, SCIMEndpoint: "https://scim.example.com/scim/v2", SCIMToken: fileSCIMToken}}
+	core, logs := observer.New(zapcore.DebugLevel)
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	token, _, err := auth.CreateToken(ctx, srv.App.Store, auth.NewToken{Email: "admin@example.com", Name: "leak test", Actor: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	call := func(method, path, body string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		seen.Write(b)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, b)
+		}
+	}
+	call("POST", "/api/v1/connections", `{"id":"prod","role_arn":"arn:aws:iam::222222222222:role/GatehouseConnector","external_id":"`+apiExternalID+
+		`","access_key_id":"AKIAPROD","secret_access_key":"`+apiSecretKey+`","identity_center":true,"scim_endpoint":"https://scim.example.com/v2","scim_token":"`+apiSCIMToken+`"}`, 201)
+	call("POST", "/api/v1/connections", `{"id":"bad","role_arn":"nope","external_id":"`+apiExternalID+`"}`, 400)
+	call("GET", "/api/v1/connections", "", 200)
+	call("GET", "/api/v1/connections/aws", "", 200)
+	call("PATCH", "/api/v1/connections/prod", `{"name":"Production"}`, 200)
+	call("PUT", "/api/v1/connections/aws", `{"external_id":"`+apiExternalID+`"}`, 409)
+	call("GET", "/api/v1/connections/prod", "", 200)
+	call("GET", "/api/v1/audit", "", 200)
+	// The web pages show the same masks.
+	call("GET", "/admin/connections", "", 200)
+	call("GET", "/admin/connections/prod", "", 200)
+	call("GET", "/admin/connections/aws", "", 200)
+	for _, s := range leaks {
+		if strings.Contains(seen.String(), s) {
+			t.Errorf("an answer holds the secret %q", s)
+		}
+	}
+	if !strings.Contains(seen.String(), `"external_id":"•••• 3333"`) {
+		t.Errorf("the answers do not show the masked external id •••• 3333")
+	}
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	for _, l := range logs.All() {
+		b, _ := json.Marshal(l.ContextMap())
+		logged.WriteString(l.Message + " " + string(b) + "\n")
+	}
+	if !strings.Contains(logged.String(), "connection created") {
+		t.Fatalf("the log does not record the creation; it was:\n%s", logged.String())
+	}
+	var db []byte
+	for _, suffix := range []string{"", "-wal"} {
+		b, _ := os.ReadFile(filepath.Join(cfg.DataDir, "gatehouse.db"+suffix))
+		db = append(db, b...)
+	}
+	if !bytes.Contains(db, []byte("role/GatehouseConnector")) {
+		t.Fatal("the database files do not hold the connections' settings: the check reads the wrong file")
+	}
+	for _, s := range leaks {
+		if strings.Contains(logged.String(), s) {
+			t.Errorf("a log line holds the secret %q", s)
+		}
+		if bytes.Contains(db, []byte(s)) {
+			t.Errorf("the database file holds the secret %q in clear", s)
+		}
+	}
 }
