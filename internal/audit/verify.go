@@ -6,10 +6,13 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -22,6 +25,11 @@ const PageSize = 1000
 // within this distance are tried. A move farther than that is still detected, as an
 // edit at both places.
 const searchWindow = 10000
+
+// maxSearches bounds the searches of one walk (each up to 2*searchWindow hashes): past
+// it, an entry whose hash does not match is reported as edited without looking for where
+// it came from, so that a log with many damaged entries is still verified in seconds.
+const maxSearches = 50
 
 // Problem kinds.
 const (
@@ -88,6 +96,8 @@ type verifier struct {
 	// hashOf maps an entry's original seq (the one its hash was made with) to its stored
 	// hash, for the entries of the last searchWindow positions and every moved one.
 	hashOf map[int64]string
+	// origOf is hashOf reversed: where the entry with a hash was written.
+	origOf map[string]int64
 	// waiting maps an original seq to the entries whose prev_hash must be its hash, when
 	// it has not been seen yet (a moved entry found later).
 	waiting map[int64][]int64
@@ -97,7 +107,8 @@ type verifier struct {
 	lastHash    string // the stored hash at lastPos
 	headMissing bool
 	missing     map[int64]bool // original seqs reported missing (Deleted)
-	missingRng  [][2]int64
+	// searches counts the searches for where an entry came from (see maxSearches).
+	searches int
 }
 
 // Verify walks the whole audit log in seq order and reports every entry that was edited
@@ -106,7 +117,7 @@ type verifier struct {
 // match), and a cut-off tail (the head records a later entry than the last one).
 func Verify(ctx context.Context, st *store.Store) (*Report, error) {
 	r := &Report{}
-	v := &verifier{r: r, hashOf: map[int64]string{}, waiting: map[int64][]int64{}, prevHashes: map[int64]string{}, missing: map[int64]bool{}}
+	v := &verifier{r: r, hashOf: map[int64]string{}, origOf: map[string]int64{}, waiting: map[int64][]int64{}, prevHashes: map[int64]string{}, missing: map[int64]bool{}}
 	// The log may grow while it is walked: walk to the end, then read the head; if the
 	// head is past the end, walk once more for the entries appended meanwhile.
 	for attempt := 0; ; attempt++ {
@@ -165,22 +176,24 @@ func (v *verifier) entry(e store.AuditEntry) {
 		for s := first; s <= last && s-first < searchWindow; s++ {
 			v.missing[s] = true
 		}
-		v.missingRng = append(v.missingRng, [2]int64{first, last})
 	}
 	v.lastPos, v.lastHash = pos, e.Hash
 
 	// Where was the entry written? At its seq if its hash matches its content there;
-	// else at the nearby seq where it does (it was moved); else its content was edited.
+	// else at the seq where it does (it was moved); else its content was edited.
 	orig := pos
 	if store.AuditHash(e) != e.Hash {
-		if q, ok := findOrigin(e); ok {
+		if q, ok := v.findOrigin(e); ok {
 			orig = q
 			v.problem(Problem{Seq: pos, Kind: Reordered, Message: fmt.Sprintf("seq %d: reordered: it holds the entry written as seq %d (%s by %s)", pos, q, e.Action, e.Actor)})
 		} else {
 			v.problem(Problem{Seq: pos, Kind: Edited, Message: fmt.Sprintf("seq %d: edited: its content (%s by %s at %s) does not match its hash", pos, e.Action, e.Actor, e.At.Format("2006-01-02T15:04:05.000Z07:00"))})
 			// Its link is as untrustworthy as the rest of it; its successor's link to
-			// its stored hash is still checked.
-			v.remember(orig, e.Hash)
+			// its stored hash is still checked (unless the entry written as this seq
+			// was found moved elsewhere: that one is the successor's predecessor).
+			if _, moved := v.hashOf[orig]; !moved {
+				v.remember(orig, e.Hash)
+			}
 			return
 		}
 	}
@@ -188,11 +201,82 @@ func (v *verifier) entry(e store.AuditEntry) {
 	v.checkLink(orig, e.PrevHash)
 }
 
+// findOrigin finds the seq at which e's content matches its hash. First where its
+// prev_hash says (one after the entry whose hash it names), then, within the budget of
+// searches, at every seq near its position.
+func (v *verifier) findOrigin(e store.AuditEntry) (int64, bool) {
+	c := newCandidates(e)
+	if r, ok := v.origOf[e.PrevHash]; ok && c.matches(r+1) {
+		return r + 1, true
+	}
+	if e.PrevHash == "" && c.matches(1) {
+		return 1, true
+	}
+	v.searches++
+	if v.searches > maxSearches {
+		return 0, false
+	}
+	pos := e.Seq
+	for d := int64(1); d <= searchWindow; d++ {
+		for _, q := range []int64{pos - d, pos + d} {
+			if q >= 1 && c.matches(q) {
+				return q, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// candidates recomputes an entry's hash as if written at another seq, cheaply: the seq
+// is the first field hashed, so the encoding of the others is built once.
+type candidates struct {
+	rest []byte
+	want string
+	buf  []byte
+}
+
+func newCandidates(e store.AuditEntry) *candidates {
+	// The same encoding as store.AuditHash (a test checks they agree).
+	var rest []byte
+	for _, f := range []string{
+		strconv.FormatInt(e.At.UnixMilli(), 10), e.Actor, e.Action, e.Target, e.Detail, e.RemoteAddr, e.PrevHash,
+	} {
+		rest = strconv.AppendInt(rest, int64(len(f)), 10)
+		rest = append(rest, ':')
+		rest = append(rest, f...)
+		rest = append(rest, '\n')
+	}
+	return &candidates{rest: rest, want: e.Hash}
+}
+
+func (c *candidates) hash(seq int64) string {
+	s := strconv.FormatInt(seq, 10)
+	c.buf = strconv.AppendInt(c.buf[:0], int64(len(s)), 10)
+	c.buf = append(c.buf, ':')
+	c.buf = append(c.buf, s...)
+	c.buf = append(c.buf, '\n')
+	c.buf = append(c.buf, c.rest...)
+	sum := sha256.Sum256(c.buf)
+	return hex.EncodeToString(sum[:])
+}
+
+func (c *candidates) matches(seq int64) bool { return c.hash(seq) == c.want }
+
 // remember records the hash of the entry written as seq orig, and checks the entries
 // that were waiting for it.
 func (v *verifier) remember(orig int64, hash string) {
 	v.hashOf[orig] = hash
-	delete(v.hashOf, orig-searchWindow)
+	v.origOf[hash] = orig
+	// Keep only the recent window (and what is still awaited): memory stays bounded
+	// however long the log is.
+	if len(v.hashOf) > 2*searchWindow {
+		for s := range v.hashOf {
+			if s < v.lastPos-searchWindow {
+				delete(v.origOf, v.hashOf[s])
+				delete(v.hashOf, s)
+			}
+		}
+	}
 	for _, s := range v.waiting[orig] {
 		v.compareLink(s, v.prevHashes[s], hash)
 		delete(v.prevHashes, s)
@@ -225,23 +309,6 @@ func (v *verifier) compareLink(orig int64, prevHash, want string) {
 	if prevHash != want {
 		v.problem(Problem{Seq: orig, Kind: Chain, Message: fmt.Sprintf("seq %d: its prev_hash is not the hash of seq %d: seq %d was rewritten with its hash recomputed, or replaced", orig, orig-1, orig-1)})
 	}
-}
-
-// findOrigin finds the seq near its position at which e's content matches its hash.
-func findOrigin(e store.AuditEntry) (int64, bool) {
-	pos := e.Seq
-	for d := int64(1); d <= searchWindow; d++ {
-		for _, q := range []int64{pos - d, pos + d} {
-			if q < 1 {
-				continue
-			}
-			e.Seq = q
-			if store.AuditHash(e) == e.Hash {
-				return q, true
-			}
-		}
-	}
-	return 0, false
 }
 
 func (v *verifier) finish() {
