@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,7 @@ func (s *Service) oauthConfig(c *oidcClient, r *http.Request) *oauth2.Config {
 		ClientSecret: s.cfg.ClientSecret,
 		Endpoint:     c.provider.Endpoint(),
 		RedirectURL:  s.baseURL(r) + "/auth/callback",
-		Scopes:       append([]string{oidc.ScopeOpenID}, scopes...),
+		Scopes:       append([]string{oidc.ScopeOpenID}, slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == oidc.ScopeOpenID })...),
 	}
 }
 
@@ -314,7 +315,8 @@ func (s *Service) completeSignIn(r *http.Request) (*signedIn, *refusal) {
 	}
 	if cl.Email == "" || cl.EmailVerified == nil {
 		// Some providers put the email only in userinfo.
-		if ui, err := c.provider.UserInfo(octx, oauth2.StaticTokenSource(tok)); err == nil {
+		// Userinfo speaks for the same person only when its subject is the ID token's.
+		if ui, err := c.provider.UserInfo(octx, oauth2.StaticTokenSource(tok)); err == nil && ui.Subject == idt.Subject {
 			var more idClaims
 			if err := ui.Claims(&more); err == nil {
 				if cl.Email == "" {

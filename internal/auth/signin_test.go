@@ -310,7 +310,7 @@ func TestSignInRefusals(t *testing.T) {
 		b.stopAt = nil
 		authz, _ := url.Parse(resp.Header.Get("Location"))
 		q := authz.Query()
-		if q.Get("nonce") == "" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" {
+		if q.Get("nonce") == "" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("scope") != "openid profile email" {
 			t.Fatalf("authorization request lacks nonce, state or PKCE: %s", authz)
 		}
 		q.Set("nonce", "injected-nonce")
