@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,7 @@ gatehouse serve uses: give them the same --config, --data-dir or --database-url.
 
 func newAuditVerifyCommand() *cobra.Command {
 	var asJSON bool
+	var expectHead string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check that no audit entry was edited, deleted or reordered (exit 1 if one was)",
@@ -43,16 +45,23 @@ func newAuditVerifyCommand() *cobra.Command {
 before it, and that the log ends where its head says. Prints "audit log intact: N entries,
 head <hash>" on stderr and exits 0, or prints each problem (which seq, and what is wrong
 with it) and exits 1. Keep the head hash it prints somewhere else (a ticket, a log
-archive): a later verify whose log does not contain it shows the log was rewritten.`,
+archive) and give it to a later verify with --expect-head: someone who can write to the
+database could delete the last entries and rewind the head with them, which the chain
+alone cannot show, but the recorded head would then be missing.`,
+		Example: `  gatehouse audit verify --config gatehouse.yaml
+  gatehouse audit verify --data-dir /var/lib/gatehouse --expect-head 9f2c...e41a`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if expectHead != "" && !sha256Hex.MatchString(expectHead) {
+				return fmt.Errorf("--expect-head %q: want the 64 hexadecimal digits of a head hash, as gatehouse audit verify prints it", expectHead)
+			}
 			ctx := contextOrBackground(cmd)
 			st, err := openExistingStore(ctx, cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			r, err := audit.Verify(ctx, st)
+			r, err := audit.VerifyExpecting(ctx, st, expectHead)
 			if err != nil {
 				return err
 			}
@@ -71,6 +80,7 @@ archive): a later verify whose log does not contain it shows the log was rewritt
 		},
 	}
 	server.RegisterFlags(cmd.Flags())
+	cmd.Flags().StringVar(&expectHead, "expect-head", "", "a head hash an earlier verify printed: fail unless an entry still has it")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "also print the report as one JSON line on stdout (entries, head_seq, head_hash, problems)")
 	return cmd
 }
@@ -175,6 +185,8 @@ func exportTo(ctx context.Context, st *store.Store, f store.AuditFilter, output 
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // parseWhen reads an RFC 3339 time or a YYYY-MM-DD date (midnight UTC).
 func parseWhen(flag, s string) (*time.Time, error) {

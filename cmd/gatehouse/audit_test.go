@@ -89,9 +89,16 @@ func TestAuditVerifyCommand(t *testing.T) {
 				t.Fatalf("intact: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 			}
 
+			if _, stderr, code := runAudit(t, append([]string{"audit", "verify", "--expect-head", head}, flags...)...); code != 0 {
+				t.Fatalf("--expect-head of the current head: exit %d %q", code, stderr)
+			}
+			if _, stderr, code := runAudit(t, append([]string{"audit", "verify", "--expect-head", "abc"}, flags...)...); code != 1 || !strings.Contains(stderr, "want the 64 hexadecimal digits") {
+				t.Fatalf("--expect-head abc: exit %d %q", code, stderr)
+			}
+
 			tamper(t, st, `DELETE FROM audit_log WHERE seq = 2`)
 			tamper(t, st, `UPDATE audit_log SET actor = 'mallory@example.com' WHERE seq = 3`)
-			stdout, stderr, code = runAudit(t, append([]string{"audit", "verify", "--json"}, flags...)...)
+			stdout, stderr, code = runAudit(t, append([]string{"audit", "verify", "--json", "--expect-head", head}, flags...)...)
 			if code != 1 {
 				t.Fatalf("tampered: exit %d, want 1; stderr %q", code, stderr)
 			}
@@ -115,6 +122,16 @@ func TestAuditVerifyCommand(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &rep); err != nil || rep.Entries != 3 || len(rep.Problems) != 2 ||
 				rep.Problems[0].Seq != 2 || rep.Problems[0].Kind != "deleted" || rep.Problems[1].Seq != 3 || rep.Problems[1].Kind != "edited" {
 				t.Fatalf("--json: %q (%v)", stdout, err)
+			}
+
+			// The last entry deleted and the head rewound with it: only the head recorded
+			// earlier shows it.
+			left, _ := st.ListAudit(context.Background(), store.AuditFilter{})
+			tamper(t, st, `DELETE FROM audit_log WHERE seq = 4`)
+			tamper(t, st, fmt.Sprintf(`UPDATE audit_head SET seq = 3, hash = '%s' WHERE id = 1`, left[len(left)-2].Hash))
+			_, stderr, code = runAudit(t, append([]string{"audit", "verify", "--expect-head", head}, flags...)...)
+			if code != 1 || !strings.Contains(stderr, "  no entry has the hash "+head+" that was recorded as the head earlier") {
+				t.Fatalf("rewound: exit %d, stderr %q", code, stderr)
 			}
 		})
 	}

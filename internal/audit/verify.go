@@ -39,6 +39,7 @@ const (
 	Chain     = "chain"     // the entry does not link to the one before it (rewritten with its hash recomputed)
 	Truncated = "truncated" // entries are missing at the end (the head records more)
 	Head      = "head"      // the head does not match the last entry
+	Rewound   = "rewound"   // a head recorded earlier is no longer in the log
 )
 
 // Problem is one thing wrong with the log.
@@ -107,6 +108,10 @@ type verifier struct {
 	lastHash    string // the stored hash at lastPos
 	headMissing bool
 	missing     map[int64]bool // original seqs reported missing (Deleted)
+	// expect is a hash some entry must have (VerifyExpecting); expectSeq where it was
+	// found.
+	expect    string
+	expectSeq int64
 	// searches counts the searches for where an entry came from (see maxSearches).
 	searches int
 }
@@ -116,8 +121,16 @@ type verifier struct {
 // (reordered), rewritten with a recomputed hash (its successor's prev_hash does not
 // match), and a cut-off tail (the head records a later entry than the last one).
 func Verify(ctx context.Context, st *store.Store) (*Report, error) {
+	return VerifyExpecting(ctx, st, "")
+}
+
+// VerifyExpecting is Verify that also requires an entry with the hash expect: a head
+// hash recorded outside the database by an earlier verify. The chain alone cannot show
+// that its last entries were deleted and the head row rewound with them; a head
+// recorded earlier that is no longer in the log shows it.
+func VerifyExpecting(ctx context.Context, st *store.Store, expect string) (*Report, error) {
 	r := &Report{}
-	v := &verifier{r: r, hashOf: map[int64]string{}, origOf: map[string]int64{}, waiting: map[int64][]int64{}, prevHashes: map[int64]string{}, missing: map[int64]bool{}}
+	v := &verifier{r: r, expect: expect, hashOf: map[int64]string{}, origOf: map[string]int64{}, waiting: map[int64][]int64{}, prevHashes: map[int64]string{}, missing: map[int64]bool{}}
 	// The log may grow while it is walked: walk to the end, then read the head; if the
 	// head is past the end, walk once more for the entries appended meanwhile.
 	for attempt := 0; ; attempt++ {
@@ -178,6 +191,9 @@ func (v *verifier) entry(e store.AuditEntry) {
 		}
 	}
 	v.lastPos, v.lastHash = pos, e.Hash
+	if v.expect != "" && e.Hash == v.expect && v.expectSeq == 0 {
+		v.expectSeq = pos
+	}
 
 	// Where was the entry written? At its seq if its hash matches its content there;
 	// else at the seq where it does (it was moved); else its content was edited.
@@ -318,6 +334,10 @@ func (v *verifier) finish() {
 	// and renumbered away, or moved too far to be found.
 	for s := range v.prevHashes {
 		v.problem(Problem{Seq: s, Kind: Chain, Message: fmt.Sprintf("seq %d: no entry has the hash its prev_hash names (the entry written as seq %d is gone)", s, s-1)})
+	}
+	if v.expect != "" && v.expectSeq == 0 {
+		v.problem(Problem{Seq: v.lastPos + 1, Kind: Rewound,
+			Message: fmt.Sprintf("no entry has the hash %s that was recorded as the head earlier: entries were deleted from the end and the head rewound, or the log was rewritten", v.expect)})
 	}
 	switch {
 	case v.headMissing:

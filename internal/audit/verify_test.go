@@ -322,3 +322,26 @@ func TestCandidateHashMatchesStore(t *testing.T) {
 		}
 	}
 }
+
+// Deleting the last entries and rewinding the head with them keeps the chain whole; a
+// head hash recorded earlier shows it.
+func TestVerifyExpectingAnEarlierHead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		es := appendN(t, st, 5)
+		ctx := context.Background()
+		r, err := audit.VerifyExpecting(ctx, st, es[4].Hash)
+		if err != nil || !r.OK() {
+			t.Fatalf("intact log with its own head expected: %s %v", r, err)
+		}
+		execSQL(t, st, `DELETE FROM audit_log WHERE seq >= 4`, fmt.Sprintf(`UPDATE audit_head SET seq = 3, hash = '%s' WHERE id = 1`, es[2].Hash))
+		if r := verify(t, st); !r.OK() {
+			t.Fatalf("without the earlier head the rewound log looks intact (as documented), got %s", r)
+		}
+		r, err = audit.VerifyExpecting(ctx, st, es[4].Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblems(t, r, audit.Problem{Seq: 4, LastSeq: 4, Kind: audit.Rewound,
+			Message: "no entry has the hash " + es[4].Hash + " that was recorded as the head earlier: entries were deleted from the end and the head rewound, or the log was rewritten"})
+	})
+}
