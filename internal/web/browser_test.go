@@ -26,10 +26,10 @@ import (
 // the pages without the whole server.
 const serverCSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
-// browser is one headless Chromium tab with the console watched for errors.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
+// Browser is one headless Chromium tab with the console watched for errors.
+type Browser struct {
+	T   *testing.T
+	Ctx context.Context
 	mu  sync.Mutex
 	// problems are console errors, uncaught exceptions and CSP violations.
 	problems []string
@@ -47,9 +47,9 @@ func chromiumPath() (string, string) {
 	return p, ""
 }
 
-// newBrowser starts Chromium for the test, or skips when there is none (fails when
+// NewBrowser starts Chromium for the test, or skips when there is none (fails when
 // GATEHOUSE_REQUIRE_CHROMIUM=1).
-func newBrowser(t *testing.T) *browser {
+func NewBrowser(t *testing.T) *Browser {
 	t.Helper()
 	path, why := chromiumPath()
 	if path == "" {
@@ -71,7 +71,7 @@ func newBrowser(t *testing.T) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	b := &browser{t: t, ctx: ctx}
+	b := &Browser{T: t, Ctx: ctx}
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
@@ -104,31 +104,31 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
-// do runs actions, failing the test on error.
-func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
+// Do runs actions, failing the test on error.
+func (b *Browser) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.T.Helper()
+	if err := chromedp.Do(b.Ctx, actions...); err != nil {
+		b.T.Fatalf("%s: %v", what, err)
 	}
 }
 
-// text is the visible text of the first element matching the CSS selector.
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+// Text is the visible text of the first element matching the CSS selector.
+func (b *Browser) Text(sel string) string {
+	b.T.Helper()
+	s, err := chromedp.Run(b.Ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
+		b.T.Fatalf("text of %s: %v", sel, err)
 	}
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// waitText waits until the element's text contains want.
-func (b *browser) waitText(sel, want string, timeout time.Duration) string {
-	b.t.Helper()
+// WaitText waits until the element's text contains want.
+func (b *Browser) WaitText(sel, want string, timeout time.Duration) string {
+	b.T.Helper()
 	deadline := time.Now().Add(timeout)
 	var got string
 	for time.Now().Before(deadline) {
-		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).innerText||""`))
+		s, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).innerText||""`))
 		if err == nil {
 			got = strings.Join(strings.Fields(s), " ")
 			if strings.Contains(got, want) {
@@ -137,46 +137,46 @@ func (b *browser) waitText(sel, want string, timeout time.Duration) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	b.t.Fatalf("after %s, %s still does not show %q; it shows %q", timeout, sel, want, got)
+	b.T.Fatalf("after %s, %s still does not show %q; it shows %q", timeout, sel, want, got)
 	return ""
 }
 
-// count is how many elements match the CSS selector.
-func (b *browser) count(sel string) int {
-	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
+// Count is how many elements match the CSS selector.
+func (b *Browser) Count(sel string) int {
+	b.T.Helper()
+	n, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
 	if err != nil {
-		b.t.Fatalf("count %s: %v", sel, err)
+		b.T.Fatalf("count %s: %v", sel, err)
 	}
 	return n
 }
 
-// location is the tab's current URL.
-func (b *browser) location() string {
-	b.t.Helper()
-	u, err := chromedp.Run(b.ctx, chromedp.Location())
+// Location is the tab's current URL.
+func (b *Browser) Location() string {
+	b.T.Helper()
+	u, err := chromedp.Run(b.Ctx, chromedp.Location())
 	if err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 	return u
 }
 
-// screenshot saves the page as dir/name.png when GATEHOUSE_SCREENSHOTS names a directory.
-func (b *browser) screenshot(name string) {
-	b.t.Helper()
+// Screenshot saves the page as dir/name.png when GATEHOUSE_SCREENSHOTS names a directory.
+func (b *Browser) Screenshot(name string) {
+	b.T.Helper()
 	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
+		b.T.Fatalf("screenshot %s: %v", name, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
+		b.T.Fatal(err)
 	}
 }
 
@@ -201,26 +201,58 @@ func TestBrowserLoadMoreUnderCSP(t *testing.T) {
 	appendAudit(t, u, auditPageSize+7)
 	srv := httptest.NewServer(asCaller(u.router, auditor))
 	defer srv.Close()
-	b := newBrowser(t)
-	b.do("open the audit log", chromedp.Navigate(srv.URL+"/audit"))
-	if n := b.count("#audit-table tbody tr:not(.more-row)"); n != auditPageSize {
+	b := NewBrowser(t)
+	b.Do("open the audit log", chromedp.Navigate(srv.URL+"/audit"))
+	if n := b.Count("#audit-table tbody tr:not(.more-row)"); n != auditPageSize {
 		t.Fatalf("first page shows %d entries, want %d", n, auditPageSize)
 	}
-	b.do("load more", chromedp.Click(chromedp.CSS(".more-row button")))
+	b.Do("load more", chromedp.Click(chromedp.CSS(".more-row button")))
 	deadline := time.Now().Add(10 * time.Second)
-	for b.count("#audit-table tbody tr:not(.more-row)") != auditPageSize+7 {
+	for b.Count("#audit-table tbody tr:not(.more-row)") != auditPageSize+7 {
 		if time.Now().After(deadline) {
-			t.Fatalf("after Load more the table shows %d entries, want %d", b.count("#audit-table tbody tr:not(.more-row)"), auditPageSize+7)
+			t.Fatalf("after Load more the table shows %d entries, want %d", b.Count("#audit-table tbody tr:not(.more-row)"), auditPageSize+7)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if b.count(".more-row") != 0 {
+	if b.Count(".more-row") != 0 {
 		t.Fatal("Load more is still offered after the last entry")
 	}
-	if got := b.text("#audit-table tbody tr:last-child td:first-child"); got != "1" {
+	if got := b.Text("#audit-table tbody tr:last-child td:first-child"); got != "1" {
 		t.Fatalf("the last row is entry %q, want 1", got)
 	}
-	if !strings.HasSuffix(b.location(), "/audit") {
-		t.Fatalf("Load more navigated away: %s", b.location())
+	if !strings.HasSuffix(b.Location(), "/audit") {
+		t.Fatalf("Load more navigated away: %s", b.Location())
 	}
+}
+
+// Open navigates to url and waits for the page to load.
+func (b *Browser) Open(url string) {
+	b.T.Helper()
+	b.Do("open "+url, chromedp.Navigate(url))
+}
+
+// Click clicks the first element matching the CSS selector, waiting for it to be visible.
+func (b *Browser) Click(sel string) {
+	b.T.Helper()
+	b.Do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// ClickAndWait clicks a link or submit button and waits for the page it leads to.
+func (b *Browser) ClickAndWait(sel string) {
+	b.T.Helper()
+	if _, err := chromedp.RunResponse(b.Ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		b.T.Fatalf("click %s: %v", sel, err)
+	}
+}
+
+// Type types text into the element matching the CSS selector.
+func (b *Browser) Type(sel, text string) {
+	b.T.Helper()
+	b.Do("type into "+sel, chromedp.SendKeys(chromedp.CSS(sel), text, chromedp.NodeVisible))
+}
+
+// WaitVisible waits until an element matching the CSS selector is visible.
+func (b *Browser) WaitVisible(sel string) {
+	b.T.Helper()
+	b.Do("wait for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
 }
