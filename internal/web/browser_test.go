@@ -87,6 +87,10 @@ func NewBrowser(t *testing.T) *Browser {
 			if err != nil {
 				return
 			}
+			// The provider's demo login page has no icon, so Chromium asks for /favicon.ico.
+			if strings.HasSuffix(m.URL, "/favicon.ico") {
+				continue
+			}
 			if m.Type == chromedp.ConsoleError || m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
 				b.mu.Lock()
 				b.problems = append(b.problems, m.String()+" ("+m.URL+")")
@@ -139,6 +143,39 @@ func (b *Browser) WaitText(sel, want string, timeout time.Duration) string {
 	}
 	b.T.Fatalf("after %s, %s still does not show %q; it shows %q", timeout, sel, want, got)
 	return ""
+}
+
+// WaitTextIn waits until the element's text is one of want, and returns it.
+func (b *Browser) WaitTextIn(sel string, timeout time.Duration, want ...string) string {
+	b.T.Helper()
+	deadline := time.Now().Add(timeout)
+	var got string
+	for time.Now().Before(deadline) {
+		s, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).innerText||""`))
+		if err == nil {
+			got = strings.Join(strings.Fields(s), " ")
+			for _, w := range want {
+				if got == w {
+					return got
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.T.Fatalf("after %s, %s shows %q, none of %q", timeout, sel, got, want)
+	return ""
+}
+
+// WaitCount waits until n elements match the CSS selector.
+func (b *Browser) WaitCount(sel string, n int, timeout time.Duration) {
+	b.T.Helper()
+	deadline := time.Now().Add(timeout)
+	for b.Count(sel) != n {
+		if time.Now().After(deadline) {
+			b.T.Fatalf("after %s, %d elements match %s, want %d", timeout, b.Count(sel), sel, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Count is how many elements match the CSS selector.

@@ -1,0 +1,182 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
+	"github.com/gatehouse/gatehouse/internal/oidcdemo"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// TestUI drives the whole product in headless Chromium: the simulator with the demo
+// organization, a real OpenID provider (oidcdemo) and `gatehouse serve` on loopback.
+// An admin signs in through the provider's page, starts a sync and watches it reach its
+// final state, browses to a person and an account, then the organization changes in the
+// simulator (Dave joins the OnCall group), a second sync runs, and the change appears in
+// the home page's change feed. With GATEHOUSE_SCREENSHOTS=dir it writes the screenshots
+// of docs/screenshots.
+func TestUI(t *testing.T) {
+	b := web.NewBrowser(t) // skips (or fails, when required) without Chromium
+	if testing.Short() {
+		t.Skip("the UI test runs syncs; skipped with -short")
+	}
+
+	world, err := awssim.Preset("demo", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := awssim.New(world, awssim.DefaultOptions())
+	simURL, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	info := sim.Info()
+
+	idp, err := oidcdemo.Start("127.0.0.1:0", []oidcdemo.Person{
+		{Email: "ada@example.com", Name: "Ada Admin"},
+		{Email: "alice@example.com", Name: "Alice Nguyen"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+
+	cfg, err := server.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
+	cfg.Admins = []string{"ada@example.com"}
+	cfg.Connections = []server.Connection{{
+		ID: "demo", Name: "Demo organization", Region: info.Region, EndpointURL: simURL,
+		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
+		RoleARN: info.RoleARN, ExternalID: info.ExternalID, Orgs: true, MemberRoleName: info.MemberRoleName,
+		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
+		SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
+		Schedule: 24 * time.Hour,
+	}}
+	srv, err := server.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	idp.RegisterRedirect(base + "/auth/callback")
+
+	// Sign in: Gatehouse sends the browser to the provider, Ada picks herself.
+	b.Open(base + "/")
+	if loc := b.Location(); !strings.HasPrefix(loc, idp.Issuer()) {
+		t.Fatalf("an anonymous visit to / went to %s, not to the provider's sign-in", loc)
+	}
+	b.ClickAndWait("#signin-ada")
+	if got := b.WaitText(".user-name", "Ada Admin", 10*time.Second); got != "Ada Admin" {
+		t.Fatalf("signed in as %q", got)
+	}
+
+	// The first sync: Sync now, then the sync's page until it is final.
+	syncNow := func(label string) {
+		t.Helper()
+		b.Open(base + "/syncs")
+		b.ClickAndWait("#sync-now")
+		if !strings.Contains(b.Location(), "/syncs/s") {
+			t.Fatalf("Sync now led to %s, not to the sync's page", b.Location())
+		}
+		// The page polls its progress until the sync is final, then reloads with the
+		// summary. The demo organization has a suspended account and one whose member
+		// role is missing: the sync is partial, and says which and why.
+		state := b.WaitTextIn("#sync-state", 2*time.Minute, "succeeded", "partial", "failed")
+		if state != "partial" {
+			t.Fatalf("%s ended %q, want partial: %s", label, state, b.Text("main"))
+		}
+		skipped := b.WaitText("#skipped", "Fix:", 5*time.Second)
+		if !strings.Contains(skipped, "sandbox") && !strings.Contains(skipped, "legacy") {
+			t.Fatalf("the skipped accounts do not name the demo's unreadable accounts:\n%s", skipped)
+		}
+	}
+	syncNow("the first sync")
+	b.WaitText("#sync-accounts", "/", time.Second)
+	b.Screenshot("sync-detail")
+	b.Open(base + "/syncs")
+	b.WaitText("#syncs-table", "partial", 5*time.Second)
+	b.Screenshot("syncs")
+
+	// A person: search the people, open Bob, see his access across accounts.
+	b.Open(base + "/people")
+	b.Type(`input[name="q"]`, "martinez")
+	b.WaitCount("#people-table tbody tr", 1, 10*time.Second) // htmx swapped the results in
+	b.WaitText("#people-table", "Bob Martinez", time.Second)
+	if !strings.HasSuffix(b.Location(), "/people?q=martinez") {
+		t.Fatalf("the search is not in the address bar: %s", b.Location())
+	}
+	b.ClickAndWait(`#people-table a[href="/people/bob@example.com"]`)
+	got := b.WaitText("#access-table", "Developer on staging", 5*time.Second)
+	for _, want := range []string{"ReadOnly on prod", "via Developers", "Developer on prod", "via OnCall"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("Bob's access lacks %q:\n%s", want, got)
+		}
+	}
+	b.Screenshot("person")
+
+	// An account: the accounts list, then prod.
+	b.Open(base + "/inventory/account")
+	b.WaitText("#ou-tree", "prod", 5*time.Second)
+	b.Screenshot("accounts")
+	prodID := ""
+	for id, a := range world.Accounts {
+		if a.Name == "prod" {
+			prodID = id
+		}
+	}
+	b.Open(base + "/inventory/account/" + prodID)
+	got = b.WaitText("#grants-table", "AdministratorAccess on prod", 5*time.Second)
+	for _, want := range []string{"Admins", "Developers", "ReadOnly on prod", "OnCall", "Developer on prod"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("prod's page lacks %q:\n%s", want, got)
+		}
+	}
+	b.Screenshot("account")
+	b.ClickAndWait(`#grants-table a[href^="/entitlements/"]`)
+	b.WaitText("#holders-table", "direct", 5*time.Second)
+	b.Screenshot("entitlement")
+
+	// The organization changes: Dave joins OnCall. The next sync shows it on the home page.
+	sim.Do(func(w *awssim.World) {
+		var dave, oncall string
+		for _, u := range w.SSO.Users {
+			if u.UserName == "dave" {
+				dave = u.ID
+			}
+		}
+		for _, g := range w.SSO.Groups {
+			if g.DisplayName == "OnCall" {
+				oncall = g.ID
+			}
+		}
+		w.AddMembership(oncall, dave)
+	})
+	syncNow("the second sync")
+	b.Open(base + "/")
+	feed := b.WaitText("#change-feed", "Dave Kim", 5*time.Second)
+	for _, want := range []string{"Dave Kim got OnCall member", "Dave Kim got Developer on prod"} {
+		if !strings.Contains(feed, want) {
+			t.Fatalf("the change feed lacks %q:\n%s", want, feed)
+		}
+	}
+	b.Screenshot("home")
+	b.Open(base + "/history?by=person")
+	b.WaitText("#changes-range", "added", 5*time.Second)
+	b.Screenshot("changes")
+	b.Open(base + "/audit")
+	b.WaitText("#audit-table", "sync.start", 5*time.Second)
+	b.Screenshot("audit")
+}
