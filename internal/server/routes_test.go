@@ -56,6 +56,7 @@ func fillPath(pattern, email string) string {
 		}
 		return "placeholder"
 	})
+	p = strings.ReplaceAll(p, "{$}", "") // "/{$}" is the exact path "/"
 	if strings.HasSuffix(p, "/") && p != "/" {
 		p += "placeholder"
 	}
