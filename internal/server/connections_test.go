@@ -191,3 +191,23 @@ func TestConnectionSecretsNeverLeaveTheServer(t *testing.T) {
 		}
 	}
 }
+
+// A secrets key file that group or others can read stops the server at start, saying how
+// to fix it.
+func TestServeRefusesAReadableKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := server.Config{DataDir: dir, SyncSchedule: 3600e9}
+	srv, err := server.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Shutdown(context.Background())
+	key := filepath.Join(dir, secrets.KeyFile)
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+key) {
+		t.Fatalf("start with a 0644 key file: %v", err)
+	}
+}
