@@ -188,8 +188,9 @@ func New(cfg Config) (*Service, error) {
 		ID:      cfg.ID,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
-		// Short jobs (the scheduler) get a minute; the sync worker sets its own timeout.
-		JobTimeout:           time.Minute,
+		// Short jobs (the scheduler) get a minute at most; the sync worker sets its own
+		// timeout. River wants every timeout below RescueStuckJobsAfter.
+		JobTimeout:           min(time.Minute, cfg.SyncTimeout),
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		RetryPolicy:          retryPolicy{base: cfg.RetryBackoff},
 		PeriodicJobs: []*river.PeriodicJob{
