@@ -76,6 +76,9 @@ func startSim(t *testing.T, opts awssim.Options) (*awssim.Sim, awsfetch.Config) 
 		Orgs: true, MemberRoleName: info.MemberRoleName, IdentityCenter: true,
 		Credentials:          credentials.NewStaticCredentialsProvider(info.AccessKeyID, info.SecretAccessKey, ""),
 		CredentialReportPoll: 50 * time.Millisecond, MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond,
+		// The simulator here does not throttle: pacing at AWS's quotas (DescribePermissionSet
+		// at 1 per second) would only make the tests slower.
+		Quotas: awsfetch.DefaultQuotas().Scaled(100),
 	}
 }
 
@@ -291,6 +294,7 @@ func TestSecondStartSyncIsRefusedWhileOneIsActive(t *testing.T) {
 		ctx := context.Background()
 		// Slow calls keep the sync running long enough to ask again.
 		_, fcfg := startSim(t, awssim.Options{Latency: 40 * time.Millisecond})
+		fcfg.Quotas = nil // paced at AWS's quotas: the sync lasts seconds
 		c := &conns{}
 		c.add("aws", 0, fcfg)
 		svc := newService(t, st, jobs.Config{Connections: c}, true)
@@ -638,4 +642,106 @@ func counterValue(t *testing.T, m *metrics.Metrics, name string, labels map[stri
 		}
 	}
 	return -1
+}
+
+// A shutdown in the middle of a sync puts it back to queued; the next start (or another
+// replica) runs it again from the start and finishes it.
+func TestShutdownMidSyncResumesAtNextStart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		_, fcfg := startSim(t, awssim.Options{Latency: 40 * time.Millisecond})
+		fcfg.Quotas = nil // paced at AWS's quotas: the sync lasts seconds
+		c := &conns{}
+		c.add("aws", 0, fcfg)
+		dataDir := t.TempDir()
+		first := newService(t, st, jobs.Config{Connections: c, DataDir: dataDir}, false)
+		if err := first.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sy, err := first.StartSync(ctx, admin(), "aws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			cur, err := st.GetSync(ctx, sy.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur.State == store.SyncRunning && cur.Progress.APICalls > 0 {
+				break
+			}
+			if cur.Final() || time.Now().After(deadline) {
+				t.Fatalf("sync %s before the shutdown, want it running", cur.State)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stopCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err = first.Stop(stopCtx)
+		cancel()
+		if err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		cur, err := st.GetSync(ctx, sy.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.State != store.SyncQueued || cur.Attempts != 1 || !strings.Contains(cur.Error, "will be retried") {
+			t.Fatalf("after the shutdown: %s, attempts %d, error %q; want queued to be retried", cur.State, cur.Attempts, cur.Error)
+		}
+		newService(t, st, jobs.Config{Connections: c, DataDir: dataDir}, true)
+		done := waitFinal(t, st, sy.ID, 60*time.Second)
+		if done.State != store.SyncPartial || done.Attempts != 2 || done.Error != "" {
+			t.Fatalf("after the restart: %s, attempts %d, error %q; want partial after 2 attempts", done.State, done.Attempts, done.Error)
+		}
+		tmp, _ := filepath.Glob(filepath.Join(dataDir, "syncs", "aws", ".*"))
+		if len(tmp) != 0 {
+			t.Errorf("temporary files left: %v", tmp)
+		}
+	})
+}
+
+// A sync whose River job is over without finishing it (discarded after the attempts ran
+// out, for example a replica that died each time) is failed by the scheduler, so that it
+// does not block the connection's next sync.
+func TestLostSyncIsFailedByTheScheduler(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		c := &conns{}
+		c.add("aws", time.Hour, awsfetch.Config{})
+		svc := newService(t, st, jobs.Config{Connections: c}, false)
+		sy, err := svc.StartSync(ctx, admin(), "aws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// River gives up on the job (as its rescuer does after the last attempt).
+		const q = "UPDATE river_job SET state = 'discarded', finalized_at = CURRENT_TIMESTAMP WHERE id = "
+		if st.Dialect() == store.SQLite {
+			_, err = st.SQLiteDB().ExecContext(ctx, q+"?", sy.JobID)
+		} else {
+			_, err = st.PGXPool().Exec(ctx, q+"$1", sy.JobID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		started, err := svc.RunScheduler(ctx, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lost, err := st.GetSync(ctx, sy.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lost.State != store.SyncFailed || !strings.Contains(lost.Error, "stopped after") {
+			t.Fatalf("lost sync: %s %q, want failed saying its job stopped", lost.State, lost.Error)
+		}
+		// Nothing new is started (schedule 1h, and the lost sync was queued just now),
+		// but a new sync is no longer refused.
+		if len(started) != 0 {
+			t.Fatalf("scheduler started %d syncs", len(started))
+		}
+		if _, err := svc.StartSync(ctx, admin(), "aws"); err != nil {
+			t.Fatalf("StartSync after the lost sync was closed: %v", err)
+		}
+	})
 }
