@@ -151,7 +151,7 @@ func TestProfileAsInTheAWSCLI(t *testing.T) {
 
 // -f is the short form of --file on every command that has --file.
 func TestShortFileFlagEverywhere(t *testing.T) {
-	for _, c := range []string{"sync", "inspect", "demo", "bench", "connector"} {
+	for _, c := range []string{"sync", "inspect", "bench", "connector"} {
 		stdout, stderr, err := runGatehouse(t, c, "--help")
 		if err != nil {
 			t.Fatalf("%s --help: %v\n%s", c, err, stderr)

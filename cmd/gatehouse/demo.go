@@ -1,96 +1,255 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
-	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/awssim"
-	"github.com/gatehouse/gatehouse/internal/c1zread"
-	"github.com/gatehouse/gatehouse/internal/syncrun"
+	"github.com/gatehouse/gatehouse/internal/jobs"
+	"github.com/gatehouse/gatehouse/internal/oidcdemo"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
+
+// demoPerson is one of the demo's people: who they are in the demo OpenID provider, and
+// the roles the demo configures for them.
+type demoPerson struct {
+	ID    string   `json:"-"`
+	Email string   `json:"email"`
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+	// What they are in the demo organization, for the message to people.
+	About string `json:"-"`
+}
+
+// demoPeople have Identity Center users in the demo organization (the simulator's demo
+// preset), so each sees their own access.
+var demoPeople = []demoPerson{
+	{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen", Roles: []string{"admin"}, About: "admin: connections, settings, Sync now; platform administrator in AWS"},
+	{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor", Roles: []string{"auditor"}, About: "auditor: reads everything, the audit log"},
+	{ID: "bob", Email: "bob@example.com", Name: "Bob Martinez", Roles: []string{}, About: "developer: sees his own access"},
+	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{}, About: "developer: sees his own access"},
+}
 
 func newDemoCommand() *cobra.Command {
 	var (
-		file   string
-		preset string
-		seed   int64
+		listen  string
+		dataDir string
+		preset  string
+		seed    int64
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Sync a built-in simulated AWS organization and show who can reach what (no AWS account needed)",
-		Long: `Start the built-in AWS simulator with a generated organization (the demo preset: a handful
-of accounts in OUs, IAM users, groups, roles and policies in each, IAM Identity Center with
-users, groups, permission sets and account assignments, one suspended account and one whose
-role cannot be assumed), sync all of it the way "gatehouse sync --orgs --identity-center
---sync-secrets" would against AWS, write the .c1z file, print the summary and show who can
-reach which account through Identity Center.`,
+		Short: "Run the whole product on a built-in simulated AWS organization, with demo sign-in (no AWS account needed)",
+		Long: `Start everything Gatehouse needs on this machine and nothing outside it:
+
+  - the AWS simulator with a generated organization (the demo preset: a handful of accounts
+    in OUs, IAM users, groups, roles and policies in each, IAM Identity Center with users,
+    groups, permission sets and account assignments, one suspended account and one whose
+    role cannot be assumed);
+  - a demo OpenID Connect provider (DEMO ONLY: its sign-in page lists the demo people and
+    signs in as whoever you pick, without a password);
+  - the server (gatehouse serve) with SQLite in a temporary data directory (or --data-dir),
+    connected to the simulated organization, with the demo people as admin and auditor.
+
+It runs the first sync, then prints on stdout the simulator's line (the same as gatehouse
+sim prints: endpoint and credentials, so scripts can check AWS state) and a second line,
+{"url": ..., "people": [{"email", "name", "roles"}]}, and on stderr where to go and who to
+sign in as. Ctrl-C stops everything; a temporary data directory is removed.`,
+		Example: `  gatehouse demo
+  gatehouse demo --listen 127.0.0.1:9090 --data-dir ./demo-data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			world, err := awssim.Preset(preset, seed)
-			if err != nil {
-				return err
-			}
-			sim := awssim.New(world, awssim.DefaultOptions())
-			url, err := sim.Start("127.0.0.1:0")
-			if err != nil {
-				return err
-			}
-			defer sim.Close()
-			info := sim.Info()
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Simulated AWS organization %q (seed %d) at %s\n", preset, seed, url)
-			fmt.Fprintf(out, "Connecting as %s, assuming %s with its External ID\n\n", "gatehouse-operator", info.RoleARN)
-
-			cfg := awsfetch.Config{
-				Region: info.Region, EndpointURL: url,
-				RoleARN: info.RoleARN, ExternalID: info.ExternalID,
-				Orgs: true, IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
-				SyncSecrets: true, SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
-				Credentials: credentials.NewStaticCredentialsProvider(info.AccessKeyID, info.SecretAccessKey, ""),
-				// The demo organization has an account whose member role was deleted, to
-				// show how a sync reports it; the demo writes the partial file anyway.
-				AllowPartial: true,
-			}
-			stop := showProgress(cmd.Context(), &cfg)
-			res, err := syncrun.Run(cmd.Context(), cfg, file)
-			stop()
-			if err != nil {
-				return err
-			}
-			res.WriteSummary(out)
-			fmt.Fprintln(out)
-			if err := writeAccountAccess(cmd, out, file); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "\nExplore the file:\n  gatehouse inspect -f %s access --person alice@example.com\n  gatehouse inspect -f %s resources --type iam_user\n  gatehouse inspect -f %s grants --type iam_group\n", file, file, file)
-			return nil
+			ctx, stop := signal.NotifyContext(contextOrBackground(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDemo(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), listen, dataDir, preset, seed)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "gatehouse-demo.c1z", "where to write the .c1z file")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve the web UI and API on (127.0.0.1:0 picks a free port)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "keep the store here (it may not exist yet); default: a temporary directory removed at exit")
 	cmd.Flags().StringVar(&preset, "preset", "demo", "generated organization: "+strings.Join(awssim.PresetNames(), ", "))
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the generated organization")
 	return cmd
 }
 
-// writeAccountAccess reads the account assignments back from the .c1z and prints who
-// can reach which account with which permission set and through what: the table
-// gatehouse inspect FILE access prints.
-func writeAccountAccess(cmd *cobra.Command, out io.Writer, file string) error {
-	ctx := cmd.Context()
-	f, err := c1zread.Open(ctx, file)
+func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, preset string, seed int64) error {
+	world, err := awssim.Preset(preset, seed)
 	if err != nil {
 		return err
 	}
-	defer f.Close(ctx)
-	rows, err := readAccess(ctx, f)
+	// The listen address is resolved first: the sign-in redirect needs the real port.
+	addr, err := resolveListen(listen)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Who can reach which account through Identity Center (read back from %s; the same as gatehouse inspect -f %s access)\n", file, file)
-	return writeAccessTable(out, rows, terminalWidth)
+	if dataDir == "" {
+		tmp, err := os.MkdirTemp("", "gatehouse-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dataDir = tmp
+	}
+
+	sim := awssim.New(world, awssim.DefaultOptions())
+	simURL, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	info := sim.Info()
+	line, _ := json.Marshal(info)
+	fmt.Fprintf(stdout, "%s\n", line)
+
+	var people []oidcdemo.Person
+	cfg, err := server.Load(nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range demoPeople {
+		people = append(people, oidcdemo.Person{ID: p.ID, Email: p.Email, Name: p.Name})
+		for _, r := range p.Roles {
+			switch r {
+			case "admin":
+				cfg.Admins = append(cfg.Admins, p.Email)
+			case "auditor":
+				cfg.Auditors = append(cfg.Auditors, p.Email)
+			}
+		}
+	}
+	idp, err := oidcdemo.Start("127.0.0.1:0", people)
+	if err != nil {
+		return err
+	}
+	defer idp.Close()
+
+	cfg.Listen = addr
+	cfg.PublicURL = "http://" + addr
+	cfg.DataDir = dataDir
+	cfg.DatabaseURL = ""
+	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
+	cfg.Connections = []server.Connection{{
+		ID: "aws", Name: "Demo organization (simulated)",
+		Region: info.Region, EndpointURL: simURL,
+		RoleARN: info.RoleARN, ExternalID: info.ExternalID,
+		Orgs: true, MemberRoleName: info.MemberRoleName,
+		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
+		SyncSecrets: true, SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
+		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
+	}}
+	log := demoLogger(stderr)
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	url, err := srv.Start()
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
+	idp.RegisterRedirect(url + "/auth/callback")
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			fmt.Fprintf(stderr, "gatehouse demo: shutdown: %v\n", err)
+		}
+	}()
+
+	fmt.Fprintf(stderr, "Gatehouse demo: simulated AWS organization %q (seed %d) at %s\n", preset, seed, simURL)
+	fmt.Fprintf(stderr, "Store: %s\nRunning the first sync of every account...\n", srv.App.Store.Describe())
+	sync, err := demoFirstSync(ctx, srv)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "First sync %s: %s, %d AWS API calls", sync.ID, sync.State, sync.APICalls)
+	if len(sync.Skipped) > 0 {
+		fmt.Fprintf(stderr, ", %d account(s) not read:", len(sync.Skipped))
+		for _, sk := range sync.Skipped {
+			fmt.Fprintf(stderr, "\n  %s: %s", sk.AccountID, sk.Reason)
+		}
+	}
+	fmt.Fprintln(stderr)
+	if sync.State == store.SyncFailed {
+		return fmt.Errorf("the first sync failed: %s", sync.Error)
+	}
+
+	fmt.Fprintf(stderr, "\nOpen %s and sign in (the demo sign-in page asks no password) as:\n", url)
+	for _, p := range demoPeople {
+		fmt.Fprintf(stderr, "  %-20s %s\n", p.Email, p.About)
+	}
+	fmt.Fprintf(stderr, "Press Ctrl-C to stop.\n")
+	// The machine-readable line comes last: a script that waits for it finds everything ready.
+	out := struct {
+		URL     string       `json:"url"`
+		People  []demoPerson `json:"people"`
+		DataDir string       `json:"data_dir"`
+	}{URL: url, People: demoPeople, DataDir: dataDir}
+	line, _ = json.Marshal(out)
+	fmt.Fprintf(stdout, "%s\n", line)
+	<-ctx.Done()
+	fmt.Fprintf(stderr, "Stopping...\n")
+	return nil
+}
+
+// demoFirstSync starts the first sync (or finds the one the scheduler started) and waits
+// for its final state.
+func demoFirstSync(ctx context.Context, srv *server.Server) (*store.Sync, error) {
+	sync, err := srv.App.Syncs.StartSync(ctx, nil, "aws")
+	if errors.Is(err, jobs.ErrSyncRunning) {
+		sync, err = srv.App.Store.LatestSync(ctx, "aws")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start the first sync: %w", err)
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for !sync.Final() {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		if sync, err = srv.App.Store.GetSync(ctx, sync.ID); err != nil {
+			return nil, err
+		}
+	}
+	return sync, nil
+}
+
+// resolveListen turns a :0 port into a free one, so that the address is known before the
+// server starts.
+func resolveListen(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--listen %q: want host:port, e.g. 127.0.0.1:8080", addr)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("--listen %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// demoLogger shows the server's errors on stderr. Its info lines would bury the demo's
+// own messages, and its warnings (the accounts a sync could not read) are in the demo's
+// summary of the first sync and on the sync's page.
+func demoLogger(w io.Writer) *zap.Logger {
+	return serverLoggerTo(w, zap.ErrorLevel)
 }

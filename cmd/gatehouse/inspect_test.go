@@ -115,21 +115,3 @@ func TestInspectTablesForPeople(t *testing.T) {
 	}
 }
 
-// gatehouse demo prints the access view with the same code as gatehouse inspect access.
-func TestDemoPrintsTheAccessView(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "demo.c1z")
-	stdout, stderr, err := runGatehouseEnv(t, noAWSEnv(t), "demo", "-f", file)
-	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, stderr)
-	}
-	view := inspect(t, "-f", file, "access")
-	want := "Who can reach which account through Identity Center (read back from " + file + "; the same as gatehouse inspect -f " + file + " access)\n" + view
-	if !strings.Contains(stdout, want) {
-		t.Errorf("demo output lacks the access view:\n%s\nwant it to contain:\n%s", stdout, want)
-	}
-	for _, row := range []string{"\nprod (", "  AdministratorAccess  Alice Nguyen <alice@example.com>  group Admins\n"} {
-		if !strings.Contains(view, row) {
-			t.Errorf("the demo's access view lacks %q:\n%s", row, view)
-		}
-	}
-}

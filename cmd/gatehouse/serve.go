@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -49,10 +50,13 @@ are resumed by the next start (or by another replica).`,
 }
 
 // serverLogger is the log of a long-running server: JSON lines on stderr, info and up.
-func serverLogger() *zap.Logger {
+func serverLogger() *zap.Logger { return serverLoggerTo(os.Stderr, zapcore.InfoLevel) }
+
+// serverLoggerTo logs JSON lines at level and up to w.
+func serverLoggerTo(w io.Writer, level zapcore.Level) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(os.Stderr), zapcore.InfoLevel)
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), level)
 	return zap.New(core)
 }
 

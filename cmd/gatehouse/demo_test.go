@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
+)
+
+// TestDemoRunsTheWholeProduct runs `gatehouse demo` as a user would: it prints the
+// simulator's line and, once the first sync is done, the URL and the demo people; signing in
+// as the demo admin through the demo provider's page gives a session whose API shows the
+// roles and the first sync (partial, with the two accounts the demo organization keeps
+// from Gatehouse, each with its reason); Ctrl-C stops everything and exits 0.
+func TestDemoRunsTheWholeProduct(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "demo-data")
+	cmd := exec.Command(gatehouseBin, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd.Env = noAWSEnv(t)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
+	lines := make(chan string, 2)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	next := func(what string) string {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("gatehouse demo exited before printing %s; stderr:\n%s", what, stderr.String())
+			}
+			return l
+		case <-time.After(3 * time.Minute):
+			t.Fatalf("gatehouse demo printed no %s within 3 minutes; stderr:\n%s", what, stderr.String())
+		}
+		return ""
+	}
+
+	var info awssim.Info
+	if err := json.Unmarshal([]byte(next("simulator line")), &info); err != nil || info.Endpoint == "" || info.Admin.AccessKeyID == "" || info.MemberRoleName == "" {
+		t.Fatalf("simulator line: %+v (%v)", info, err)
+	}
+	var demo struct {
+		URL    string `json:"url"`
+		People []struct {
+			Email string   `json:"email"`
+			Name  string   `json:"name"`
+			Roles []string `json:"roles"`
+		} `json:"people"`
+		DataDir string `json:"data_dir"`
+	}
+	if err := json.Unmarshal([]byte(next("URL line")), &demo); err != nil || !strings.HasPrefix(demo.URL, "http://127.0.0.1:") || demo.DataDir != dataDir {
+		t.Fatalf("URL line: %+v (%v)", demo, err)
+	}
+	roles := map[string][]string{}
+	for _, p := range demo.People {
+		roles[p.Email] = p.Roles
+	}
+	if !slices.Equal(roles["alice@example.com"], []string{"admin"}) || !slices.Equal(roles["carol@example.com"], []string{"auditor"}) || len(roles) != 4 {
+		t.Fatalf("demo people: %+v", demo.People)
+	}
+	for _, want := range []string{"sign in (the demo sign-in page asks no password) as:", "alice@example.com", "Press Ctrl-C to stop."} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+
+	c := demoSignIn(t, demo.URL, "alice")
+	var me struct {
+		Email string   `json:"email"`
+		Roles []string `json:"roles"`
+	}
+	getJSON(t, c, demo.URL+"/api/v1/me", &me)
+	if me.Email != "alice@example.com" || !slices.Equal(me.Roles, []string{"admin"}) {
+		t.Fatalf("/api/v1/me = %+v", me)
+	}
+	var syncs struct {
+		Items []struct {
+			State           string `json:"state"`
+			APICalls        int    `json:"api_calls"`
+			SkippedAccounts []struct {
+				AccountID string `json:"account_id"`
+				Reason    string `json:"reason"`
+			} `json:"skipped_accounts"`
+		} `json:"items"`
+	}
+	getJSON(t, c, demo.URL+"/api/v1/syncs", &syncs)
+	if len(syncs.Items) != 1 || syncs.Items[0].State != "partial" || syncs.Items[0].APICalls == 0 {
+		t.Fatalf("syncs: %+v", syncs)
+	}
+	var skipped []string
+	for _, sk := range syncs.Items[0].SkippedAccounts {
+		skipped = append(skipped, sk.Reason)
+	}
+	slices.Sort(skipped)
+	if want := []string{"cannot assume role GatehouseMember", "the account is SUSPENDED"}; len(skipped) != 2 || !strings.HasPrefix(skipped[0], want[0]) || skipped[1] != want[1] {
+		t.Fatalf("skipped accounts: %q", skipped)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("gatehouse demo after Ctrl-C: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gatehouse demo did not stop within 30 s of Ctrl-C:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "gatehouse.db")); err != nil {
+		t.Fatalf("--data-dir was not used: %v", err)
+	}
+}
+
+// demoSignIn signs in to the server at base as the demo person id, through the demo
+// provider's sign-in page, as a browser would, and returns the client holding the session.
+func demoSignIn(t *testing.T, base, person string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	page := resp.Request.URL
+	id := page.Query().Get("authRequestID")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("/login led to %s (%d), not the demo sign-in page", page, resp.StatusCode)
+	}
+	resp, err = c.PostForm(page.Scheme+"://"+page.Host+"/demo-login", url.Values{"id": {id}, "person": {person}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Request.URL.String(), base+"/") {
+		t.Fatalf("signing in as %s ended at %s (%d)", person, resp.Request.URL, resp.StatusCode)
+	}
+	return c
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func getJSON(t *testing.T, c *http.Client, u string, v any) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v\n%s", u, err, body)
+	}
+}
