@@ -328,3 +328,47 @@ func TestHistory(t *testing.T) {
 		}
 	})
 }
+
+// A grant that comes through another route (alice, already an admin of prod through the
+// Admins group, is also assigned directly) starts a new interval: the route is answered
+// for every date. It is not a change of access: the change feed leaves it out, and the
+// result counts it as Changed.
+func TestRouteChange(t *testing.T) {
+	o := startOrg(t)
+	file1, _ := o.sync(t, "s1")
+	o.sim.Do(func(w *awssim.World) {
+		w.AddAssignment("333333333333", o.ids["psarn:AdministratorAccess"], "USER", o.ids["sso:alice"])
+	})
+	file2, _ := o.sync(t, "s2")
+	grant := "account:333333333333:" + o.ids["ps:AdministratorAccess"] + ":sso_user:" + o.ids["sso:alice"]
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		apply(t, st, ingest.Input{SyncID: "s1", C1ZPath: file1, At: t1})
+		r2 := apply(t, st, ingest.Input{SyncID: "s2", C1ZPath: file2, At: t2})
+		if r2.Added != 0 || r2.Removed != 0 || r2.Changed != 1 {
+			t.Errorf("sync 2: %+v, want one grant changed", r2)
+		}
+		if got := changeLines(t, st, store.ChangeFilter{From: t1, To: t2}); len(got) != 0 {
+			t.Errorf("changes: %v, want none", got)
+		}
+		var lines []string
+		for _, l := range accessLines(t, st, "alice@example.com", nil) {
+			if strings.HasPrefix(l, "AdministratorAccess on prod") {
+				lines = append(lines, l)
+			}
+		}
+		assertLines(t, "alice's routes to AdministratorAccess on prod", lines, []string{
+			"AdministratorAccess on prod | 333333333333 prod | direct | sso_user | since " + t2.Format(time.RFC3339),
+			"AdministratorAccess on prod | 333333333333 prod | via Admins | sso_user | since " + t2.Format(time.RFC3339),
+		})
+		before := t1.Add(time.Minute)
+		gs, err := st.PrincipalGrants(context.Background(), "sso_user", o.ids["sso:alice"], &before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			if g.ID == grant && (g.Direct || !slices.Equal(g.ViaNames, []string{"Admins"}) || g.RemovedSync != "s2") {
+				t.Errorf("the grant as of sync 1: %+v", g)
+			}
+		}
+	})
+}
