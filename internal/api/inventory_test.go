@@ -149,14 +149,14 @@ func TestInventoryAPI(t *testing.T) {
 			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
 			 "principal_type": "sso_user", "principal_id": "u-bob", "principal_name": "Bob Martinez",
 			 "account_id": "333333333333", "account_name": "prod", "person": "bob@example.com"},
-			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "grant_id": "account:333333333333:ps-admin:sso_group:g-admins",
-			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
-			 "principal_type": "sso_group", "principal_id": "g-admins", "principal_name": "Admins",
-			 "account_id": "333333333333", "account_name": "prod"},
 			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "grant_id": "account:333333333333:ps-admin:sso_user:u-alice",
 			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
 			 "principal_type": "sso_user", "principal_id": "u-alice", "principal_name": "Alice Nguyen",
-			 "account_id": "333333333333", "account_name": "prod", "person": "alice@example.com"}]}`)
+			 "account_id": "333333333333", "account_name": "prod", "person": "alice@example.com"},
+			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "grant_id": "account:333333333333:ps-admin:sso_group:g-admins",
+			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
+			 "principal_type": "sso_group", "principal_id": "g-admins", "principal_name": "Admins",
+			 "account_id": "333333333333", "account_name": "prod"}]}`)
 		if _, body = a.do("auditor", "GET", "/api/v1/changes?from=s1&to=s2&person=alice@example.com", nil); len(body["items"].([]any)) != 1 {
 			t.Errorf("alice's changes: %v", body)
 		}

@@ -192,3 +192,62 @@ func Read(ctx context.Context, path, resourceType string, opts ...Option) (_ *Co
 	}
 	return &c, nil
 }
+
+// EachResource calls fn for every resource of the file, a page at a time in the file's
+// order, so that a reader of a large file never holds all of it (internal/ingest).
+func (f *File) EachResource(ctx context.Context, fn func(*v2.Resource) error) error {
+	token := ""
+	for {
+		resp, err := f.store.ListResources(ctx, v2.ResourcesServiceListResourcesRequest_builder{PageToken: token}.Build())
+		if err != nil {
+			return fmt.Errorf("list resources: %w", err)
+		}
+		for _, r := range resp.GetList() {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+// EachEntitlement calls fn for every entitlement of the file, a page at a time.
+func (f *File) EachEntitlement(ctx context.Context, fn func(*v2.Entitlement) error) error {
+	token := ""
+	for {
+		resp, err := f.store.ListEntitlements(ctx, v2.EntitlementsServiceListEntitlementsRequest_builder{PageToken: token}.Build())
+		if err != nil {
+			return fmt.Errorf("list entitlements: %w", err)
+		}
+		for _, e := range resp.GetList() {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}
+
+// EachGrant calls fn for every grant of the file (expanded grants included), a page at a
+// time.
+func (f *File) EachGrant(ctx context.Context, fn func(*v2.Grant) error) error {
+	token := ""
+	for {
+		resp, err := f.store.ListGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: token}.Build())
+		if err != nil {
+			return fmt.Errorf("list grants: %w", err)
+		}
+		for _, g := range resp.GetList() {
+			if err := fn(g); err != nil {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return nil
+		}
+	}
+}

@@ -63,8 +63,23 @@ type Result struct {
 	Kept int
 }
 
+// flushRows is how many pending rows an ingestion collects before writing them: the file
+// is streamed and compared page by page, so memory holds the open rows' keys and hashes
+// and one batch, never the whole file.
+const flushRows = 2000
+
+// analyzeAfterRows is how many written rows make the ingestion refresh the database's
+// statistics of the inventory (see store.Tx.AnalyzeInventory).
+const analyzeAfterRows = 10000
+
+// ErrOutOfOrder is returned for a sync older than the connection's last ingested one:
+// history only moves forward.
+var ErrOutOfOrder = errors.New("sync is older than the last ingested sync")
+
 // Apply ingests in.C1ZPath into st as the state of connection in.ConnectionID at in.At.
-// Everything is written in one transaction: on error nothing is.
+// Everything is written in one transaction: on error nothing is. Ingesting the last
+// ingested sync again is allowed (it writes nothing when the file is the same); an
+// older sync is refused (ErrOutOfOrder).
 func Apply(ctx context.Context, st *store.Store, in Input) (*Result, error) {
 	if in.ConnectionID == "" || in.SyncID == "" {
 		return nil, errors.New("ingest: a connection id and a sync id are required")
@@ -73,32 +88,35 @@ func Apply(ctx context.Context, st *store.Store, in Input) (*Result, error) {
 		return nil, errors.New("ingest: the sync's time (At) is required")
 	}
 	in.At = in.At.UTC().Truncate(time.Millisecond)
-	snap, err := read(ctx, in)
+	f, err := c1zread.Open(ctx, in.C1ZPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	defer f.Close(ctx)
 	var res *Result
 	err = st.InTx(ctx, func(tx *store.Tx) error {
+		last, lastAt, ok, err := tx.LatestIngest(ctx, in.ConnectionID)
+		if err != nil {
+			return err
+		}
+		if ok && last != in.SyncID && !lastAt.Before(in.At) {
+			return fmt.Errorf("%w: %s (%s) after %s (%s) of connection %s", ErrOutOfOrder, in.SyncID,
+				in.At.Format(time.RFC3339), last, lastAt.Format(time.RFC3339), in.ConnectionID)
+		}
 		open, err := tx.OpenInventory(ctx, in.ConnectionID)
 		if err != nil {
 			return err
 		}
-		d, r := diff(in, snap, open)
-		if r.RowsWritten, err = tx.ApplyInventoryDiff(ctx, d); err != nil {
+		ing := &ingester{ctx: ctx, tx: tx, in: in, open: open, res: &Result{},
+			stale: map[string]SkippedAccount{}, where: map[string]where{}, entWhere: map[string]where{}}
+		for _, s := range in.Skipped {
+			ing.stale[s.AccountID] = s
+		}
+		ing.pending = ing.newDiff()
+		if err := ing.run(f); err != nil {
 			return err
 		}
-		if err := tx.RecordAccountReads(ctx, in.ConnectionID, in.SyncID, in.At, snap.reads); err != nil {
-			return err
-		}
-		if err := tx.RecordIngest(ctx, store.IngestRecord{
-			ConnectionID: in.ConnectionID, SyncID: in.SyncID, At: in.At,
-			GrantsAdded: r.Added, GrantsRemoved: r.Removed, GrantsChanged: r.Changed,
-			ResourcesAdded: r.ResourcesAdded, ResourcesRemoved: r.ResourcesRemoved,
-			RowsWritten: r.RowsWritten, StaleAccounts: r.StaleAccounts,
-		}); err != nil {
-			return err
-		}
-		res = r
+		res = ing.res
 		return nil
 	})
 	if err != nil {
@@ -107,87 +125,95 @@ func Apply(ctx context.Context, st *store.Store, in Input) (*Result, error) {
 	return res, nil
 }
 
-// snapshot is the file's content as store rows.
-type snapshot struct {
-	resources    []store.ResourceRow
-	entitlements []store.EntitlementRow
-	grants       []store.GrantRow
-	// stale are the accounts not read, with why.
-	stale map[string]SkippedAccount
-	reads []store.AccountReadUpdate
-}
-
 // IAM-scoped resource types: read from one account's IAM.
 var iamTypes = map[string]bool{"iam_user": true, "iam_group": true, "iam_role": true, "iam_policy": true, "access_key": true}
 
 // iamPrincipals are the principal types whose grants are read from their account's IAM.
 var iamPrincipals = map[string]bool{"iam_user": true, "iam_group": true, "iam_role": true}
 
-func read(ctx context.Context, in Input) (*snapshot, error) {
-	f, err := c1zread.Open(ctx, in.C1ZPath)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: %w", err)
-	}
-	defer f.Close(ctx)
-	snap := &snapshot{stale: map[string]SkippedAccount{}}
-	for _, s := range in.Skipped {
-		snap.stale[s.AccountID] = s
-	}
+// where is the account a row concerns and the account whose IAM it was read from.
+type where struct{ account, scope string }
 
-	resources, err := f.Resources(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("ingest %s: %w", in.C1ZPath, err)
+// ingester compares a file with the open rows as it streams the file, and writes the
+// differences in batches.
+type ingester struct {
+	ctx  context.Context
+	tx   *store.Tx
+	in   Input
+	open *store.OpenInventory
+	res  *Result
+	// stale are the accounts not read, with why.
+	stale    map[string]SkippedAccount
+	accounts []string
+	// where of every resource and entitlement of the file, for the grants.
+	where    map[string]where
+	entWhere map[string]where
+	pending  *store.InventoryDiff
+	size     int
+}
+
+func (g *ingester) newDiff() *store.InventoryDiff {
+	return &store.InventoryDiff{ConnectionID: g.in.ConnectionID, Sync: g.in.SyncID, At: g.in.At}
+}
+
+// flush writes the pending diff when it is large enough (or always with force).
+func (g *ingester) flush(force bool) error {
+	if g.size == 0 || (!force && g.size < flushRows) {
+		return nil
 	}
-	// account and scope of every resource, for the entitlements and grants.
-	type where struct{ account, scope string }
-	index := make(map[string]where, len(resources))
-	snap.resources = make([]store.ResourceRow, 0, len(resources))
-	var accounts []string
-	for _, r := range resources {
+	n, err := g.tx.ApplyInventoryDiff(g.ctx, g.pending)
+	g.res.RowsWritten += n
+	g.pending, g.size = g.newDiff(), 0
+	return err
+}
+
+func interval(o store.OpenRow) store.Interval {
+	return store.Interval{FirstSync: o.FirstSync, FirstSeen: time.UnixMilli(o.FirstSeen)}
+}
+
+func (g *ingester) run(f *c1zread.File) error {
+	ctx, in, d := g.ctx, g.in, &g.pending
+	// Resources: new ones inserted; changed ones (profiles change every sync for reasons
+	// that are not access: last use, the credential report's time) rewritten in place,
+	// the interval being the resource's existence.
+	err := f.EachResource(ctx, func(r *v2.Resource) error {
 		row, profile, err := resourceRow(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if row.Type == "account" {
-			accounts = append(accounts, row.ID)
+			g.accounts = append(g.accounts, row.ID)
 			if synced, ok := profile["synced"].(bool); ok && !synced {
-				if _, known := snap.stale[row.ID]; !known {
+				if _, known := g.stale[row.ID]; !known {
 					reason, _ := profile["skip_reason"].(string)
 					if reason == "" {
 						reason = "the sync could not read this account"
 					}
-					snap.stale[row.ID] = SkippedAccount{AccountID: row.ID, Reason: reason}
+					g.stale[row.ID] = SkippedAccount{AccountID: row.ID, Reason: reason}
 				}
 			}
 		}
-		index[store.ResourceKey(row.Type, row.ID)] = where{row.AccountID, row.Scope}
-		snap.resources = append(snap.resources, row)
-	}
-	resources = nil
-	slices.Sort(accounts)
-	for _, a := range accounts {
-		if s, ok := snap.stale[a]; ok {
-			snap.reads = append(snap.reads, store.AccountReadUpdate{AccountID: a, Stale: true, Reason: s.Reason, Fix: s.Fix})
-		} else {
-			snap.reads = append(snap.reads, store.AccountReadUpdate{AccountID: a})
+		k := store.ResourceKey(row.Type, row.ID)
+		g.where[k] = where{row.AccountID, row.Scope}
+		o, ok := g.open.Resources[k]
+		delete(g.open.Resources, k) // what remains at the end was not found
+		switch {
+		case !ok:
+			(*d).InsertResources = append((*d).InsertResources, row)
+			g.res.ResourcesAdded++
+			g.size++
+		case o.Hash != row.Hash:
+			(*d).ReplaceResources = append((*d).ReplaceResources, row)
+			(*d).ReplaceResourceInterval = append((*d).ReplaceResourceInterval, interval(o))
+			g.size += 2
 		}
-	}
-	// A skipped account the file does not list (it left the organization meanwhile) is
-	// still recorded as not read.
-	for _, id := range sortedKeys(snap.stale) {
-		if !slices.Contains(accounts, id) {
-			s := snap.stale[id]
-			snap.reads = append(snap.reads, store.AccountReadUpdate{AccountID: id, Stale: true, Reason: s.Reason, Fix: s.Fix})
-		}
+		return g.flush(false)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.C1ZPath, err)
 	}
 
-	ents, err := f.Entitlements(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("ingest %s: %w", in.C1ZPath, err)
-	}
-	entWhere := make(map[string]where, len(ents))
-	snap.entitlements = make([]store.EntitlementRow, 0, len(ents))
-	for _, e := range ents {
+	err = f.EachEntitlement(ctx, func(e *v2.Entitlement) error {
 		rid := e.GetResource().GetId()
 		row := store.EntitlementRow{
 			ID: e.GetId(), ResourceType: rid.GetResourceType(), ResourceID: rid.GetResource(),
@@ -197,54 +223,179 @@ func read(ctx context.Context, in Input) (*snapshot, error) {
 			// Account assignments are Identity Center's, not the account's IAM.
 			row.AccountID = row.ResourceID
 		} else {
-			w := index[store.ResourceKey(row.ResourceType, row.ResourceID)]
+			w := g.where[store.ResourceKey(row.ResourceType, row.ResourceID)]
 			row.AccountID, row.Scope = w.account, w.scope
 		}
 		row.Hash = hash(row.ResourceType, row.ResourceID, row.Slug, row.DisplayName, row.AccountID, row.Scope)
-		entWhere[row.ID] = where{row.AccountID, row.Scope}
-		snap.entitlements = append(snap.entitlements, row)
-	}
-	ents = nil
-
-	grants, err := f.Grants(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("ingest %s: %w", in.C1ZPath, err)
-	}
-	snap.grants = make([]store.GrantRow, 0, len(grants))
-	for _, g := range grants {
-		eid := g.GetEntitlement().GetId()
-		rid := g.GetEntitlement().GetResource().GetId()
-		pid := g.GetPrincipal().GetId()
-		row := store.GrantRow{
-			ID: g.GetId(), EntitlementID: eid, ResourceType: rid.GetResourceType(), ResourceID: rid.GetResource(),
-			PrincipalType: pid.GetResourceType(), PrincipalID: pid.GetResource(),
-		}
-		ew := entWhere[eid]
-		pw := index[store.ResourceKey(row.PrincipalType, row.PrincipalID)]
-		if pw.account == "" && iamPrincipals[row.PrincipalType] {
-			pw.account = arnAccount(row.PrincipalID)
-			pw.scope = pw.account
-		}
-		row.AccountID = ew.account
-		if row.AccountID == "" {
-			// An AWS-managed policy belongs to no account: the grant concerns the
-			// account of the user, group or role it is attached to.
-			row.AccountID = pw.account
-		}
+		g.entWhere[row.ID] = where{row.AccountID, row.Scope}
+		o, ok := g.open.Entitlements[row.ID]
+		delete(g.open.Entitlements, row.ID)
 		switch {
-		case row.ResourceType == "account":
-			row.Scope = "" // an account assignment, read from Identity Center
-		case iamPrincipals[row.PrincipalType]:
-			row.Scope = pw.account
-		default:
-			row.Scope = ew.scope
+		case !ok:
+			(*d).InsertEntitlements = append((*d).InsertEntitlements, row)
+			g.size++
+		case o.Hash != row.Hash:
+			// A new display name or account: the same entitlement, rewritten in place.
+			(*d).ReplaceEntitlements = append((*d).ReplaceEntitlements, row)
+			(*d).ReplaceEntitlementInterval = append((*d).ReplaceEntitlementInterval, interval(o))
+			g.size += 2
 		}
-		row.Via, row.Direct = via(g, eid)
-		row.Hash = hash(row.EntitlementID, row.ResourceType, row.ResourceID, row.PrincipalType, row.PrincipalID,
-			row.AccountID, row.Scope, strings.Join(row.Via, "\n"), fmt.Sprint(row.Direct))
-		snap.grants = append(snap.grants, row)
+		return g.flush(false)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.C1ZPath, err)
 	}
-	return snap, nil
+
+	err = f.EachGrant(ctx, func(gr *v2.Grant) error {
+		row := g.grantRow(gr)
+		o, ok := g.open.Grants[row.ID]
+		delete(g.open.Grants, row.ID)
+		switch {
+		case !ok:
+			(*d).InsertGrants = append((*d).InsertGrants, row)
+			g.res.Added++
+			g.size++
+		case o.Hash == row.Hash:
+			g.res.Unchanged++
+		case o.Via != strings.Join(row.Via, "\n") || o.Direct != row.Direct:
+			// Held through something else now: a new interval, so that "through what"
+			// is answered for every date. Within the interval's own sync there is no
+			// earlier interval to keep: rewrite it.
+			g.res.Changed++
+			if o.FirstSync == in.SyncID {
+				(*d).ReplaceGrants = append((*d).ReplaceGrants, row)
+				(*d).ReplaceGrantInterval = append((*d).ReplaceGrantInterval, interval(o))
+			} else {
+				(*d).CloseGrants = append((*d).CloseGrants, row.ID)
+				(*d).InsertGrants = append((*d).InsertGrants, row)
+			}
+			g.size += 2
+		default:
+			g.res.Unchanged++
+			(*d).ReplaceGrants = append((*d).ReplaceGrants, row)
+			(*d).ReplaceGrantInterval = append((*d).ReplaceGrantInterval, interval(o))
+			g.size += 2
+		}
+		return g.flush(false)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in.C1ZPath, err)
+	}
+	g.where, g.entWhere = nil, nil
+
+	// What the file did not have is removed, except what was read from an account the
+	// sync could not read: kept open, with what those grants need (their entitlement and
+	// both ends, even where those come from elsewhere: an AWS-managed policy attached
+	// only in the stale account is not in the file any more).
+	kept := func(scope string) bool {
+		_, stale := g.stale[scope]
+		return scope != "" && stale
+	}
+	keepEnt, keepRes := map[string]bool{}, map[string]bool{}
+	for _, id := range sortedKeys(g.open.Grants) {
+		if kept(g.open.Grants[id].Scope) {
+			g.res.Kept++
+			g.res.Unchanged++
+			keepGrantEnds(id, keepEnt, keepRes)
+			continue
+		}
+		(*d).CloseGrants = append((*d).CloseGrants, id)
+		g.res.Removed++
+		g.size++
+	}
+	for _, id := range sortedKeys(g.open.Entitlements) {
+		if kept(g.open.Entitlements[id].Scope) || keepEnt[id] {
+			g.res.Kept++
+			continue
+		}
+		(*d).CloseEntitlements = append((*d).CloseEntitlements, id)
+		g.size++
+	}
+	for _, k := range sortedKeys(g.open.Resources) {
+		if kept(g.open.Resources[k].Scope) || keepRes[k] {
+			g.res.Kept++
+			continue
+		}
+		(*d).CloseResources = append((*d).CloseResources, k)
+		g.res.ResourcesRemoved++
+		g.size++
+	}
+	if err := g.flush(true); err != nil {
+		return err
+	}
+	if g.res.RowsWritten >= analyzeAfterRows {
+		if err := g.tx.AnalyzeInventory(ctx); err != nil {
+			return err
+		}
+	}
+
+	// The accounts' read state: read now, or stale since the first sync that could not.
+	g.res.StaleAccounts = sortedKeys(g.stale)
+	slices.Sort(g.accounts)
+	var reads []store.AccountReadUpdate
+	for _, a := range g.accounts {
+		if s, ok := g.stale[a]; ok {
+			reads = append(reads, store.AccountReadUpdate{AccountID: a, Stale: true, Reason: s.Reason, Fix: s.Fix})
+		} else {
+			reads = append(reads, store.AccountReadUpdate{AccountID: a})
+		}
+	}
+	for _, id := range g.res.StaleAccounts {
+		// A skipped account the file does not list is still recorded as not read.
+		if _, found := slices.BinarySearch(g.accounts, id); !found {
+			s := g.stale[id]
+			reads = append(reads, store.AccountReadUpdate{AccountID: id, Stale: true, Reason: s.Reason, Fix: s.Fix})
+		}
+	}
+	if err := g.tx.RecordAccountReads(ctx, in.ConnectionID, in.SyncID, in.At, reads); err != nil {
+		return err
+	}
+	counts, err := g.tx.CountInventory(ctx, in.ConnectionID)
+	if err != nil {
+		return err
+	}
+	r := g.res
+	return g.tx.RecordIngest(ctx, store.IngestRecord{
+		ConnectionID: in.ConnectionID, SyncID: in.SyncID, At: in.At,
+		GrantsAdded: r.Added, GrantsRemoved: r.Removed, GrantsChanged: r.Changed,
+		ResourcesAdded: r.ResourcesAdded, ResourcesRemoved: r.ResourcesRemoved,
+		RowsWritten: r.RowsWritten, StaleAccounts: r.StaleAccounts, Counts: counts,
+	})
+}
+
+// grantRow derives a grant's row: the account it concerns (its entitlement's, or for an
+// AWS-managed policy the account of the user, group or role it is attached to) and its
+// scope (” for account assignments, read from Identity Center; the principal's account
+// for what IAM holds).
+func (g *ingester) grantRow(gr *v2.Grant) store.GrantRow {
+	eid := gr.GetEntitlement().GetId()
+	rid := gr.GetEntitlement().GetResource().GetId()
+	pid := gr.GetPrincipal().GetId()
+	row := store.GrantRow{
+		ID: gr.GetId(), EntitlementID: eid, ResourceType: rid.GetResourceType(), ResourceID: rid.GetResource(),
+		PrincipalType: pid.GetResourceType(), PrincipalID: pid.GetResource(),
+	}
+	ew := g.entWhere[eid]
+	pw := g.where[store.ResourceKey(row.PrincipalType, row.PrincipalID)]
+	if pw.account == "" && iamPrincipals[row.PrincipalType] {
+		pw.account = arnAccount(row.PrincipalID)
+	}
+	row.AccountID = ew.account
+	if row.AccountID == "" {
+		row.AccountID = pw.account
+	}
+	switch {
+	case row.ResourceType == "account":
+		row.Scope = ""
+	case iamPrincipals[row.PrincipalType]:
+		row.Scope = pw.account
+	default:
+		row.Scope = ew.scope
+	}
+	row.Via, row.Direct = via(gr, eid)
+	row.Hash = hash(row.EntitlementID, row.ResourceType, row.ResourceID, row.PrincipalType, row.PrincipalID,
+		row.AccountID, row.Scope, strings.Join(row.Via, "\n"), fmt.Sprint(row.Direct))
+	return row
 }
 
 // via reads a grant's sources: the group entitlements it comes through (sorted), and
@@ -379,118 +530,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// diff compares the file with the open rows and returns the writes and their counts.
-func diff(in Input, snap *snapshot, open *store.OpenInventory) (*store.InventoryDiff, *Result) {
-	d := &store.InventoryDiff{ConnectionID: in.ConnectionID, Sync: in.SyncID, At: in.At}
-	r := &Result{StaleAccounts: sortedKeys(snap.stale)}
-	kept := func(scope string) bool {
-		_, stale := snap.stale[scope]
-		return scope != "" && stale
-	}
-
-	// Grants first: a grant kept open because its account is stale keeps its entitlement
-	// and both its ends open too, even where those come from elsewhere (an AWS-managed
-	// policy attached only in the stale account is not in the file any more).
-	keepEnt := map[string]bool{}
-	keepRes := map[string]bool{}
-	seen := make(map[string]bool, len(snap.grants))
-	for _, g := range snap.grants {
-		seen[g.ID] = true
-		o, ok := open.Grants[g.ID]
-		switch {
-		case !ok:
-			d.InsertGrants = append(d.InsertGrants, g)
-			r.Added++
-		case o.Hash == g.Hash:
-			r.Unchanged++
-		case o.Via != strings.Join(g.Via, "\n") || o.Direct != g.Direct:
-			// Held through something else now: a new interval, so that "through what"
-			// is answered for every date. Within the interval's own sync there is no
-			// earlier interval to keep: rewrite it.
-			r.Changed++
-			if o.FirstSync == in.SyncID {
-				d.ReplaceGrants = append(d.ReplaceGrants, g)
-				d.ReplaceGrantInterval = append(d.ReplaceGrantInterval, store.Interval{FirstSync: o.FirstSync, FirstSeen: time.UnixMilli(o.FirstSeen)})
-			} else {
-				d.CloseGrants = append(d.CloseGrants, g.ID)
-				d.InsertGrants = append(d.InsertGrants, g)
-			}
-		default:
-			r.Unchanged++
-			d.ReplaceGrants = append(d.ReplaceGrants, g)
-			d.ReplaceGrantInterval = append(d.ReplaceGrantInterval, store.Interval{FirstSync: o.FirstSync, FirstSeen: time.UnixMilli(o.FirstSeen)})
-		}
-	}
-	for _, id := range sortedKeys(open.Grants) {
-		if seen[id] {
-			continue
-		}
-		if o := open.Grants[id]; kept(o.Scope) {
-			r.Kept++
-			r.Unchanged++
-			keepGrantEnds(id, keepEnt, keepRes)
-			continue
-		}
-		d.CloseGrants = append(d.CloseGrants, id)
-		r.Removed++
-	}
-	seen = nil
-
-	seenEnt := make(map[string]bool, len(snap.entitlements))
-	for _, e := range snap.entitlements {
-		seenEnt[e.ID] = true
-		o, ok := open.Entitlements[e.ID]
-		switch {
-		case !ok:
-			d.InsertEntitlements = append(d.InsertEntitlements, e)
-		case o.Hash != e.Hash:
-			// A new display name or account: the same entitlement, rewritten in place.
-			d.ReplaceEntitlements = append(d.ReplaceEntitlements, e)
-			d.ReplaceEntitlementInterval = append(d.ReplaceEntitlementInterval, store.Interval{FirstSync: o.FirstSync, FirstSeen: time.UnixMilli(o.FirstSeen)})
-		}
-	}
-	for _, id := range sortedKeys(open.Entitlements) {
-		if seenEnt[id] {
-			continue
-		}
-		if o := open.Entitlements[id]; kept(o.Scope) || keepEnt[id] {
-			r.Kept++
-			continue
-		}
-		d.CloseEntitlements = append(d.CloseEntitlements, id)
-	}
-
-	seenRes := make(map[string]bool, len(snap.resources))
-	for _, x := range snap.resources {
-		k := store.ResourceKey(x.Type, x.ID)
-		seenRes[k] = true
-		o, ok := open.Resources[k]
-		switch {
-		case !ok:
-			d.InsertResources = append(d.InsertResources, x)
-			r.ResourcesAdded++
-		case o.Hash != x.Hash:
-			// Profiles change every sync for reasons that are not access (last use,
-			// the credential report's time): rewritten in place, the interval is the
-			// resource's existence.
-			d.ReplaceResources = append(d.ReplaceResources, x)
-			d.ReplaceResourceInterval = append(d.ReplaceResourceInterval, store.Interval{FirstSync: o.FirstSync, FirstSeen: time.UnixMilli(o.FirstSeen)})
-		}
-	}
-	for _, k := range sortedKeys(open.Resources) {
-		if seenRes[k] {
-			continue
-		}
-		if o := open.Resources[k]; kept(o.Scope) || keepRes[k] {
-			r.Kept++
-			continue
-		}
-		d.CloseResources = append(d.CloseResources, k)
-		r.ResourcesRemoved++
-	}
-	return d, r
 }
 
 // keepGrantEnds marks the entitlement, resource and principal of a kept grant. Grant ids

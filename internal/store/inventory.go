@@ -596,36 +596,39 @@ func (s *Store) OUTree(ctx context.Context, connectionID string) ([]Resource, er
 	return out, nil
 }
 
-// InventoryCounts counts the current inventory: resources per type, and "grants",
-// "entitlements" and "people" (distinct emails of current identities).
+// InventoryCounts counts the current inventory of every connection: resources per type,
+// "entitlements", "grants" and "people" (distinct emails of identities). The counts are
+// those each connection's last ingestion recorded (one row per connection, however large
+// the inventory); without any ingestion they are counted.
 func (s *Store) InventoryCounts(ctx context.Context) (map[string]int, error) {
-	out := map[string]int{}
-	rs, err := s.read.query(ctx, "SELECT type, COUNT(*) FROM inv_resources WHERE removed_at IS NULL GROUP BY type")
+	rs, err := s.read.query(ctx, `SELECT i.counts FROM inv_ingests i WHERE i.at =
+		(SELECT MAX(j.at) FROM inv_ingests j WHERE j.connection_id = i.connection_id) ORDER BY i.connection_id`)
 	if err != nil {
 		return nil, fmt.Errorf("inventory counts: %w", err)
 	}
+	out := map[string]int{}
+	n := 0
 	for rs.Next() {
-		var typ string
-		var n int64
-		if err := rs.Scan(&typ, &n); err != nil {
+		var raw string
+		if err := rs.Scan(&raw); err != nil {
 			rs.Close()
 			return nil, err
 		}
-		out[typ] = int(n)
+		var c map[string]int
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("inventory counts: %w", err)
+		}
+		for k, v := range c {
+			out[k] += v
+		}
+		n++
 	}
 	if err := closeRows(rs); err != nil {
 		return nil, fmt.Errorf("inventory counts: %w", err)
 	}
-	for name, q := range map[string]string{
-		"grants":       "SELECT COUNT(*) FROM inv_grants WHERE removed_at IS NULL",
-		"entitlements": "SELECT COUNT(*) FROM inv_entitlements WHERE removed_at IS NULL",
-		"people":       "SELECT COUNT(DISTINCT email) FROM inv_resources WHERE removed_at IS NULL AND email <> '' AND type IN ('sso_user', 'iam_user')",
-	} {
-		var n int64
-		if err := s.read.queryRow(ctx, q).Scan(&n); err != nil {
-			return nil, fmt.Errorf("inventory counts: %w", err)
-		}
-		out[name] = int(n)
+	if n > 0 {
+		return out, nil
 	}
-	return out, nil
+	return countInventory(ctx, s.read, "", nil)
 }

@@ -321,7 +321,7 @@ const (
 )
 
 // Changes lists the grants added (first seen) and removed in (From, To], newest first
-// (then added before removed, then by grant id). A grant whose route changed (through
+// (then added before removed, then by grant id, descending). A grant whose route changed (through
 // another group, or now directly) in a sync is one interval ending and the next starting
 // at the same sync: that is not a change of access and is left out.
 //
@@ -369,10 +369,11 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter, p Page) ([]Change, 
 			` AND NOT EXISTS (SELECT 1 FROM inv_grants o WHERE o.connection_id = g.connection_id AND o.id = g.id AND ` + other + ")"
 		args := append([]any{ms(f.From), ms(f.To)}, fargs...)
 		if p.Token != "" {
-			// Newest first; at the same time added items come before removed ones, each by id.
+			// Newest first; at the same time added items come before removed ones, each
+			// by id and connection, descending (the order of the indexes read backwards).
 			switch {
 			case kind == key.Kind:
-				q += " AND (" + col + " < ? OR (" + col + " = ? AND (g.id > ? OR (g.id = ? AND g.connection_id > ?))))"
+				q += " AND (" + col + " < ? OR (" + col + " = ? AND (g.id < ? OR (g.id = ? AND g.connection_id < ?))))"
 				args = append(args, key.At, key.At, key.ID, key.ID, key.Conn)
 			case kind == ChangeAdded: // the token is a removed item: added ones at its time came before it
 				q += " AND " + col + " < ?"
@@ -382,7 +383,7 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter, p Page) ([]Change, 
 				args = append(args, key.At)
 			}
 		}
-		q += fmt.Sprintf(" ORDER BY %s DESC, g.id, g.connection_id LIMIT %d", col, n+1)
+		q += fmt.Sprintf(" ORDER BY %s DESC, g.id DESC, g.connection_id DESC LIMIT %d", col, n+1)
 		rs, err := s.read.query(ctx, q, args...)
 		if err != nil {
 			return nil, "", fmt.Errorf("changes: %w", err)
@@ -413,9 +414,9 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter, p Page) ([]Change, 
 			return a.Kind == ChangeAdded
 		}
 		if a.GrantID != b.GrantID {
-			return a.GrantID < b.GrantID
+			return a.GrantID > b.GrantID
 		}
-		return a.ConnectionID < b.ConnectionID
+		return a.ConnectionID > b.ConnectionID
 	})
 	next := ""
 	if len(all) > n {
