@@ -13,12 +13,15 @@ func newRootCommand() *cobra.Command {
 		Long: `Gatehouse inventories IAM, IAM Identity Center and AWS Organizations across every
 account of an organization into a .c1z file (gatehouse sync, read back with gatehouse
 inspect), and grants and revokes IAM and Identity Center group memberships and
-permission-set assignments (gatehouse grant, revoke). It is a command line and a baton
-connector (gatehouse connector); there is no server yet.
+permission-set assignments (gatehouse grant, revoke). gatehouse serve is the server:
+scheduled syncs into a store with history, a web UI and a JSON API behind OpenID Connect
+sign-in, and an audit log (gatehouse migrate, token, audit work on its store). It is also a
+baton connector (gatehouse connector).
 
-Start with "gatehouse demo" (a simulated AWS organization, synced and shown), or serve the
-simulator with "gatehouse sim --preset demo" and follow docs/simulator.md. Against AWS,
-"gatehouse setup aws" generates the role to create and "gatehouse doctor" checks it.
+Start with "gatehouse demo" (the whole product on a simulated AWS organization, with a demo
+sign-in), or serve the simulator with "gatehouse sim --preset demo" and follow
+docs/simulator.md. Against AWS, "gatehouse setup aws" generates the role to create and
+"gatehouse doctor" checks it.
 
 Flags that talk to AWS are the same on every command: --profile, --region, --endpoint-url,
 --role-arn, --external-id. -f is --file everywhere.`,
