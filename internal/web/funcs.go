@@ -1,9 +1,11 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ var funcs = template.FuncMap{
 	"ago":       ago,
 	"when":      when,
 	"whenPtr":   whenPtr,
+	"whenSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"isoTime":   isoTime,
 	"duration":  duration,
 	"num":       num,
@@ -31,12 +34,13 @@ var funcs = template.FuncMap{
 	"has": func(c interface{ Has(string) bool }, role string) bool {
 		return c != nil && c.Has(role)
 	},
-	"add":        func(a, b int) int { return a + b },
-	"list":       func(a ...any) []any { return a },
-	"sortDir":    sortDir,
-	"every":      every,
-	"pathEscape": url.PathEscape,
-	"expired":    func(t *time.Time) bool { return t != nil && !t.After(now()) },
+	"add":         func(a, b int) int { return a + b },
+	"list":        func(a ...any) []any { return a },
+	"sortDir":     sortDir,
+	"every":       every,
+	"detailPairs": detailPairs,
+	"pathEscape":  url.PathEscape,
+	"expired":     func(t *time.Time) bool { return t != nil && !t.After(now()) },
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}
@@ -279,4 +283,22 @@ func every(s string) string {
 		return strconv.Itoa(int(d/time.Minute)) + " min"
 	}
 	return d.String()
+}
+
+// detailPairs turns an audit entry's detail (a JSON object) into key/value pairs sorted by
+// key, nested values as compact JSON.
+func detailPairs(detail string) [][2]string {
+	var m map[string]any
+	if json.Unmarshal([]byte(detail), &m) != nil {
+		if detail == "" || detail == "{}" {
+			return nil
+		}
+		return [][2]string{{"", detail}}
+	}
+	out := make([][2]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, [2]string{k, scalar(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
 }

@@ -69,6 +69,10 @@ func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 	for _, a := range accts {
 		d.Accounts = append(d.Accounts, ref{Type: "account", ID: a.ID, Name: a.DisplayName})
 	}
+	// Without a range, show what the latest sync changed: from the one before it.
+	if d.From == "" && d.To == "" && d.FromDate == "" && d.ToDate == "" && len(d.Syncs) >= 2 {
+		d.From, d.To = d.Syncs[1].ID, d.Syncs[0].ID
+	}
 	from, fromLabel, err := h.point(r, d.From, d.FromDate, false)
 	if err != nil {
 		h.badRequest(w, r, "From: "+err.Error())

@@ -62,6 +62,12 @@ func TestHistoryPage(t *testing.T) {
 		"staging 444444444444 +2 −0", "got ReadOnly on staging", "got ReadOnlyAccess attached",
 		"Organization-wide (Identity Center groups) +0 −1", "Alice Nguyen lost Admins member")
 
+	// Without a range, the page shows what the latest sync changed.
+	u.addSync("s1", store.SyncSucceeded, t1, time.Second, store.SyncProgress{}, nil, nil)
+	u.addSync("s2", store.SyncSucceeded, t2, time.Second, store.SyncProgress{}, nil, nil)
+	mustContain(t, text(u.get(auditor, "/history").Body),
+		"After sync s1 (2026-02-01 10:00 UTC), up to sync s2 (2026-02-01 11:00 UTC)", "2 added, 3 removed")
+
 	res = u.get(auditor, "/history?from=s1&to=s2&by=person")
 	got = text(res.Body)
 	mustContain(t, got, "alice@example.com +1 −3", "Alice Nguyen got ReadOnly on staging",

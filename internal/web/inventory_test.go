@@ -21,11 +21,12 @@ func TestPersonPage(t *testing.T) {
 	cspSafe(t, res.Body)
 	got := text(res.Body)
 	// Sorted by account: management's rows, then staging's.
-	mustContain(t, got, "Alice Nguyen", "alice@example.com", "Access across accounts", "3 grants",
+	mustContain(t, got, "Alice Nguyen", "alice@example.com",
+		"Identities 2 linked by email", "alice IAM user in management", "Alice Nguyen Identity Center user",
+		"Access across accounts", "3 grants",
 		"operators member management direct alice IAM user",
 		"ReadOnlyAccess attached management via operators alice IAM user",
-		"ReadOnly on staging staging direct Alice Nguyen Identity Center user",
-		"Identities 2", "alice IAM user · management", "Alice Nguyen Identity Center user")
+		"ReadOnly on staging staging direct Alice Nguyen Identity Center user")
 	mustNotContain(t, got, "AdministratorAccess")
 
 	// Between the two syncs she was in Admins: AdministratorAccess on management and prod.

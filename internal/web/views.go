@@ -70,7 +70,6 @@ type resourceRowView struct {
 	ref
 	Account ref
 	Email   string
-	Facts   string // a short extra column (ARN, member count)
 	Stale   *staleView
 }
 

@@ -212,7 +212,7 @@ func TestAuditLogPage(t *testing.T) {
 	cspSafe(t, res.Body)
 	// Newest first, every column.
 	mustContain(t, text(res.Body), "Audit log",
-		"5", "pat@example.com token.create token:t_1", `{"n":4}`, "10.0.0.7",
+		"5", "pat@example.com token.create token:t_1 n 4 10.0.0.7",
 		"4", "system sync.finish sync:s_1",
 		"3", "system sync.start sync:s_1",
 		"2", "ada@example.com connection.create connection:aws",
