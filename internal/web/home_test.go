@@ -24,12 +24,21 @@ func TestHomePage(t *testing.T) {
 	got := text(res.Body)
 	mustContain(t, got, "Hello, Ada Admin",
 		"Accounts 3", "People 2", "Grants", "Stale accounts 1",
-		"Latest changes",
-		"Alice Nguyen got ReadOnly on staging in staging", "Identity Center user · alice@example.com",
-		"Alice Nguyen lost AdministratorAccess on management in management",
-		"Alice Nguyen lost Admins member",
-		"Last sync", "partial", "s0009", "Connection Production organization", "API calls 77", "Skipped 1 account",
+		"Latest changes", "Last sync", "partial", "s0009", "Connection Production organization", "API calls 77", "Skipped 1 account",
 		"Sync now", "Your access")
+	// The feed: the second sync's changes, newest first (their order within one sync is
+	// the store's).
+	feed := got[strings.Index(got, "Latest changes"):strings.Index(got, "Last sync")]
+	for _, want := range []string{
+		"Alice Nguyen got ReadOnly on staging in staging Identity Center user · alice@example.com",
+		"Alice Nguyen lost AdministratorAccess on management in management",
+		"Alice Nguyen lost AdministratorAccess on prod in prod",
+		"Alice Nguyen lost Admins member",
+	} {
+		mustContain(t, feed, want)
+	}
+	// The first sync's additions come after (older).
+	mustContain(t, feed, "Alice Nguyen lost Admins member", "Bob Martinez got Developers member")
 	if !strings.Contains(res.Body, `href="/syncs/s0009"`) {
 		t.Fatal("the last sync does not link to its page")
 	}
@@ -59,8 +68,12 @@ func TestHistoryPage(t *testing.T) {
 		"After sync s1 (2026-02-01 10:00 UTC), up to sync s2 (2026-02-01 11:00 UTC)", "2 added, 3 removed",
 		"management 111111111111 +0 −1", "Alice Nguyen lost AdministratorAccess on management",
 		"prod 333333333333 +0 −1", "Alice Nguyen lost AdministratorAccess on prod",
-		"staging 444444444444 +2 −0", "got ReadOnly on staging", "got ReadOnlyAccess attached",
+		"staging 444444444444 +2 −0",
 		"Organization-wide (Identity Center groups) +0 −1", "Alice Nguyen lost Admins member")
+	// Staging's two changes came with one sync; the store orders them.
+	staging := got[strings.Index(got, "staging 444444444444 +2 −0"):strings.Index(got, "Organization-wide")]
+	mustContain(t, staging, "Alice Nguyen got ReadOnly on staging in staging")
+	mustContain(t, staging, "got ReadOnlyAccess attached in staging IAM role")
 
 	// Without a range, the page shows what the latest sync changed.
 	u.addSync("s1", store.SyncSucceeded, t1, time.Second, store.SyncProgress{}, nil, nil)
