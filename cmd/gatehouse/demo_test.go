@@ -126,6 +126,26 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 		t.Fatalf("skipped accounts: %q", skipped)
 	}
 
+	// The first sync was ingested: Alice reaches prod as an administrator through her
+	// Identity Center group, as the demo organization says.
+	var access struct {
+		Items []struct {
+			EntitlementName string `json:"entitlement_name"`
+			AccountName     string `json:"account_name"`
+			Via             string `json:"via"`
+		} `json:"items"`
+	}
+	getJSON(t, c, demo.URL+"/api/v1/people/alice@example.com/access?page_size=1000", &access)
+	found := false
+	for _, a := range access.Items {
+		if a.EntitlementName == "AdministratorAccess on prod" && a.AccountName == "prod" && a.Via == "Admins" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("alice's access lacks AdministratorAccess on prod via Admins: %+v", access.Items)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
