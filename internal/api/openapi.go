@@ -1,0 +1,347 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/problem"
+)
+
+// The OpenAPI 3 document is built from the operations below and from the Go types the
+// handlers encode, by reflection, so a field added to a response is documented by the
+// same change. TestOpenAPICoversEveryRoute keeps the operations and the registered
+// routes in step.
+
+// param is one parameter of an operation.
+type param struct {
+	Name, In, Description string
+	Required              bool
+}
+
+// operation documents one route.
+type operation struct {
+	Method, Path, Summary string
+	Access               auth.Access
+	Params               []param
+	// Body is the request body's type (nil: none).
+	Body any
+	// Status is the success status and Response its body's type (nil: no body).
+	Status   int
+	Response any
+	// Errors are the other statuses the operation answers, with when.
+	Errors map[int]string
+}
+
+var (
+	pageSize  = param{Name: "page_size", In: "query", Description: "items per page: default 100, above 1000 is taken as 1000"}
+	pageToken = param{Name: "page_token", In: "query", Description: "next_page_token of the previous page"}
+	at        = param{Name: "at", In: "query", Description: "RFC 3339 time: as of then (history); default now"}
+)
+
+func pathParam(name, desc string) param {
+	return param{Name: name, In: "path", Description: desc, Required: true}
+}
+
+func query(name, desc string) param { return param{Name: name, In: "query", Description: desc} }
+
+// operations are every /api/v1 route.
+var operations = []operation{
+	{Method: "GET", Path: "/api/v1/me", Summary: "Who is calling, with their roles", Access: auth.SignedIn, Status: 200, Response: Me{}},
+
+	{Method: "GET", Path: "/api/v1/syncs", Summary: "Syncs, newest first", Access: auth.Auditor,
+		Params: []param{query("connection_id", "only this connection's syncs"), pageSize, pageToken}, Status: 200, Response: List[Sync]{}},
+	{Method: "POST", Path: "/api/v1/syncs", Summary: "Start a sync now", Access: auth.Admin, Body: startSyncRequest{}, Status: 202, Response: Sync{},
+		Errors: map[int]string{404: "no such connection", 409: "a sync of the connection is already queued or running"}},
+	{Method: "GET", Path: "/api/v1/syncs/{id}", Summary: "One sync, with its progress while it runs", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the sync's id")}, Status: 200, Response: Sync{}, Errors: map[int]string{404: "no such sync"}},
+
+	{Method: "GET", Path: "/api/v1/resources", Summary: "Resources of the inventory, searched and paged", Access: auth.Auditor,
+		Params: []param{query("type", "resource type: account, organizational_unit, iam_user, iam_group, iam_role, iam_policy, access_key, sso_user, sso_group, permission_set"),
+			query("q", "case-insensitive search in name, id and email"), query("account_id", "only this account's resources"),
+			query("connection_id", "only this connection's resources"), at, pageSize, pageToken}, Status: 200, Response: List[Resource]{}},
+	{Method: "GET", Path: "/api/v1/resources/{type}/{id}", Summary: "One resource with its entitlements and their grants (who holds them, through what)", Access: auth.Auditor,
+		Params: []param{pathParam("type", "resource type"), pathParam("id", "resource id (an ARN may contain slashes)"), at}, Status: 200, Response: ResourceDetail{},
+		Errors: map[int]string{404: "no such resource (at that time)"}},
+	{Method: "GET", Path: "/api/v1/entitlements/{id}", Summary: "One entitlement and who holds it (who could reach it on date D with at)", Access: auth.Auditor,
+		Params: []param{pathParam("id", "entitlement id, e.g. account:222222222222:ps-0123456789abcdef"), at, pageSize, pageToken}, Status: 200, Response: EntitlementDetail{},
+		Errors: map[int]string{404: "no such entitlement (at that time)"}},
+	{Method: "GET", Path: "/api/v1/people", Summary: "People (identities linked by email)", Access: auth.Auditor,
+		Params: []param{query("q", "search in email and name"), pageSize, pageToken}, Status: 200, Response: List[Person]{}},
+	{Method: "GET", Path: "/api/v1/people/{email}", Summary: "One person and their identities (your own, or anyone's for auditors)", Access: auth.SignedIn,
+		Params: []param{pathParam("email", "the person's email")}, Status: 200, Response: Person{}, Errors: map[int]string{403: "another person's page needs the auditor role", 404: "no such person"}},
+	{Method: "GET", Path: "/api/v1/people/{email}/access", Summary: "Everything a person can reach, directly or through a group (your own, or anyone's for auditors)", Access: auth.SignedIn,
+		Params: []param{pathParam("email", "the person's email"), at, pageSize, pageToken}, Status: 200, Response: List[Access]{},
+		Errors: map[int]string{403: "another person's access needs the auditor role"}},
+	{Method: "GET", Path: "/api/v1/changes", Summary: "Grants added and removed between two points in history", Access: auth.Auditor,
+		Params: []param{query("from", "RFC 3339 time or a sync id (exclusive)"), query("to", "RFC 3339 time or a sync id (inclusive); default now"),
+			query("account_id", "only changes in this account"), query("person", "only changes of this person (email)"), pageSize, pageToken},
+		Status: 200, Response: List[Change]{}},
+
+	{Method: "GET", Path: "/api/v1/audit", Summary: "The audit log, newest first", Access: auth.Auditor,
+		Params: []param{query("actor", "who acted (email, or system)"), query("action", "exact action, or a prefix ending in a dot (sync.)"),
+			query("target", "what was acted on, e.g. connection:aws"), query("from", "RFC 3339 time (inclusive)"), query("to", "RFC 3339 time (exclusive)"), pageSize, pageToken},
+		Status: 200, Response: List[audit.Record]{}},
+
+	{Method: "GET", Path: "/api/v1/connections", Summary: "AWS connections, secrets masked", Access: auth.Admin, Status: 200, Response: List[connectionJSON]{}},
+	{Method: "POST", Path: "/api/v1/connections", Summary: "Add an AWS connection", Access: auth.Admin, Body: connection.Input{}, Status: 201, Response: connectionJSON{},
+		Errors: map[int]string{400: "bad settings, with errors per field", 409: "the id is taken"}},
+	{Method: "GET", Path: "/api/v1/connections/{id}", Summary: "One connection, secrets masked", Access: auth.Admin,
+		Params: []param{pathParam("id", "connection id")}, Status: 200, Response: connectionJSON{}, Errors: map[int]string{404: "no such connection"}},
+	{Method: "PUT", Path: "/api/v1/connections/{id}", Summary: "Replace a connection's settings (an empty secret keeps the stored one)", Access: auth.Admin,
+		Params: []param{pathParam("id", "connection id")}, Body: connection.Input{}, Status: 200, Response: connectionJSON{},
+		Errors: map[int]string{400: "bad settings", 404: "no such connection", 409: "the connection comes from the config file"}},
+	{Method: "PATCH", Path: "/api/v1/connections/{id}", Summary: "Change some of a connection's settings", Access: auth.Admin,
+		Params: []param{pathParam("id", "connection id")}, Body: connection.Input{}, Status: 200, Response: connectionJSON{},
+		Errors: map[int]string{400: "bad settings", 404: "no such connection", 409: "the connection comes from the config file"}},
+	{Method: "DELETE", Path: "/api/v1/connections/{id}", Summary: "Delete a connection added in the UI or API", Access: auth.Admin,
+		Params: []param{pathParam("id", "connection id")}, Status: 204, Errors: map[int]string{404: "no such connection", 409: "the connection comes from the config file"}},
+
+	{Method: "GET", Path: "/api/v1/tokens", Summary: "Your API tokens (all tokens for admins with all=true)", Access: auth.SignedIn,
+		Params: []param{query("all", "true: every person's tokens (admins only)"), pageSize, pageToken}, Status: 200, Response: List[Token]{}},
+	{Method: "POST", Path: "/api/v1/tokens", Summary: "Create an API token acting as you; the secret is in this answer only", Access: auth.SignedIn,
+		Body: CreateTokenRequest{}, Status: 201, Response: Token{}, Errors: map[int]string{400: "bad name or expires_in"}},
+	{Method: "DELETE", Path: "/api/v1/tokens/{id}", Summary: "Revoke an API token (yours, or anyone's for admins)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "token id")}, Status: 200, Response: Token{}, Errors: map[int]string{404: "no such token of yours", 409: "already revoked"}},
+}
+
+var (
+	specOnce sync.Once
+	specJSON []byte
+)
+
+// openAPI serves the document. It is public: it describes the API, not its data.
+func openAPI(w http.ResponseWriter, r *http.Request) {
+	specOnce.Do(func() { specJSON, _ = json.MarshalIndent(Spec(), "", "  ") })
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(specJSON)
+}
+
+func init() {
+	registrations = append(registrations, func(r *auth.Router, h *handlers) {
+		r.HandleFunc("GET", "/api/v1/openapi.json", auth.Public, openAPI)
+	})
+}
+
+// Spec is the OpenAPI 3 document of the API.
+func Spec() map[string]any {
+	schemas := map[string]any{}
+	paths := map[string]map[string]any{}
+	for _, op := range operations {
+		path := op.Path
+		o := map[string]any{
+			"summary":     op.Summary,
+			"operationId": operationID(op),
+			"description": "Requires: " + accessText(op.Access) + ".",
+		}
+		if op.Access != auth.Public {
+			o["security"] = []map[string][]string{{"bearer": {}}, {"session": {}}}
+		}
+		var params []map[string]any
+		for _, p := range op.Params {
+			params = append(params, map[string]any{"name": p.Name, "in": p.In, "description": p.Description, "required": p.Required, "schema": map[string]string{"type": "string"}})
+		}
+		if params != nil {
+			o["parameters"] = params
+		}
+		if op.Body != nil {
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Body), schemas)}}}
+		}
+		responses := map[string]any{}
+		ok := map[string]any{"description": http.StatusText(op.Status)}
+		if op.Response != nil {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Response), schemas)}}
+		}
+		responses[itoa(op.Status)] = ok
+		problemRef := map[string]any{"application/problem+json": map[string]any{"schema": map[string]string{"$ref": "#/components/schemas/Problem"}}}
+		errs := map[int]string{}
+		for k, v := range op.Errors {
+			errs[k] = v
+		}
+		if len(op.Params) > 0 || op.Body != nil {
+			if _, set := errs[400]; !set {
+				errs[400] = "bad input: the detail says what to fix"
+			}
+		}
+		if op.Access != auth.Public {
+			errs[401] = "no credential, or a bad one"
+		}
+		if op.Access == auth.Auditor || op.Access == auth.Admin {
+			errs[403] = "needs the " + op.Access.String() + " role"
+		}
+		for code, when := range errs {
+			responses[itoa(code)] = map[string]any{"description": when, "content": problemRef}
+		}
+		o["responses"] = responses
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(op.Method)] = o
+	}
+	schemaOf(reflect.TypeOf(problem.Problem{}), schemas) // registers "Problem"
+	return map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{
+			"title":   "Gatehouse API",
+			"version": "1",
+			"description": "Who can reach what across an AWS organization, and how that changed. " +
+				"Authenticate with an API token (gatehouse token create) as Authorization: Bearer, or a browser session. " +
+				"Lists answer {items, next_page_token}; errors are RFC 9457 problem documents; times are RFC 3339 in UTC.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":  map[string]string{"type": "http", "scheme": "bearer"},
+				"session": map[string]string{"type": "apiKey", "in": "cookie", "name": "gatehouse_session"},
+			},
+		},
+	}
+}
+
+func accessText(a auth.Access) string {
+	switch a {
+	case auth.Public:
+		return "nothing (public)"
+	case auth.SignedIn:
+		return "any signed-in caller"
+	default:
+		return "the " + a.String() + " role (admins have every role)"
+	}
+}
+
+func operationID(op operation) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(op.Method))
+	for _, part := range strings.Split(strings.TrimPrefix(op.Path, "/api/v1/"), "/") {
+		part = strings.Trim(part, "{}")
+		for _, w := range strings.Split(part, "_") {
+			if w != "" {
+				b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+			}
+		}
+	}
+	return b.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// schemaOf returns the JSON schema of t (named structs become components).
+func schemaOf(t reflect.Type, schemas map[string]any) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]string{"type": "string"}
+	case reflect.Bool:
+		return map[string]string{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]string{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]string{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 { // json.RawMessage: any JSON value
+			return map[string]any{}
+		}
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), schemas)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), schemas)}
+	case reflect.Interface:
+		return map[string]any{}
+	case reflect.Struct:
+		name := schemaName(t)
+		if _, done := schemas[name]; !done {
+			schemas[name] = nil // placeholder against recursion
+			props := map[string]any{}
+			var required []string
+			addFields(t, props, &required, schemas)
+			sort.Strings(required)
+			s := map[string]any{"type": "object", "properties": props}
+			if len(required) > 0 {
+				s["required"] = required
+			}
+			schemas[name] = s
+		}
+		return map[string]string{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}
+
+func addFields(t reflect.Type, props map[string]any, required *[]string, schemas map[string]any) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				addFields(ft, props, required, schemas)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		s := schemaOf(f.Type, schemas)
+		if f.Type.Kind() == reflect.Pointer {
+			s = map[string]any{"allOf": []any{s}, "nullable": true}
+		}
+		props[name] = s
+		if !strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer {
+			*required = append(*required, name)
+		}
+	}
+}
+
+// schemaName names a struct's schema: List[T] becomes TList, unexported names are
+// capitalised, the JSON suffix dropped.
+func schemaName(t reflect.Type) string {
+	n := t.Name()
+	if i := strings.Index(n, "["); i >= 0 {
+		// List[github.com/.../internal/<pkg>.<Type>]
+		inner := n[i+1 : len(n)-1]
+		pkg, typ := "", inner
+		if j := strings.LastIndex(inner, "."); j >= 0 {
+			pkg, typ = inner[:j], inner[j+1:]
+			pkg = pkg[strings.LastIndex(pkg, "/")+1:]
+		}
+		name := strings.TrimSuffix(exportName(typ), "JSON")
+		if pkg != "" && pkg != "api" {
+			name = exportName(pkg) + name
+		}
+		return name + "List"
+	}
+	n = strings.TrimSuffix(n, "JSON")
+	if t.PkgPath() != "" && !strings.HasSuffix(t.PkgPath(), "/api") {
+		pkg := t.PkgPath()[strings.LastIndex(t.PkgPath(), "/")+1:]
+		if strings.EqualFold(pkg, n) { // problem.Problem
+			return exportName(n)
+		}
+		return exportName(pkg) + exportName(n)
+	}
+	return exportName(n)
+}
+
+func exportName(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
