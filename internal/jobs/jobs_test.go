@@ -686,8 +686,12 @@ func TestShutdownMidSyncResumesAtNextStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cur.State != store.SyncQueued || cur.Attempts != 1 || !strings.Contains(cur.Error, "will be retried") {
+		if cur.State != store.SyncQueued || cur.Attempts != 1 || !strings.Contains(cur.Error, "interrupted by a shutdown") {
 			t.Fatalf("after the shutdown: %s, attempts %d, error %q; want queued to be retried", cur.State, cur.Attempts, cur.Error)
+		}
+		// The shutdown used up none of the job's attempts.
+		if n := riverAttempt(t, st, sy.JobID); n != 0 {
+			t.Errorf("River job attempt %d after the shutdown, want 0 (snoozed, not failed)", n)
 		}
 		newService(t, st, jobs.Config{Connections: c, DataDir: dataDir}, true)
 		done := waitFinal(t, st, sy.ID, 60*time.Second)
@@ -744,4 +748,21 @@ func TestLostSyncIsFailedByTheScheduler(t *testing.T) {
 			t.Fatalf("StartSync after the lost sync was closed: %v", err)
 		}
 	})
+}
+
+// riverAttempt reads the attempt count of a River job.
+func riverAttempt(t *testing.T, st *store.Store, jobID int64) int {
+	t.Helper()
+	var n int
+	var err error
+	const q = "SELECT attempt FROM river_job WHERE id = "
+	if st.Dialect() == store.SQLite {
+		err = st.SQLiteDB().QueryRowContext(context.Background(), q+"?", jobID).Scan(&n)
+	} else {
+		err = st.PGXPool().QueryRow(context.Background(), q+"$1", jobID).Scan(&n)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

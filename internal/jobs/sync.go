@@ -125,6 +125,15 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	// (cancelled), a store error, a failed ingest. The last attempt fails the sync.
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// A shutdown uses up no attempt: the job is snoozed, to run again as soon as
+		// this replica starts again or another one takes it.
+		log.Info("sync interrupted by the shutdown; it runs again at the next start or on another replica")
+		if rerr := s.st.RequeueSync(bg, sy.ID, sy.Attempts, "interrupted by a shutdown; it runs again from the start at the next start or on another replica"); rerr != nil {
+			log.Error("cannot record the interrupted attempt", zap.Error(rerr))
+		}
+		return river.JobSnooze(0)
+	}
 	if job.Attempt >= job.MaxAttempts {
 		msg := fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, err)
 		if ferr := r.finish(bg, store.SyncFailed, msg, nil, nil); ferr != nil {
