@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -178,6 +179,15 @@ func New(cfg Config) (*Service, error) {
 		if len(cfg.ID) > 100 {
 			cfg.ID = cfg.ID[len(cfg.ID)-100:]
 		}
+	}
+	// The sync rows keep the path of their .c1z: absolute, so that it stays right
+	// whatever the working directory of whoever reads it.
+	if cfg.DataDir != "" {
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: data directory %s: %w", cfg.DataDir, err)
+		}
+		cfg.DataDir = abs
 	}
 	s := &Service{cfg: cfg, log: cfg.Log.Named("jobs"), st: cfg.Store}
 
