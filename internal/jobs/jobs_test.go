@@ -766,3 +766,24 @@ func riverAttempt(t *testing.T, st *store.Store, jobID int64) int {
 	}
 	return n
 }
+
+// A relative data directory (the default is ./gatehouse-data) still records an absolute
+// .c1z path, right whatever the working directory of whoever reads it later.
+func TestRelativeDataDirRecordsAbsolutePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	st := storetest.Open(t, store.SQLite)
+	_, fcfg := startSim(t, awssim.Options{})
+	c := &conns{}
+	c.add("aws", 0, fcfg)
+	svc := newService(t, st, jobs.Config{Connections: c, DataDir: "data"}, true)
+	sy, err := svc.StartSync(context.Background(), admin(), "aws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := waitFinal(t, st, sy.ID, 60*time.Second)
+	want := filepath.Join(dir, "data", "syncs", "aws", sy.ID+".c1z")
+	if done.C1ZPath != want {
+		t.Fatalf("c1z path %q, want %q", done.C1ZPath, want)
+	}
+}
