@@ -157,56 +157,86 @@ connections:
 	}
 	defer st.Close()
 
-	// Replica a starts alone: it is the leader, its scheduler starts the connection's
-	// first sync at once, and it runs it.
+	// Both replicas serve; one of them (the leader) runs the connection's first sync,
+	// which its scheduler starts at once.
 	a := startReplica(t, bin, "a", config, env)
-	var sy *store.Sync
-	waitFor(t, 30*time.Second, "replica a to run the first sync", func() bool {
-		sy, err = st.LatestSync(ctx, "aws")
-		return err == nil && sy.State == store.SyncRunning
-	})
-	if !strings.Contains(sy.Runner, fmt.Sprintf("_pid%d_", a.cmd.Process.Pid)) {
-		t.Fatalf("sync runner %q is not replica a (pid %d)", sy.Runner, a.cmd.Process.Pid)
-	}
 	b := startReplica(t, bin, "b", config, env)
+	replicas := []*replica{a, b}
+	var first *store.Sync
+	waitFor(t, 60*time.Second, "the first (scheduled) sync to finish", func() bool {
+		first, err = st.LatestSync(ctx, "aws")
+		return err == nil && first.Final()
+	})
 
-	// Kill a in the middle of its sync: once it has made AWS calls (its progress, written
-	// about once a second, says so) and before it finishes.
+	// An admin starts a sync through the API; whichever replica runs it is killed with
+	// SIGKILL once it has made AWS calls (its progress, written about once a second,
+	// says so) and before it finishes.
+	out, err := exec.Command(bin, "token", "create", "--database-url", dbURL, "--email", "admin@example.com", "--name", "replica-test").Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	req, _ := http.NewRequest("POST", a.url+"/api/v1/syncs", strings.NewReader(`{"connection_id":"aws"}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/v1/syncs: %d %s", resp.StatusCode, body)
+	}
+	var started struct{ ID string }
+	if err := json.Unmarshal(body, &started); err != nil {
+		t.Fatal(err)
+	}
+	var sy *store.Sync
 	waitFor(t, 30*time.Second, "the sync to make progress", func() bool {
-		sy, err = st.GetSync(ctx, sy.ID)
-		return err == nil && (sy.Progress.APICalls > 0 || sy.Final())
+		sy, err = st.GetSync(ctx, started.ID)
+		return err == nil && ((sy.State == store.SyncRunning && sy.Progress.APICalls > 0) || sy.Final())
 	})
 	if sy.State != store.SyncRunning {
 		t.Fatalf("the sync is %s before the kill; slow the simulator down so it runs longer", sy.State)
 	}
-	runnerA := sy.Runner
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	var victim, survivor *replica
+	for i, r := range replicas {
+		if strings.Contains(sy.Runner, fmt.Sprintf("_pid%d_", r.cmd.Process.Pid)) {
+			victim, survivor = r, replicas[1-i]
+		}
+	}
+	if victim == nil {
+		t.Fatalf("sync runner %q is neither replica (pids %d, %d)", sy.Runner, a.cmd.Process.Pid, b.cmd.Process.Pid)
+	}
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-a.done
+	<-victim.done
 	killedAt := time.Now()
-	t.Logf("killed replica a (pid %d) during sync %s at progress %+v", a.cmd.Process.Pid, sy.ID, sy.Progress)
+	t.Logf("killed replica %s (pid %d) during sync %s at progress %+v", victim.name, victim.cmd.Process.Pid, sy.ID, sy.Progress)
 
-	// Replica b takes over: it becomes the leader, River's rescuer finds the job a
-	// left running and b runs it again from the start.
+	// The survivor takes over: it is or becomes the leader, River's rescuer finds the
+	// job the victim left running, and the survivor runs it again from the start.
 	var final *store.Sync
-	waitFor(t, 120*time.Second, "the sync to finish on replica b", func() bool {
+	waitFor(t, 120*time.Second, "the sync to finish on the surviving replica", func() bool {
 		final, err = st.GetSync(ctx, sy.ID)
 		return err == nil && final.Final()
 	})
-	t.Logf("sync finished %s after the kill: %s, attempts %d", time.Since(killedAt).Round(time.Second), final.State, final.Attempts)
+	t.Logf("sync finished %s after the kill: %s, attempts %d, in %s", time.Since(killedAt).Round(time.Second),
+		final.State, final.Attempts, final.FinishedAt.Sub(*final.StartedAt).Round(100*time.Millisecond))
 	if final.State != store.SyncPartial || final.Attempts != 2 || final.Error != "" {
 		t.Fatalf("sync after the kill: state %s, attempts %d, error %q; want partial (the demo's sandbox account), 2 attempts", final.State, final.Attempts, final.Error)
 	}
-	if !strings.Contains(final.Runner, fmt.Sprintf("_pid%d_", b.cmd.Process.Pid)) {
-		t.Fatalf("sync finished by %q, want replica b (pid %d)", final.Runner, b.cmd.Process.Pid)
+	if !strings.Contains(final.Runner, fmt.Sprintf("_pid%d_", survivor.cmd.Process.Pid)) {
+		t.Fatalf("sync finished by %q, want replica %s (pid %d)", final.Runner, survivor.name, survivor.cmd.Process.Pid)
 	}
-	if _, err := os.Stat(final.C1ZPath); err != nil || !strings.Contains(final.C1ZPath, string(filepath.Separator)+"b"+string(filepath.Separator)) {
-		t.Fatalf("the .c1z %q should be in replica b's data directory: %v", final.C1ZPath, err)
+	sep := string(filepath.Separator)
+	if _, err := os.Stat(final.C1ZPath); err != nil || !strings.Contains(final.C1ZPath, sep+survivor.name+sep) {
+		t.Fatalf("the .c1z %q should be in replica %s's data directory: %v", final.C1ZPath, survivor.name, err)
 	}
 
-	// River's view: the job completed on its second attempt, attempted by a then b, and
-	// nothing is left running, retryable or discarded.
+	// River's view: the job completed on its second attempt, attempted by the victim
+	// then the survivor, and no job is left running, retryable or discarded.
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -222,8 +252,8 @@ connections:
 	if err := conn.QueryRow(ctx, "SELECT attempt, attempted_by FROM river_job WHERE id = $1", final.JobID).Scan(&attempt, &attemptedBy); err != nil {
 		t.Fatal(err)
 	}
-	if attempt != 2 || len(attemptedBy) != 2 || attemptedBy[0] != runnerA || attemptedBy[1] != final.Runner {
-		t.Fatalf("River job: attempt %d, attempted by %v; want 2 attempts by %s then %s", attempt, attemptedBy, runnerA, final.Runner)
+	if attempt != 2 || len(attemptedBy) != 2 || attemptedBy[0] != sy.Runner || attemptedBy[1] != final.Runner {
+		t.Fatalf("River job: attempt %d, attempted by %v; want 2 attempts by %s then %s", attempt, attemptedBy, sy.Runner, final.Runner)
 	}
 	var unfinished int
 	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM river_job WHERE state IN ('running', 'retryable', 'discarded', 'cancelled')").Scan(&unfinished); err != nil {
@@ -232,44 +262,20 @@ connections:
 	if unfinished != 0 {
 		t.Fatalf("%d River jobs left unfinished or lost", unfinished)
 	}
+	var syncs int
+	if err := conn.QueryRow(ctx, "SELECT COUNT(*) FROM syncs").Scan(&syncs); err != nil {
+		t.Fatal(err)
+	}
+	if syncs != 2 {
+		t.Fatalf("%d syncs, want 2 (the first, scheduled once for both replicas, and the API's)", syncs)
+	}
 	audits, err := st.ListAudit(ctx, store.AuditFilter{Target: "sync:" + sy.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(audits) != 2 || audits[0].Action != "sync.start" || audits[1].Action != "sync.finish" {
-		t.Fatalf("audit of the sync: %+v; want one start and one finish", audits)
+	if len(audits) != 2 || audits[0].Action != "sync.start" || audits[0].Actor != "admin@example.com" || audits[1].Action != "sync.finish" {
+		t.Fatalf("audit of the sync: %+v; want one start by the admin and one finish", audits)
 	}
-
-	// The surviving replica serves a sync started through its API.
-	out, err := exec.Command(bin, "token", "create", "--database-url", dbURL, "--email", "admin@example.com", "--name", "replica-test").Output()
-	if err != nil {
-		t.Fatalf("token create: %v", err)
-	}
-	req, _ := http.NewRequest("POST", b.url+"/api/v1/syncs", strings.NewReader(`{"connection_id":"aws"}`))
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/v1/syncs on replica b: %d %s", resp.StatusCode, body)
-	}
-	var started struct{ ID string }
-	if err := json.Unmarshal(body, &started); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "the API's sync to finish", func() bool {
-		s2, err := st.GetSync(ctx, started.ID)
-		return err == nil && s2.Final()
-	})
-	s2, _ := st.GetSync(ctx, started.ID)
-	if s2.State != store.SyncPartial || s2.Attempts != 1 {
-		t.Fatalf("sync started on b: %s after %d attempts", s2.State, s2.Attempts)
-	}
-	t.Logf("a sync of the slowed demo takes %s", s2.FinishedAt.Sub(*s2.StartedAt).Round(100*time.Millisecond))
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
