@@ -437,7 +437,8 @@ func TestFailedAttemptIsRetried(t *testing.T) {
 		c := &conns{}
 		c.add("aws", 0, fcfg)
 		rec := &ingestRecorder{fail: 1}
-		svc := newService(t, st, jobs.Config{Connections: c, Ingest: rec.ingest}, true)
+		m := metrics.New()
+		svc := newService(t, st, jobs.Config{Connections: c, Ingest: rec.ingest, Metrics: m}, true)
 		sy, err := svc.StartSync(ctx, admin(), "aws")
 		if err != nil {
 			t.Fatal(err)
@@ -448,6 +449,15 @@ func TestFailedAttemptIsRetried(t *testing.T) {
 		}
 		if n := len(rec.inputs()); n != 2 {
 			t.Fatalf("ingest called %d times, want 2", n)
+		}
+		// River's failed-job event counted the failed attempt.
+		deadline := time.Now().Add(5 * time.Second)
+		for counterValue(t, m, "gatehouse_job_failures_total", map[string]string{"kind": "sync"}) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("gatehouse_job_failures_total{kind=sync} = %v, want 1",
+					counterValue(t, m, "gatehouse_job_failures_total", map[string]string{"kind": "sync"}))
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
