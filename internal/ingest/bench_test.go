@@ -153,6 +153,18 @@ func measureLarge(t *testing.T, file1, file2 string) {
 	for _, d := range dialects {
 		t.Run(string(d), func(t *testing.T) {
 			st := storetest.Open(t, d)
+			if keep := os.Getenv("GATEHOUSE_INGEST_BENCH_KEEP"); keep != "" && d == store.SQLite {
+				// Keep the SQLite database, to look at its plans afterwards.
+				_ = os.RemoveAll(keep)
+				var err error
+				if st, err = store.Open(context.Background(), store.Config{DataDir: keep}); err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				if _, err := st.Migrate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			ctx := context.Background()
 			step := func(name, sync, file string, at time.Time) *ingest.Result {
 				resetPeakRSS()

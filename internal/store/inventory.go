@@ -160,7 +160,8 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter, p Page) ([]
 	cond, args := live("r", f.At)
 	q := "SELECT " + resourceCols + " FROM inv_resources r" + resourceJoins + " WHERE " + cond
 	if f.ConnectionID != "" {
-		q += " AND r.connection_id = ?"
+		// Not through an index (see principalsCond): the list index gives the order.
+		q += " AND r.connection_id || '' = ?"
 		args = append(args, f.ConnectionID)
 	}
 	if f.Type != "" {

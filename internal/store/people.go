@@ -92,7 +92,7 @@ func (s *Store) GetPerson(ctx context.Context, email string) (*Person, error) {
 		return nil, ErrNotFound
 	}
 	rs, err := s.read.query(ctx, "SELECT "+resourceCols+" FROM inv_resources r"+resourceJoins+
-		" WHERE r.email = ? AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", email)
+		" WHERE r.email = ? AND r.email <> '' AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", email)
 	if err != nil {
 		return nil, fmt.Errorf("person %s: %w", email, err)
 	}
@@ -166,7 +166,8 @@ type Access struct {
 // personIdentities are the (connection, type, id) of email's identities; at nil means
 // every identity that ever had the email (for history), else those live at at.
 func (s *Store) personIdentities(ctx context.Context, email string, at *time.Time, current bool) ([][3]string, error) {
-	q := "SELECT DISTINCT r.connection_id, r.type, r.id FROM inv_resources r WHERE r.email = ? AND r.type IN " + identityTypesSQL
+	// email <> '' lets the databases use the partial indexes on email.
+	q := "SELECT DISTINCT r.connection_id, r.type, r.id FROM inv_resources r WHERE r.email = ? AND r.email <> '' AND r.type IN " + identityTypesSQL
 	args := []any{email}
 	if current || at != nil {
 		cond, cargs := live("r", at)
@@ -190,11 +191,15 @@ func (s *Store) personIdentities(ctx context.Context, email string, at *time.Tim
 }
 
 // principalsCond is "((g.connection_id = ? AND g.principal_type = ? AND g.principal_id = ?) OR ...)".
+// The connection is compared as an expression (connection_id || ”), which no index
+// serves: there are one or two connections, and an index on it (the primary key's first
+// column) would otherwise tempt SQLite's planner to walk all of a connection's grants in
+// id order instead of using the principal index.
 func principalsCond(ids [][3]string) (string, []any) {
 	parts := make([]string, len(ids))
 	args := make([]any, 0, 3*len(ids))
 	for i, id := range ids {
-		parts[i] = "(g.connection_id = ? AND g.principal_type = ? AND g.principal_id = ?)"
+		parts[i] = "(g.connection_id || '' = ? AND g.principal_type = ? AND g.principal_id = ?)"
 		args = append(args, id[0], id[1], id[2])
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args
