@@ -195,8 +195,13 @@ func New(cfg Config) (*Service, error) {
 	river.AddWorker(workers, &syncWorker{s: s})
 	river.AddWorker(workers, &schedulerWorker{s: s})
 	rc := &river.Config{
-		ID:      cfg.ID,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		ID: cfg.ID,
+		// Syncs run in the default queue; the scheduler has its own, so that syncs that
+		// take every worker for hours never hold it up.
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: cfg.Workers},
+			schedulerQueue:     {MaxWorkers: 1},
+		},
 		Workers: workers,
 		// Short jobs (the scheduler) get a minute at most; the sync worker sets its own
 		// timeout. River wants every timeout below RescueStuckJobsAfter.

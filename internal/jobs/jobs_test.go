@@ -797,3 +797,41 @@ func TestRelativeDataDirRecordsAbsolutePath(t *testing.T) {
 		t.Fatalf("c1z path %q, want %q", done.C1ZPath, want)
 	}
 }
+
+// The scheduler has its own queue: syncs that hold every worker do not hold it up, so a
+// connection added meanwhile gets its first sync queued at once.
+func TestSchedulerRunsWhileWorkersAreBusy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		_, fcfg := startSim(t, awssim.Options{Latency: 40 * time.Millisecond})
+		fcfg.Quotas = nil // paced at AWS's quotas: the sync lasts seconds
+		c := &conns{}
+		c.add("first", time.Hour, fcfg)
+		newService(t, st, jobs.Config{Connections: c, Workers: 1, SchedulerInterval: 200 * time.Millisecond}, true)
+		var first *store.Sync
+		waitUntil(t, 30*time.Second, "the first connection's sync to run", func() bool {
+			sy, err := st.LatestSync(ctx, "first")
+			first = sy
+			return err == nil && sy.State == store.SyncRunning
+		})
+		c.add("second", time.Hour, fcfg)
+		waitUntil(t, 3*time.Second, "the scheduler to queue the new connection's sync while the only worker is busy", func() bool {
+			_, err := st.LatestSync(ctx, "second")
+			return err == nil
+		})
+		if sy, _ := st.GetSync(ctx, first.ID); sy.State != store.SyncRunning {
+			t.Fatalf("the first sync is %s; it should still hold the only worker", sy.State)
+		}
+	})
+}
+
+func waitUntil(t *testing.T, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

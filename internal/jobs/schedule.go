@@ -22,6 +22,14 @@ type schedulerArgs struct{}
 // Kind names the scheduler's jobs in River.
 func (schedulerArgs) Kind() string { return "sync_scheduler" }
 
+// schedulerQueue is the River queue of the scheduler's jobs.
+const schedulerQueue = "scheduler"
+
+// InsertOpts puts the scheduler's jobs in their own queue.
+func (schedulerArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: schedulerQueue}
+}
+
 // schedulerWorker starts the syncs that are due. River inserts its job periodically on
 // the leader only, so with several replicas it runs once per interval, not once per
 // replica; schedules live in the store (a connection's own, or the default), so a
