@@ -45,6 +45,9 @@ type Access struct {
 	Since            string  `json:"since"`
 	Until            *string `json:"until,omitempty"`
 	Stale            bool    `json:"stale"`
+	// LastUsed is when AWS last saw the identity in use, where AWS tells it (IAM users:
+	// last sign-in or access key use); absent for Identity Center users.
+	LastUsed *string `json:"last_used,omitempty"`
 }
 
 // listPeople lists the people behind the inventory's identities (Identity Center users,
@@ -112,7 +115,8 @@ func (h *handlers) getPerson(w http.ResponseWriter, r *http.Request) {
 // your own email; anyone's with the auditor role): 200 {"items": [{"grant_id",
 // "entitlement_id", "entitlement_name", "resource_type", "resource_id", "resource_name",
 // "account_id", "account_name", "principal_type", "principal_id", "principal_name",
-// "via" ("direct" or the group's name), "via_entitlement_id", "since", "until", "stale"}],
+// "via" ("direct" or the group's name), "via_entitlement_id", "since", "until", "stale",
+// "last_used"}],
 // "next_page_token"}. 404 when no identity ever had the email (your own email answers an
 // empty list).
 func (h *handlers) personAccess(w http.ResponseWriter, r *http.Request) {
@@ -152,6 +156,7 @@ func (h *handlers) personAccess(w http.ResponseWriter, r *http.Request) {
 			AccountID: a.AccountID, AccountName: a.AccountName,
 			PrincipalType: a.PrincipalType, PrincipalID: a.PrincipalID, PrincipalName: a.PrincipalName,
 			Via: "direct", Since: rfc3339(a.Since), Until: timeOrNil(a.Until), Stale: a.Stale,
+			LastUsed: timeOrNil(a.LastUsed),
 		}
 		if a.Via != "direct" {
 			out[i].Via, out[i].ViaEntitlementID = a.ViaName, a.Via

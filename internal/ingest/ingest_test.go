@@ -200,6 +200,19 @@ func TestHistory(t *testing.T) {
 			"ReadOnlyAccess attached | 111111111111 management | via operators | iam_user | " + since1,
 			"operators member | 111111111111 management | direct | iam_user | " + since1,
 		})
+		// Where AWS tells when an identity was last used (an IAM user's sign-in), her
+		// access through it says so; Identity Center says nothing per user.
+		items, _, err := st.PersonAccess(ctx, "alice@example.com", nil, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range items {
+			lastSignIn := time.Date(2025, 12, 30, 8, 0, 0, 0, time.UTC)
+			if a.PrincipalType == "iam_user" && (a.LastUsed == nil || !a.LastUsed.Equal(lastSignIn)) ||
+				a.PrincipalType == "sso_user" && a.LastUsed != nil {
+				t.Errorf("%s through %s: last used %v", a.EntitlementName, a.PrincipalType, a.LastUsed)
+			}
+		}
 		// People: alice has two identities (IAM user's tag in another case), bob one.
 		people, _, err := st.ListPeople(ctx, "", store.Page{})
 		if err != nil {
@@ -297,6 +310,11 @@ func TestHistory(t *testing.T) {
 			"AmazonS3FullAccess attached stale=true " + since1,
 			"deployers member stale=true " + since1,
 		})
+		// AmazonS3FullAccess is attached in prod alone: the file of a sync that could not
+		// read prod does not list it, and it stays, as the grants that need it do.
+		if p, err := st.GetResource(ctx, "iam_policy", "arn:aws:iam::aws:policy/AmazonS3FullAccess", nil); err != nil || p.FirstSync != "s1" {
+			t.Errorf("AmazonS3FullAccess while prod is stale: %+v %v", p, err)
+		}
 		reads := func() map[string]store.AccountRead {
 			rs, err := st.AccountReads(ctx, "aws")
 			if err != nil {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,6 +163,10 @@ type Access struct {
 	Until *time.Time
 	// Stale says the account the grant was read from could not be read lately.
 	Stale bool
+	// LastUsed is when AWS last saw the identity holding the access in use, where AWS
+	// tells it: an IAM user's last sign-in or access key use (its profile's last_login).
+	// Identity Center reports no use per user, so it is nil for their access.
+	LastUsed *time.Time
 }
 
 // personIdentities are the (connection, type, id) of email's identities; at nil means
@@ -268,6 +274,10 @@ func (s *Store) PersonAccess(ctx context.Context, email string, at *time.Time, p
 	if err := s.nameVia(ctx, grants); err != nil {
 		return nil, "", err
 	}
+	lastUsed, err := s.identitiesLastUsed(ctx, ids, at)
+	if err != nil {
+		return nil, "", err
+	}
 	var out []Access
 	for i, g := range grants {
 		base := Access{
@@ -276,6 +286,7 @@ func (s *Store) PersonAccess(ctx context.Context, email string, at *time.Time, p
 			AccountID: g.AccountID, AccountName: g.AccountName,
 			PrincipalType: g.PrincipalType, PrincipalID: g.PrincipalID, PrincipalName: g.PrincipalName,
 			Since: g.FirstSeen, Until: g.RemovedAt, Stale: g.Stale,
+			LastUsed: lastUsed[[3]string{g.ConnectionID, g.PrincipalType, g.PrincipalID}],
 		}
 		if g.Direct || len(g.Via) == 0 {
 			a := base
@@ -289,6 +300,34 @@ func (s *Store) PersonAccess(ctx context.Context, email string, at *time.Time, p
 		}
 	}
 	return out, next, nil
+}
+
+// identitiesLastUsed reads the last use AWS reports for each IAM user among ids (the
+// profile's last_login), as of at.
+func (s *Store) identitiesLastUsed(ctx context.Context, ids [][3]string, at *time.Time) (map[[3]string]*time.Time, error) {
+	out := map[[3]string]*time.Time{}
+	for _, id := range ids {
+		if id[1] != "iam_user" {
+			continue
+		}
+		r, err := s.GetResource(ctx, id[1], id[2], at)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var p struct {
+			LastLogin string `json:"last_login"`
+		}
+		if json.Unmarshal(r.Profile, &p) == nil && p.LastLogin != "" {
+			if t, err := time.Parse(time.RFC3339, p.LastLogin); err == nil {
+				t = t.UTC()
+				out[id] = &t
+			}
+		}
+	}
+	return out, nil
 }
 
 // ChangeFilter selects changes: grants added or removed in (From, To]. AccountID and
