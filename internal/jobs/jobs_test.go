@@ -723,7 +723,8 @@ func TestLostSyncIsFailedByTheScheduler(t *testing.T) {
 		ctx := context.Background()
 		c := &conns{}
 		c.add("aws", time.Hour, awsfetch.Config{})
-		svc := newService(t, st, jobs.Config{Connections: c}, false)
+		m := metrics.New()
+		svc := newService(t, st, jobs.Config{Connections: c, Metrics: m}, false)
 		sy, err := svc.StartSync(ctx, admin(), "aws")
 		if err != nil {
 			t.Fatal(err)
@@ -756,6 +757,19 @@ func TestLostSyncIsFailedByTheScheduler(t *testing.T) {
 		}
 		if _, err := svc.StartSync(ctx, admin(), "aws"); err != nil {
 			t.Fatalf("StartSync after the lost sync was closed: %v", err)
+		}
+		// Counted as failed, without a duration (nobody ran it to the end).
+		if got := counterValue(t, m, "gatehouse_syncs_total", map[string]string{"connection": "aws", "state": "failed"}); got != 1 {
+			t.Errorf("gatehouse_syncs_total{failed} = %v, want 1", got)
+		}
+		mfs, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "gatehouse_sync_duration_seconds" {
+				t.Errorf("a lost sync observed a duration: %v", mf)
+			}
 		}
 	})
 }

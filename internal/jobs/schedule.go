@@ -100,7 +100,8 @@ func (s *Service) closeLostSyncs(ctx context.Context) error {
 		if sy.Error != "" {
 			msg += "; last error: " + sy.Error
 		}
-		r := &syncRun{s: s, sy: sy, log: s.log.With(zap.String("sync", sy.ID), zap.String("connection", sy.ConnectionID)), started: time.Now()}
+		// No start time: the duration of a sync nobody finished is not measured.
+		r := &syncRun{s: s, sy: sy, log: s.log.With(zap.String("sync", sy.ID), zap.String("connection", sy.ConnectionID))}
 		// attempt 0: whichever attempt the row is at.
 		sy.Attempts = 0
 		if err := r.finish(ctx, store.SyncFailed, msg, nil, nil); err != nil {

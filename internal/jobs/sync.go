@@ -322,12 +322,17 @@ func (r *syncRun) finish(ctx context.Context, state, errMsg string, skipped []st
 		return nil
 	}
 	if m := r.s.cfg.Metrics; m != nil {
-		m.SyncDuration.WithLabelValues(sy.ConnectionID, state).Observe(time.Since(r.started).Seconds())
+		if !r.started.IsZero() {
+			m.SyncDuration.WithLabelValues(sy.ConnectionID, state).Observe(time.Since(r.started).Seconds())
+		}
 		m.SyncAPICalls.WithLabelValues(sy.ConnectionID).Add(float64(f.APICalls))
 		m.SyncThrottles.WithLabelValues(sy.ConnectionID).Add(float64(f.Throttles))
 		m.Syncs.WithLabelValues(sy.ConnectionID, state).Inc()
 	}
-	fields := []zap.Field{zap.String("state", state), zap.Int64("api_calls", f.APICalls), zap.Duration("took", time.Since(r.started))}
+	fields := []zap.Field{zap.String("state", state), zap.Int64("api_calls", f.APICalls)}
+	if !r.started.IsZero() {
+		fields = append(fields, zap.Duration("took", time.Since(r.started)))
+	}
 	if errMsg != "" {
 		r.log.Warn("sync failed", append(fields, zap.String("error", errMsg))...)
 	} else {
