@@ -143,6 +143,13 @@ func (u *testUI) ingestFixture(n int) {
 	}
 }
 
+// ingestOne ingests fixture sync i (0-based) at at.
+func ingestOne(u *testUI, i int, at time.Time) (*ingest.Result, error) {
+	return ingest.Apply(context.Background(), u.store, ingest.Input{
+		ConnectionID: "aws", SyncID: "s" + string(rune('1'+i)), C1ZPath: fixtureFiles.files[i], At: at, Skipped: fixtureFiles.skip[i],
+	})
+}
+
 var _ = store.ErrNotFound
 
 // TestMain removes the fixture's files after the tests.

@@ -20,7 +20,11 @@ func init() {
 }
 
 // maxChangesShown bounds the changes one history page loads.
-const maxChangesShown = 1000
+const maxChangesShown = 500
+
+// groupShown is how many changes each group shows; the rest are one click away, on the
+// page narrowed to that account or person.
+const groupShown = 10
 
 // changeGroup is the changes of one account, one person, or (by time) all of them.
 type changeGroup struct {
@@ -28,6 +32,9 @@ type changeGroup struct {
 	Title          string
 	Added, Removed int
 	Changes        []changeView
+	// Hidden is how many changes are not shown; More narrows the page to the group.
+	Hidden int
+	More   string
 }
 
 // historyData is the history page.
@@ -35,6 +42,7 @@ type historyData struct {
 	Syncs            []store.Sync
 	Accounts         []ref
 	From, To, By     string
+	Account, Person  string
 	FromDate, ToDate string
 	Today            string
 	Range            string
@@ -49,7 +57,12 @@ type historyData struct {
 func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := historyData{From: q.Get("from"), To: q.Get("to"), By: cmp.Or(q.Get("by"), "account"),
+		Account: q.Get("account"), Person: q.Get("person"),
 		FromDate: q.Get("from_date"), ToDate: q.Get("to_date"), Today: now().Format("2006-01-02")}
+	ck, hit := h.fromCache(w, r, "history", false)
+	if hit {
+		return
+	}
 	ctx := r.Context()
 	syncs, _, err := h.app.Store.ListSyncs(ctx, "", store.Page{Size: 50})
 	if err != nil {
@@ -96,7 +109,8 @@ func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 	d.Range = "After " + fromLabel + ", up to " + toLabel
 	token := ""
 	for len(d.Changes) < maxChangesShown {
-		cs, next, err := h.app.Store.Changes(ctx, store.ChangeFilter{From: from, To: to}, store.Page{Size: 500, Token: token})
+		cs, next, err := h.app.Store.Changes(ctx, store.ChangeFilter{From: from, To: to, AccountID: d.Account, Person: d.Person},
+			store.Page{Size: 500, Token: token})
 		if err != nil {
 			h.serverError(w, r, err)
 			return
@@ -120,7 +134,22 @@ func (h *handlers) history(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.Groups = groupChanges(d.Changes, d.By)
-	h.render(w, r, http.StatusOK, "history", page{Title: "History", Section: "history", Data: d})
+	narrowed := d.Account != "" || d.Person != ""
+	for i := range d.Groups {
+		g := &d.Groups[i]
+		if narrowed || len(g.Changes) <= groupShown {
+			continue
+		}
+		g.Hidden = len(g.Changes) - groupShown
+		g.Changes = g.Changes[:groupShown]
+		switch g.Ref.Type {
+		case "account":
+			g.More = withQuery(r.URL.RequestURI(), "account", g.Ref.ID, "from", d.From, "to", d.To)
+		case "person":
+			g.More = withQuery(r.URL.RequestURI(), "person", g.Ref.ID, "from", d.From, "to", d.To)
+		}
+	}
+	h.renderCached(w, r, ck, "history", page{Title: "History", Section: "history", Data: d})
 }
 
 // point resolves one end of a range: a sync id (the time it was ingested), else a day

@@ -27,6 +27,11 @@ func init() {
 // listPageSize is how many rows an inventory list shows per page.
 var listPageSize = 50
 
+// rowsShown is how many rows of a long table (a person's access, an account's grants) a
+// page renders at first, sorted; "Show all" (?all=1) renders the rest. Rendering is most of
+// such a page's cost.
+const rowsShown = 100
+
 // maxGrantsShown bounds the grants one resource page loads (sorted server-side); past it
 // the page says so and links to the entitlement pages, which page.
 const maxGrantsShown = 2000
@@ -68,6 +73,10 @@ func (h *handlers) inventoryList(w http.ResponseWriter, r *http.Request) {
 	d := inventoryData{Type: typ, Q: strings.TrimSpace(q.Get("q")), AccountID: q.Get("account"),
 		ShowEmail: typ == "sso_user" || typ == "iam_user"}
 	token := q.Get("page_token")
+	ck, hit := h.fromCache(w, r, "inventory", false)
+	if hit {
+		return
+	}
 	ctx := r.Context()
 	list, next, err := h.app.Store.ListResources(ctx, store.ResourceFilter{Type: typ, Q: d.Q, AccountID: d.AccountID},
 		store.Page{Size: listPageSize, Token: token})
@@ -124,7 +133,7 @@ func (h *handlers) inventoryList(w http.ResponseWriter, r *http.Request) {
 		d.Tree = buildTree(tree, stale)
 	}
 	p.Data = d
-	h.render(w, r, http.StatusOK, "inventory", p)
+	h.renderCached(w, r, ck, "inventory", p)
 }
 
 // staleKey is where a resource's account-read state is found: the account it was read
@@ -240,6 +249,9 @@ type resourceData struct {
 	Held      []grantView
 	Truncated bool
 	Sort, Dir string
+	// Total is how many grants there are; Grants holds the first rowsShown unless All.
+	Total int
+	All   string
 }
 
 // resource shows one resource: its key facts, its entitlements with who holds them and
@@ -254,6 +266,10 @@ func (h *handlers) resource(w http.ResponseWriter, r *http.Request) {
 	at, atDate, ok := asOf(r)
 	if !ok {
 		badAsOf(h, w, r)
+		return
+	}
+	ck, hit := h.fromCache(w, r, "inventory", false)
+	if hit {
 		return
 	}
 	ctx := r.Context()
@@ -333,7 +349,16 @@ func (h *handlers) resource(w http.ResponseWriter, r *http.Request) {
 	}
 	sortGrants(d.Grants, d.Sort, d.Dir)
 	sortGrants(d.Held, "what", "")
-	h.render(w, r, http.StatusOK, "resource", page{Title: d.Resource.Label(), Section: "inventory", Data: d})
+	d.Total = len(d.Grants)
+	if r.URL.Query().Get("all") == "" && len(d.Grants) > rowsShown {
+		d.Grants = d.Grants[:rowsShown]
+		d.All = withQuery(r.URL.RequestURI(), "all", "1")
+	}
+	if r.URL.Query().Get("all") == "" && len(d.Held) > rowsShown {
+		d.Held = d.Held[:rowsShown]
+		d.All = withQuery(r.URL.RequestURI(), "all", "1")
+	}
+	h.renderCached(w, r, ck, "resource", page{Title: d.Resource.Label(), Section: "inventory", Data: d})
 }
 
 // entitlementLabel is what an entitlement is called: its display name, else its slug.
@@ -417,6 +442,10 @@ func (h *handlers) entitlement(w http.ResponseWriter, r *http.Request) {
 		badAsOf(h, w, r)
 		return
 	}
+	ck, hit := h.fromCache(w, r, "inventory", false)
+	if hit {
+		return
+	}
 	ctx := r.Context()
 	e, err := h.app.Store.GetEntitlement(ctx, id, at)
 	if errors.Is(err, store.ErrNotFound) {
@@ -459,5 +488,5 @@ func (h *handlers) entitlement(w http.ResponseWriter, r *http.Request) {
 		h.renderFragment(w, r, "entitlement", "rows", p)
 		return
 	}
-	h.render(w, r, http.StatusOK, "entitlement", p)
+	h.renderCached(w, r, ck, "entitlement", p)
 }

@@ -78,7 +78,11 @@ type personData struct {
 	Access      []grantView
 	Truncated   bool
 	More        string
-	Sort, Dir   string
+	// Total is how many routes of access there are; Access holds the first rowsShown
+	// unless All.
+	Total     int
+	All       string
+	Sort, Dir string
 }
 
 // person shows everything one person can reach across accounts (permission set, account,
@@ -95,6 +99,14 @@ func (h *handlers) person(w http.ResponseWriter, r *http.Request) {
 	at, atDate, ok := asOf(r)
 	if !ok {
 		badAsOf(h, w, r)
+		return
+	}
+	section := "people"
+	if own {
+		section = "me"
+	}
+	ck, hit := h.fromCache(w, r, section, own)
+	if hit {
 		return
 	}
 	ctx := r.Context()
@@ -140,12 +152,12 @@ func (h *handlers) person(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sortGrants(d.Access, cmp.Or(d.Sort, "account"), d.Dir)
-	title := cmp.Or(d.Name, d.Email)
-	section := "people"
-	if own {
-		section = "me"
+	d.Total = len(d.Access)
+	if r.URL.Query().Get("all") == "" && len(d.Access) > rowsShown {
+		d.Access = d.Access[:rowsShown]
+		d.All = withQuery(r.URL.RequestURI(), "all", "1")
 	}
-	h.render(w, r, http.StatusOK, "person", page{Title: title, Section: section, Data: d})
+	h.renderCached(w, r, ck, "person", page{Title: cmp.Or(d.Name, d.Email), Section: section, Data: d})
 }
 
 // accessOf is one route of a person's access as the pages show it.

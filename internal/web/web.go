@@ -45,6 +45,8 @@ type handlers struct {
 	app   *app.App
 	log   *zap.Logger
 	pages map[string]*template.Template
+	cache pageCache
+	memo  memo
 }
 
 // registrations are the page groups' route registrations, one per file (each file's init
@@ -87,7 +89,9 @@ type page struct {
 	Path string
 	// Bare renders the page without the navigation (sign-in pages), even for a caller.
 	Bare bool
-	Data any
+	// Content is the page's content rendered before (from the page cache).
+	Content template.HTML
+	Data    any
 }
 
 // mustParsePages parses each page template together with the layout and the shared
