@@ -95,6 +95,9 @@ func Apply(ctx context.Context, st *store.Store, in Input) (*Result, error) {
 	defer f.Close(ctx)
 	var res *Result
 	err = st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockInventory(ctx, in.ConnectionID); err != nil {
+			return err
+		}
 		last, lastAt, ok, err := tx.LatestIngest(ctx, in.ConnectionID)
 		if err != nil {
 			return err

@@ -412,3 +412,53 @@ func TestOutOfOrder(t *testing.T) {
 		}
 	})
 }
+
+// Two ingestions of the same connection at once (two replicas) are serialised: the
+// second compares the file with what the first wrote, so no grant is opened twice.
+func TestConcurrentIngestions(t *testing.T) {
+	o := startOrg(t)
+	file1, _ := o.sync(t, "s1")
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		errs := make(chan error, 2)
+		for i, at := range []time.Time{t1, t2} {
+			go func() {
+				_, err := ingest.Apply(ctx, st, ingest.Input{ConnectionID: "aws", SyncID: fmt.Sprint("c", i), C1ZPath: file1, At: at})
+				errs <- err
+			}()
+		}
+		refused := 0
+		for range 2 {
+			if err := <-errs; errors.Is(err, ingest.ErrOutOfOrder) {
+				refused++ // the later sync committed first: the earlier one is refused
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		gs, _, err := st.EntitlementGrants(ctx, "sso_group:"+o.ids["group:Admins"]+":member", nil, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var firsts []string
+		for _, g := range gs {
+			firsts = append(firsts, g.FirstSync)
+		}
+		if len(gs) != 1 || gs[0].FirstSync != "c0" && refused == 0 {
+			t.Errorf("Admins members after two concurrent ingestions (%d refused): %d open grants, first syncs %v; want 1", refused, len(gs), firsts)
+		}
+		counts, err := st.InventoryCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded := 0
+		for _, id := range []string{"c0", "c1"} {
+			if _, err := st.IngestAt(ctx, id); err == nil {
+				recorded++
+			}
+		}
+		// The file has 23 grants (TestHistory's first sync).
+		if recorded+refused != 2 || counts["grants"] != 23 {
+			t.Errorf("after two concurrent ingestions: %d recorded, %d refused, %d grants (want 23)", recorded, refused, counts["grants"])
+		}
+	})
+}

@@ -366,6 +366,20 @@ func countInventory(ctx context.Context, q querier, where string, args []any) (m
 	return out, nil
 }
 
+// LockInventory serialises ingestions of connectionID until the transaction ends: two
+// replicas ingesting the same connection at once would each compare the file with the
+// same open rows and both insert what is new. On PostgreSQL it takes a transaction-level
+// advisory lock; SQLite has one writer, whose transactions are already serialised.
+func (t *Tx) LockInventory(ctx context.Context, connectionID string) error {
+	if t.store.dialect != Postgres {
+		return nil
+	}
+	if _, err := t.q.exec(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", "gatehouse-inventory:"+connectionID); err != nil {
+		return fmt.Errorf("lock the inventory of %s: %w", connectionID, err)
+	}
+	return nil
+}
+
 // LatestIngest is the last sync ingested for connectionID (ok false when none).
 func (t *Tx) LatestIngest(ctx context.Context, connectionID string) (syncID string, at time.Time, ok bool, err error) {
 	var atMS int64
