@@ -36,6 +36,8 @@ type operation struct {
 	// Status is the success status and Response its body's type (nil: no body).
 	Status   int
 	Response any
+	// Binary says the success body is a file (application/octet-stream).
+	Binary bool
 	// Errors are the other statuses the operation answers, with when.
 	Errors map[int]string
 }
@@ -62,6 +64,9 @@ var operations = []operation{
 		Errors: map[int]string{404: "no such connection", 409: "a sync of the connection is already queued or running"}},
 	{Method: "GET", Path: "/api/v1/syncs/{id}", Summary: "One sync, with its progress while it runs", Access: auth.Auditor,
 		Params: []param{pathParam("id", "the sync's id")}, Status: 200, Response: Sync{}, Errors: map[int]string{404: "no such sync"}},
+
+	{Method: "GET", Path: "/api/v1/syncs/{id}/c1z", Summary: "The sync's .c1z (baton file of the organization at that sync), for gatehouse inspect or any baton tool; audited", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the sync's id")}, Status: 200, Binary: true, Errors: map[int]string{404: "no such sync, or its file is not kept (failed, deleted by keep_syncs, or on another replica)"}},
 
 	{Method: "GET", Path: "/api/v1/resources", Summary: "Resources of the inventory, searched and paged", Access: auth.Auditor,
 		Params: []param{query("type", "resource type: account, organizational_unit, iam_user, iam_group, iam_role, iam_policy, access_key, sso_user, sso_group, permission_set"),
@@ -156,6 +161,9 @@ func Spec() map[string]any {
 		}
 		responses := map[string]any{}
 		ok := map[string]any{"description": http.StatusText(op.Status)}
+		if op.Binary {
+			ok["content"] = map[string]any{"application/octet-stream": map[string]any{"schema": map[string]string{"type": "string", "format": "binary"}}}
+		}
 		if op.Response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Response), schemas)}}
 		}
