@@ -29,8 +29,8 @@ type param struct {
 // operation documents one route.
 type operation struct {
 	Method, Path, Summary string
-	Access               auth.Access
-	Params               []param
+	Access                auth.Access
+	Params                []param
 	// Body is the request body's type (nil: none).
 	Body any
 	// Status is the success status and Response its body's type (nil: no body).

@@ -36,7 +36,7 @@ type PathResult struct {
 	Requests int
 	Errors   int
 	// FirstError is the first non-2xx status or transport error seen.
-	FirstError string
+	FirstError         string
 	P50, P90, P99, Max time.Duration
 	// Bytes is the size of the last response body.
 	Bytes int
