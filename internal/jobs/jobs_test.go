@@ -817,7 +817,7 @@ func TestRelativeDataDirRecordsAbsolutePath(t *testing.T) {
 func TestSchedulerRunsWhileWorkersAreBusy(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		_, fcfg := startSim(t, awssim.Options{Latency: 40 * time.Millisecond})
+		_, fcfg := startSim(t, awssim.Options{Latency: 100 * time.Millisecond})
 		fcfg.Quotas = nil // paced at AWS's quotas: the sync lasts seconds
 		c := &conns{}
 		c.add("first", time.Hour, fcfg)
