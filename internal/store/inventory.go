@@ -123,10 +123,14 @@ const resourceCols = `r.connection_id, r.type, r.id, r.display_name, r.account_i
 	r.parent_type, r.parent_id, r.email, r.first_sync, r.first_seen, r.removed_sync, r.removed_at,
 	COALESCE(ar.stale, FALSE), ar.last_read_at`
 
-// resourceJoins add the account's name and the read state of the resource's scope.
-const resourceJoins = ` LEFT JOIN inv_resources a ON a.connection_id = r.connection_id AND a.type = 'account'
-		AND a.id = r.account_id AND a.removed_at IS NULL AND r.account_id <> ''
-	LEFT JOIN inv_account_reads ar ON ar.connection_id = r.connection_id AND ar.account_id = r.scope AND r.scope <> ''`
+// resourceJoins add the account's name and the read state of the resource's scope. The
+// account is the one that existed at at (now when nil), so that history keeps names.
+func resourceJoins(at *time.Time) (string, []any) {
+	cond, args := live("a", at)
+	return ` LEFT JOIN inv_resources a ON a.connection_id = r.connection_id AND a.type = 'account'
+		AND a.id = r.account_id AND ` + cond + ` AND r.account_id <> ''
+	LEFT JOIN inv_account_reads ar ON ar.connection_id = r.connection_id AND ar.account_id = r.scope AND r.scope <> ''`, args
+}
 
 func scanResource(rs interface{ Scan(...any) error }, extra ...any) (Resource, error) {
 	var r Resource
@@ -157,8 +161,10 @@ func msPtr(v sql.NullInt64) *time.Time {
 // display name and id.
 func (s *Store) ListResources(ctx context.Context, f ResourceFilter, p Page) ([]Resource, string, error) {
 	var key struct{ Type, Name, ID, Conn string }
-	cond, args := live("r", f.At)
-	q := "SELECT " + resourceCols + " FROM inv_resources r" + resourceJoins + " WHERE " + cond
+	joins, args := resourceJoins(f.At)
+	cond, cargs := live("r", f.At)
+	args = append(args, cargs...)
+	q := "SELECT " + resourceCols + " FROM inv_resources r" + joins + " WHERE " + cond
 	if f.ConnectionID != "" {
 		// Not through an index (see principalsCond): the list index gives the order.
 		q += " AND r.connection_id || '' = ?"
@@ -214,11 +220,13 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter, p Page) ([]
 
 // GetResource returns the resource typ/id as of at (now when nil), with its profile.
 func (s *Store) GetResource(ctx context.Context, typ, id string, at *time.Time) (*Resource, error) {
-	cond, args := live("r", at)
-	q := "SELECT " + resourceCols + ", r.profile FROM inv_resources r" + resourceJoins +
+	joins, args := resourceJoins(at)
+	cond, cargs := live("r", at)
+	args = append(append(args, typ, id), cargs...)
+	q := "SELECT " + resourceCols + ", r.profile FROM inv_resources r" + joins +
 		" WHERE r.type = ? AND r.id = ? AND " + cond + " ORDER BY r.connection_id LIMIT 1"
 	var profile string
-	r, err := scanResource(s.read.queryRow(ctx, q, append([]any{typ, id}, args...)...), &profile)
+	r, err := scanResource(s.read.queryRow(ctx, q, args...), &profile)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -232,10 +240,15 @@ func (s *Store) GetResource(ctx context.Context, typ, id string, at *time.Time) 
 const entitlementCols = `e.connection_id, e.id, e.resource_type, e.resource_id, COALESCE(r.display_name, ''), e.slug,
 	e.display_name, e.account_id, COALESCE(a.display_name, ''), e.scope, e.first_sync, e.first_seen, e.removed_sync, e.removed_at`
 
-const entitlementJoins = ` LEFT JOIN inv_resources r ON r.connection_id = e.connection_id AND r.type = e.resource_type
-		AND r.id = e.resource_id AND r.removed_at IS NULL
+// entitlementJoins name the resource and the account as they were at at (now when nil).
+func entitlementJoins(at *time.Time) (string, []any) {
+	rc, rargs := live("r", at)
+	ac, aargs := live("a", at)
+	return ` LEFT JOIN inv_resources r ON r.connection_id = e.connection_id AND r.type = e.resource_type
+		AND r.id = e.resource_id AND ` + rc + `
 	LEFT JOIN inv_resources a ON a.connection_id = e.connection_id AND a.type = 'account'
-		AND a.id = e.account_id AND a.removed_at IS NULL AND e.account_id <> ''`
+		AND a.id = e.account_id AND ` + ac + ` AND e.account_id <> ''`, append(rargs, aargs...)
+}
 
 func scanEntitlement(rs interface{ Scan(...any) error }, extra ...any) (Entitlement, error) {
 	var e Entitlement
@@ -262,11 +275,13 @@ func grantCount(at *time.Time) (string, []any) {
 // ResourceEntitlements lists the entitlements on the resource typ/id as of at, by
 // display name, each with its number of grants then.
 func (s *Store) ResourceEntitlements(ctx context.Context, typ, id string, at *time.Time) ([]Entitlement, error) {
-	count, cargs := grantCount(at)
-	cond, args := live("e", at)
-	q := "SELECT " + entitlementCols + ", " + count + " FROM inv_entitlements e" + entitlementJoins +
+	count, args := grantCount(at)
+	joins, jargs := entitlementJoins(at)
+	cond, cargs := live("e", at)
+	args = append(append(append(args, jargs...), typ, id), cargs...)
+	q := "SELECT " + entitlementCols + ", " + count + " FROM inv_entitlements e" + joins +
 		" WHERE e.resource_type = ? AND e.resource_id = ? AND " + cond + " ORDER BY e.display_name, e.id, e.connection_id"
-	rs, err := s.read.query(ctx, q, append(append(cargs, typ, id), args...)...)
+	rs, err := s.read.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("entitlements of %s %s: %w", typ, id, err)
 	}
@@ -286,12 +301,14 @@ func (s *Store) ResourceEntitlements(ctx context.Context, typ, id string, at *ti
 
 // GetEntitlement returns the entitlement id as of at (now when nil).
 func (s *Store) GetEntitlement(ctx context.Context, id string, at *time.Time) (*Entitlement, error) {
-	count, cargs := grantCount(at)
-	cond, args := live("e", at)
-	q := "SELECT " + entitlementCols + ", " + count + " FROM inv_entitlements e" + entitlementJoins +
+	count, args := grantCount(at)
+	joins, jargs := entitlementJoins(at)
+	cond, cargs := live("e", at)
+	args = append(append(append(args, jargs...), id), cargs...)
+	q := "SELECT " + entitlementCols + ", " + count + " FROM inv_entitlements e" + joins +
 		" WHERE e.id = ? AND " + cond + " ORDER BY e.connection_id LIMIT 1"
 	var n int64
-	e, err := scanEntitlement(s.read.queryRow(ctx, q, append(append(cargs, id), args...)...), &n)
+	e, err := scanEntitlement(s.read.queryRow(ctx, q, args...), &n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -307,14 +324,21 @@ const grantCols = `g.connection_id, g.id, g.entitlement_id, COALESCE(e.display_n
 	COALESCE(a.display_name, ''), g.scope, g.via, g.direct, g.first_sync, g.first_seen, g.removed_sync, g.removed_at,
 	COALESCE(ar.stale, FALSE)`
 
-// grantJoins name the entitlement, the principal and the account with their current
-// rows (names are kept up to date in place, see docs/history.md).
-const grantJoins = ` LEFT JOIN inv_entitlements e ON e.connection_id = g.connection_id AND e.id = g.entitlement_id AND e.removed_at IS NULL
+// grantJoins name the entitlement, the principal and the account with their rows at at
+// (now when nil): a grant of the past is shown with the names it had then, also when
+// they are gone now. Names changed in place are the latest (docs/history.md).
+func grantJoins(at *time.Time) (string, []any) {
+	ec, args := live("e", at)
+	pc, pargs := live("p", at)
+	ac, aargs := live("a", at)
+	args = append(append(args, pargs...), aargs...)
+	return ` LEFT JOIN inv_entitlements e ON e.connection_id = g.connection_id AND e.id = g.entitlement_id AND ` + ec + `
 	LEFT JOIN inv_resources p ON p.connection_id = g.connection_id AND p.type = g.principal_type
-		AND p.id = g.principal_id AND p.removed_at IS NULL
+		AND p.id = g.principal_id AND ` + pc + `
 	LEFT JOIN inv_resources a ON a.connection_id = g.connection_id AND a.type = 'account'
-		AND a.id = g.account_id AND a.removed_at IS NULL AND g.account_id <> ''
-	LEFT JOIN inv_account_reads ar ON ar.connection_id = g.connection_id AND ar.account_id = g.scope AND g.scope <> ''`
+		AND a.id = g.account_id AND ` + ac + ` AND g.account_id <> ''
+	LEFT JOIN inv_account_reads ar ON ar.connection_id = g.connection_id AND ar.account_id = g.scope AND g.scope <> ''`, args
+}
 
 func scanGrant(rs interface{ Scan(...any) error }) (Grant, error) {
 	var g Grant
@@ -418,9 +442,10 @@ func (s *Store) entitlementResourceNames(ctx context.Context, names map[string]s
 // through what), by grant id.
 func (s *Store) EntitlementGrants(ctx context.Context, entitlementID string, at *time.Time, p Page) ([]Grant, string, error) {
 	var key struct{ ID, Conn string }
-	cond, args := live("g", at)
-	q := "SELECT " + grantCols + " FROM inv_grants g" + grantJoins + " WHERE g.entitlement_id = ? AND " + cond
-	args = append([]any{entitlementID}, args...)
+	joins, args := grantJoins(at)
+	cond, cargs := live("g", at)
+	q := "SELECT " + grantCols + " FROM inv_grants g" + joins + " WHERE g.entitlement_id = ? AND " + cond
+	args = append(append(args, entitlementID), cargs...)
 	if p.Token != "" {
 		if err := decodeToken(p.Token, &key); err != nil {
 			return nil, "", err
@@ -447,10 +472,11 @@ func (s *Store) EntitlementGrants(ctx context.Context, entitlementID string, at 
 // (who can reach it, and through what), by grant id.
 func (s *Store) ResourceGrants(ctx context.Context, typ, id string, at *time.Time, p Page) ([]Grant, string, error) {
 	var key struct{ ID, Conn string }
-	cond, args := live("g", at)
-	q := "SELECT " + grantCols + " FROM inv_grants g" + grantJoins + ` WHERE g.entitlement_id IN
+	joins, args := grantJoins(at)
+	cond, cargs := live("g", at)
+	q := "SELECT " + grantCols + " FROM inv_grants g" + joins + ` WHERE g.entitlement_id IN
 		(SELECT x.id FROM inv_entitlements x WHERE x.resource_type = ? AND x.resource_id = ?) AND g.resource_type = ? AND g.resource_id = ? AND ` + cond
-	args = append([]any{typ, id, typ, id}, args...)
+	args = append(append(args, typ, id, typ, id), cargs...)
 	if p.Token != "" {
 		if err := decodeToken(p.Token, &key); err != nil {
 			return nil, "", err
@@ -475,10 +501,11 @@ func (s *Store) ResourceGrants(ctx context.Context, typ, id string, at *time.Tim
 
 // PrincipalGrants lists every grant held by the principal as of at, by grant id.
 func (s *Store) PrincipalGrants(ctx context.Context, principalType, principalID string, at *time.Time) ([]Grant, error) {
-	cond, args := live("g", at)
-	q := "SELECT " + grantCols + " FROM inv_grants g" + grantJoins +
+	joins, args := grantJoins(at)
+	cond, cargs := live("g", at)
+	q := "SELECT " + grantCols + " FROM inv_grants g" + joins +
 		" WHERE g.principal_type = ? AND g.principal_id = ? AND " + cond + " ORDER BY g.id, g.connection_id"
-	return s.queryGrants(ctx, "grants of "+principalType+" "+principalID, q, append([]any{principalType, principalID}, args...))
+	return s.queryGrants(ctx, "grants of "+principalType+" "+principalID, q, append(append(args, principalType, principalID), cargs...))
 }
 
 // AccountRead is what Gatehouse knows about reading one account.
@@ -530,9 +557,9 @@ func (s *Store) AccountReads(ctx context.Context, connectionID string) ([]Accoun
 // every connection) in tree order: each parent before its children, siblings by display
 // name (units before accounts), with Depth set.
 func (s *Store) OUTree(ctx context.Context, connectionID string) ([]Resource, error) {
-	q := "SELECT " + resourceCols + " FROM inv_resources r" + resourceJoins +
+	joins, args := resourceJoins(nil)
+	q := "SELECT " + resourceCols + " FROM inv_resources r" + joins +
 		" WHERE r.removed_at IS NULL AND r.type IN ('organizational_unit', 'account')"
-	var args []any
 	if connectionID != "" {
 		q += " AND r.connection_id = ?"
 		args = append(args, connectionID)

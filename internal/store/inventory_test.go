@@ -160,3 +160,41 @@ func TestPeople(t *testing.T) {
 		}
 	})
 }
+
+// The past is shown with the names it had: an account and its permission set
+// entitlement removed since are still named in who could reach them then.
+func TestHistoryKeepsNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		acct := row("account", "222222222222", "closed-account", "", "")
+		acct.AccountID = "222222222222"
+		user := row("sso_user", "u-1", "Una", "", "")
+		user.Email = "una@example.com"
+		ent := store.EntitlementRow{ID: "account:222222222222:ps-1", ResourceType: "account", ResourceID: "222222222222",
+			Slug: "ps-1", DisplayName: "Admin on closed-account", AccountID: "222222222222", Hash: "e"}
+		grant := store.GrantRow{ID: ent.ID + ":sso_user:u-1", EntitlementID: ent.ID, ResourceType: "account", ResourceID: "222222222222",
+			PrincipalType: "sso_user", PrincipalID: "u-1", AccountID: "222222222222", Direct: true, Hash: "g"}
+		applyDiff(t, st, &store.InventoryDiff{ConnectionID: "aws", Sync: "s1", At: day1,
+			InsertResources: []store.ResourceRow{acct, user}, InsertEntitlements: []store.EntitlementRow{ent}, InsertGrants: []store.GrantRow{grant}})
+		applyDiff(t, st, &store.InventoryDiff{ConnectionID: "aws", Sync: "s2", At: day2,
+			CloseResources: []string{store.ResourceKey("account", "222222222222")}, CloseEntitlements: []string{ent.ID}, CloseGrants: []string{grant.ID}})
+
+		gs, _, err := st.EntitlementGrants(ctx, ent.ID, &day1, store.Page{})
+		if err != nil || len(gs) != 1 || gs[0].EntitlementName != "Admin on closed-account" || gs[0].AccountName != "closed-account" ||
+			gs[0].PrincipalName != "Una" || gs[0].RemovedSync != "s2" {
+			t.Errorf("who could reach it on day 1: %+v %v", gs, err)
+		}
+		acc, _, err := st.PersonAccess(ctx, "una@example.com", &day1, store.Page{})
+		if err != nil || len(acc) != 1 || acc[0].EntitlementName != "Admin on closed-account" || acc[0].AccountName != "closed-account" ||
+			acc[0].ResourceName != "closed-account" || acc[0].Until == nil || !acc[0].Until.Equal(day2) {
+			t.Errorf("una's access on day 1: %+v %v", acc, err)
+		}
+		e, err := st.GetEntitlement(ctx, ent.ID, &day1)
+		if err != nil || e.ResourceName != "closed-account" || e.AccountName != "closed-account" || e.Grants != 1 {
+			t.Errorf("the entitlement on day 1: %+v %v", e, err)
+		}
+		if now, _, err := st.PersonAccess(ctx, "una@example.com", nil, store.Page{}); err != nil || len(now) != 0 {
+			t.Errorf("una's access now: %+v %v", now, err)
+		}
+	})
+}

@@ -93,8 +93,9 @@ func (s *Store) GetPerson(ctx context.Context, email string) (*Person, error) {
 	if email == "" {
 		return nil, ErrNotFound
 	}
-	rs, err := s.read.query(ctx, "SELECT "+resourceCols+" FROM inv_resources r"+resourceJoins+
-		" WHERE r.email = ? AND r.email <> '' AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", email)
+	joins, args := resourceJoins(nil)
+	rs, err := s.read.query(ctx, "SELECT "+resourceCols+" FROM inv_resources r"+joins+
+		" WHERE r.email = ? AND r.email <> '' AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", append(args, email)...)
 	if err != nil {
 		return nil, fmt.Errorf("person %s: %w", email, err)
 	}
@@ -221,13 +222,15 @@ func (s *Store) PersonAccess(ctx context.Context, email string, at *time.Time, p
 	if err != nil || len(ids) == 0 {
 		return nil, "", err
 	}
-	pc, args := principalsCond(ids)
+	joins, args := grantJoins(at)
+	rc, rargs := live("rr", at)
+	pc, pargs := principalsCond(ids)
 	cond, cargs := live("g", at)
-	q := "SELECT " + grantCols + ", COALESCE(rr.display_name, '') FROM inv_grants g" + grantJoins +
+	q := "SELECT " + grantCols + ", COALESCE(rr.display_name, '') FROM inv_grants g" + joins +
 		` LEFT JOIN inv_resources rr ON rr.connection_id = g.connection_id AND rr.type = g.resource_type
-			AND rr.id = g.resource_id AND rr.removed_at IS NULL
+			AND rr.id = g.resource_id AND ` + rc + `
 		WHERE ` + pc + " AND " + cond
-	args = append(args, cargs...)
+	args = append(append(append(args, rargs...), pargs...), cargs...)
 	if p.Token != "" {
 		if err := decodeToken(p.Token, &key); err != nil {
 			return nil, "", err
