@@ -168,7 +168,7 @@ func accessOf(a store.Access) grantView {
 		Entitlement: ref{Type: "entitlement", ID: a.EntitlementID, Name: cmp.Or(a.EntitlementName, a.EntitlementID)},
 		Resource:    ref{Type: a.ResourceType, ID: a.ResourceID, Name: a.ResourceName},
 		Account:     accountRef(a.AccountID, a.AccountName),
-		Since:       a.Since, Removed: a.Until, Stale: a.Stale,
+		Since:       a.Since, Removed: a.Until, Stale: a.Stale, LastUsed: a.LastUsed,
 	}
 	if a.Via == "direct" || a.Via == "" {
 		v.Direct = true
