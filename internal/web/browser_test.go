@@ -262,6 +262,14 @@ func TestBrowserLoadMoreUnderCSP(t *testing.T) {
 	}
 }
 
+// SetCacheTTL sets how long inventory pages are kept (0: not at all) until the returned
+// function puts it back; the latency measurement uses it to measure pages built afresh.
+func SetCacheTTL(d time.Duration) func() {
+	old := cacheTTL
+	cacheTTL = d
+	return func() { cacheTTL = old }
+}
+
 // Open navigates to url and waits for the page to load.
 func (b *Browser) Open(url string) {
 	b.T.Helper()

@@ -18,10 +18,11 @@ import (
 // so that relative times ("5 min ago") stay right; the layout around it (who is signed
 // in) is rendered for each request. htmx fragments are not cached.
 
-const (
-	cacheTTL     = 30 * time.Second
-	cacheEntries = 512
-)
+// cacheTTL is how long a kept page lives (a variable so the latency measurement can turn
+// the cache off).
+var cacheTTL = 30 * time.Second
+
+const cacheEntries = 512
 
 type cacheEntry struct {
 	version string

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
+	"github.com/gatehouse/gatehouse/internal/web"
 
 	"net/http/httptest"
 	"net/url"
@@ -31,13 +33,17 @@ import (
 // GATEHOUSE_WEB_BENCH_POSTGRES=1 the store is a new database on the PostgreSQL server of
 // GATEHOUSE_TEST_DATABASE_URL instead of SQLite; GATEHOUSE_WEB_BENCH_DATA keeps a SQLite
 // store between runs; GATEHOUSE_WEB_BENCH_DURATION (default 15s) is the time per page and
-// GATEHOUSE_WEB_BENCH_PATHS (comma-separated) replaces the pages measured.
+// GATEHOUSE_WEB_BENCH_PATHS (comma-separated) replaces the pages measured;
+// GATEHOUSE_WEB_BENCH_NOCACHE=1 builds every page afresh (no page cache).
 func TestPageLatency(t *testing.T) {
 	dir := os.Getenv("GATEHOUSE_WEB_BENCH")
 	if dir == "" {
 		t.Skip("measurement: set GATEHOUSE_WEB_BENCH (see the comment)")
 	}
 	ctx := context.Background()
+	if os.Getenv("GATEHOUSE_WEB_BENCH_NOCACHE") == "1" {
+		defer web.SetCacheTTL(0)()
+	}
 	cfg, err := server.Load(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +56,8 @@ func TestPageLatency(t *testing.T) {
 		cfg.DataDir, reuse = keep, err == nil
 	}
 	if os.Getenv("GATEHOUSE_WEB_BENCH_POSTGRES") == "1" {
-		cfg.DatabaseURL = storetest.NewDatabase(t) // a new database on GATEHOUSE_TEST_DATABASE_URL's server
+		cfg.DatabaseURL = storetest.NewDatabase(t)                          // a new database on GATEHOUSE_TEST_DATABASE_URL's server
+		cfg.SecretKey = base64.StdEncoding.EncodeToString(make([]byte, 32)) // required on PostgreSQL; no secret is stored here
 	}
 	cfg.Auditors = []string{"bench@example.com"}
 	srv, err := server.New(ctx, cfg, nil)
