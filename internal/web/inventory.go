@@ -395,28 +395,36 @@ func grantOf(g store.Grant) grantView {
 }
 
 // sortGrants orders grants by the column key ("who", "what", "account", "since"; default
-// who) and direction ("desc" reverses).
+// who) and direction ("desc" reverses). Names compare without case; each is lowered once.
 func sortGrants(gs []grantView, key, dir string) {
-	by := func(a, b grantView) int {
+	type keyed struct {
+		a, b string
+		g    grantView
+	}
+	ks := make([]keyed, len(gs))
+	for i, g := range gs {
+		who, what := strings.ToLower(g.Principal.Label()), strings.ToLower(g.Entitlement.Label())
 		switch key {
 		case "what":
-			return cmp.Or(strings.Compare(strings.ToLower(a.Entitlement.Label()), strings.ToLower(b.Entitlement.Label())),
-				strings.Compare(strings.ToLower(a.Principal.Label()), strings.ToLower(b.Principal.Label())))
+			ks[i] = keyed{what, who, g}
 		case "account":
-			return cmp.Or(strings.Compare(strings.ToLower(a.Account.Label()), strings.ToLower(b.Account.Label())),
-				strings.Compare(strings.ToLower(a.Entitlement.Label()), strings.ToLower(b.Entitlement.Label())))
+			ks[i] = keyed{strings.ToLower(g.Account.Label()), what, g}
 		case "since":
-			return cmp.Or(a.Since.Compare(b.Since), strings.Compare(a.ID, b.ID))
+			ks[i] = keyed{g.Since.UTC().Format("2006-01-02T15:04:05.000000000"), g.ID, g} // fixed width: sorts as text
+		default:
+			ks[i] = keyed{who, what, g}
 		}
-		return cmp.Or(strings.Compare(strings.ToLower(a.Principal.Label()), strings.ToLower(b.Principal.Label())),
-			strings.Compare(strings.ToLower(a.Entitlement.Label()), strings.ToLower(b.Entitlement.Label())))
 	}
-	slices.SortStableFunc(gs, func(a, b grantView) int {
+	slices.SortStableFunc(ks, func(x, y keyed) int {
+		c := cmp.Or(strings.Compare(x.a, y.a), strings.Compare(x.b, y.b))
 		if dir == "desc" {
-			return by(b, a)
+			return -c
 		}
-		return by(a, b)
+		return c
 	})
+	for i := range ks {
+		gs[i] = ks[i].g
+	}
 }
 
 // entitlementData is an entitlement's page.

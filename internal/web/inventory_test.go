@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The person page shows all of a person's access across accounts: what, where, through
@@ -252,5 +253,31 @@ func TestPeopleList(t *testing.T) {
 	mustNotContain(t, text(res.Body), "Alice")
 	if res := u.get(person, "/people"); res.Status != http.StatusForbidden {
 		t.Fatalf("a person lists people: %d", res.Status)
+	}
+}
+
+// Sorting on the server: by who, what, account or since, either way.
+func TestSortGrants(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2026, 1, 1, 0, 0, s, 0, time.UTC) }
+	gs := []grantView{
+		{ID: "1", Principal: ref{ID: "u1", Name: "bob"}, Entitlement: ref{ID: "e1", Name: "ReadOnly"}, Account: ref{ID: "a", Name: "prod"}, Since: at(2)},
+		{ID: "2", Principal: ref{ID: "u2", Name: "Alice"}, Entitlement: ref{ID: "e2", Name: "admin"}, Account: ref{ID: "b", Name: "Dev"}, Since: at(1).Add(500 * time.Millisecond)},
+		{ID: "3", Principal: ref{ID: "u3", Name: "carol"}, Entitlement: ref{ID: "e3", Name: "Billing"}, Account: ref{ID: "c", Name: "audit"}, Since: at(1)},
+	}
+	ids := func() string {
+		var s string
+		for _, g := range gs {
+			s += g.ID
+		}
+		return s
+	}
+	for _, c := range []struct{ key, dir, want string }{
+		{"", "", "213"}, {"who", "desc", "312"}, {"what", "", "231"}, {"account", "", "321"},
+		{"since", "", "321"}, {"since", "desc", "123"},
+	} {
+		sortGrants(gs, c.key, c.dir)
+		if got := ids(); got != c.want {
+			t.Errorf("sort %q %q: %s, want %s", c.key, c.dir, got, c.want)
+		}
 	}
 }

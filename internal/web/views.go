@@ -53,9 +53,9 @@ func (r ref) Noun() string {
 }
 
 // escapeID escapes an id for a path segment: ARNs hold "/" and ":".
-func escapeID(id string) string {
-	return strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20").Replace(id)
-}
+func escapeID(id string) string { return idEscaper.Replace(id) }
+
+var idEscaper = strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
 
 // staleView says an account's IAM could not be read: its last known access is shown.
 type staleView struct {
