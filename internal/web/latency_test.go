@@ -20,25 +20,32 @@ import (
 	"net/url"
 )
 
-// TestPageLatency measures the pages people wait for (a person's access, an account's
+// BenchmarkPageLatency measures the pages people wait for (a person's access, an account's
 // grants, the home page's change feed, the history of the latest sync) on a large
 // inventory, with 50 concurrent clients over HTTP through the whole server (sign-in by API
-// token, routing, the store). It is a measurement run by hand, not a timed test:
+// token, routing, the store). It is a measurement run by hand (once, whatever b.N is):
 //
-//	GATEHOUSE_INGEST_BENCH=generate go test -run TestIngestLarge -timeout 30m ./internal/ingest/
-//	GATEHOUSE_WEB_BENCH=/tmp/gatehouse-ingest-bench go test -run TestPageLatency -timeout 30m -v ./internal/web/
+//	GATEHOUSE_INGEST_BENCH=generate go test -run '^$' -bench IngestLarge -benchtime 1x -timeout 30m ./internal/ingest/
+//	go test -run '^$' -bench PageLatency -benchtime 1x -timeout 30m -v ./internal/web/
 //
-// GATEHOUSE_WEB_BENCH names the directory with large-1.c1z and large-2.c1z (the large
-// preset, then 1% of its grants changed); both are ingested as two syncs. With
+// It reads large-1.c1z and large-2.c1z (the large preset, then 1% of its grants changed)
+// from GATEHOUSE_WEB_BENCH (default the ingestion benchmark's /tmp/gatehouse-ingest-bench)
+// and ingests both as two syncs. With
 // GATEHOUSE_WEB_BENCH_POSTGRES=1 the store is a new database on the PostgreSQL server of
 // GATEHOUSE_TEST_DATABASE_URL instead of SQLite; GATEHOUSE_WEB_BENCH_DATA keeps a SQLite
 // store between runs; GATEHOUSE_WEB_BENCH_DURATION (default 15s) is the time per page and
 // GATEHOUSE_WEB_BENCH_PATHS (comma-separated) replaces the pages measured;
 // GATEHOUSE_WEB_BENCH_NOCACHE=1 builds every page afresh (no page cache).
-func TestPageLatency(t *testing.T) {
+func BenchmarkPageLatency(b *testing.B) {
+	t := b
 	dir := os.Getenv("GATEHOUSE_WEB_BENCH")
 	if dir == "" {
-		t.Skip("measurement: set GATEHOUSE_WEB_BENCH (see the comment)")
+		dir = "/tmp/gatehouse-ingest-bench"
+	}
+	for _, f := range []string{"large-1.c1z", "large-2.c1z"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			t.Fatalf("%v: generate the large inventory first (GATEHOUSE_INGEST_BENCH=generate go test -run '^$' -bench IngestLarge -benchtime 1x ./internal/ingest/), or set GATEHOUSE_WEB_BENCH to its directory", err)
+		}
 	}
 	ctx := context.Background()
 	if os.Getenv("GATEHOUSE_WEB_BENCH_NOCACHE") == "1" {
@@ -150,6 +157,11 @@ func TestPageLatency(t *testing.T) {
 			if p.Errors > 0 {
 				t.Errorf("%s: %d errors, first %s", p.Path, p.Errors, p.FirstError)
 			}
+			name := strings.Trim(strings.SplitN(strings.TrimPrefix(p.Path, "/"), "/", 2)[0], "/")
+			if name == "" {
+				name = "home"
+			}
+			b.ReportMetric(float64(p.P99.Microseconds())/1000, name+"-p99-ms")
 		}
 	}
 	t.Logf("%s: 50 clients, %s per page\n%s", st.Describe(), d, report.String())
