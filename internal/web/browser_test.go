@@ -270,6 +270,23 @@ func SetCacheTTL(d time.Duration) func() {
 	return func() { cacheTTL = old }
 }
 
+// Eval runs a JavaScript expression in the page and returns its value (DevTools runs it,
+// so the page's CSP does not apply: tests use it to read and poke, never the pages).
+func (b *Browser) Eval(expr string) any {
+	b.T.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[any](expr))
+	if err != nil {
+		b.T.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// Viewport resizes the page's viewport (a phone is 390 x 844).
+func (b *Browser) Viewport(w, h int64) {
+	b.T.Helper()
+	b.Do("resize the viewport", chromedp.EmulateViewport(w, h))
+}
+
 // Open navigates to url and waits for the page to load.
 func (b *Browser) Open(url string) {
 	b.T.Helper()

@@ -281,3 +281,27 @@ func TestSortGrants(t *testing.T) {
 		}
 	}
 }
+
+// An entitlement's holders page on the server: Load more brings the next ones.
+func TestEntitlementHoldersPaging(t *testing.T) {
+	u := newTestUI(t)
+	u.ingestFixture(1)
+	defer func(n int) { listPageSize = n }(listPageSize)
+	listPageSize = 1
+	id := "account:333333333333:" + fixtureIDs(t)["ps:AdministratorAccess"] // Admins, and alice through it
+	res := u.get(auditor, "/entitlements/"+escapeID(id))
+	if n := strings.Count(res.Body, "<tr><td>"); n != 1 {
+		t.Fatalf("first page shows %d holders, want 1", n)
+	}
+	more := regexp.MustCompile(`(?s)class="more-row".*?hx-get="([^"]+)"`).FindStringSubmatch(res.Body)
+	if more == nil {
+		t.Fatal("no Load more")
+	}
+	next := u.get(auditor, strings.ReplaceAll(more[1], "&amp;", "&"), "HX-Request", "true")
+	if strings.Contains(next.Body, "<html") || strings.Count(next.Body, "<tr><td>") != 1 {
+		t.Fatalf("Load more:\n%s", next.Body)
+	}
+	both := text(res.Body) + " " + text(next.Body)
+	mustContain(t, both, "Admins Identity Center group direct")
+	mustContain(t, both, "Alice Nguyen alice@example.com Identity Center user via Admins")
+}

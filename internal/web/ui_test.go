@@ -127,6 +127,25 @@ func TestUI(t *testing.T) {
 	}
 	b.Screenshot("person")
 
+	// "As of" a day before the first sync: the date picker submits itself (app.js) and
+	// the page shows that day's access, which is none.
+	b.Eval(`(() => { const d = document.querySelector('#asof'); d.value = '2020-01-31'; d.dispatchEvent(new Event('change', {bubbles: true})); return true })()`)
+	b.WaitText("#asof-notice", "History: access on 2020-01-31 (end of day, UTC)", 10*time.Second)
+	b.WaitText("main", "Bob Martinez held no access on 2020-01-31 (end of day, UTC).", time.Second)
+	if !strings.HasSuffix(b.Location(), "/people/bob@example.com?at=2020-01-31") {
+		t.Fatalf("as of: location %s", b.Location())
+	}
+
+	// On a phone the page fits the screen's width: the navigation wraps above, wide
+	// tables scroll inside their card.
+	b.Viewport(390, 844)
+	b.Open(base + "/people/bob@example.com")
+	if over := b.Eval(`document.documentElement.scrollWidth - window.innerWidth`); over.(float64) > 0 {
+		t.Fatalf("on a phone the person page is %v px wider than the screen", over)
+	}
+	b.Screenshot("person-phone")
+	b.Viewport(1360, 900)
+
 	// An account: the accounts list, then prod.
 	b.Open(base + "/inventory/account")
 	b.WaitText("#ou-tree", "prod", 5*time.Second)
