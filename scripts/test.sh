@@ -40,7 +40,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "scripts/test.sh: apt-get install ${missing[*]} failed; the suite needs them (see above)" >&2
+    echo "scripts/test.sh: apt-get install ${missing[*]} failed; the suite needs them: awscli for TestAWSCLI, postgresql for the store and job tests, chromium for the UI tests" >&2
     exit 1
   fi
   for pkg in "${missing[@]}"; do

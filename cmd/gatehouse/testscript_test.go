@@ -30,7 +30,7 @@ func TestTestScriptFailsWithoutTheAWSCLI(t *testing.T) {
 	if strings.Contains(string(out), "--- go") {
 		t.Errorf("scripts/test.sh went on to run the suite without the AWS CLI:\n%s", out)
 	}
-	if !strings.Contains(string(out), "scripts/test.sh: apt-get install awscli failed; the AWS CLI is required by TestAWSCLI") {
+	if !strings.Contains(string(out), "scripts/test.sh: apt-get install awscli failed; the suite needs them: awscli for TestAWSCLI") {
 		t.Errorf("scripts/test.sh does not say why it stopped:\n%s", out)
 	}
 	calls, _ := os.ReadFile(log)
