@@ -113,7 +113,7 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 	}
 	return &Store{
 		dialect: SQLite, writer: writer, reader: reader, path: path,
-		read: sqlQuerier{reader}, write: sqlQuerier{writer},
+		read: &cachedQuerier{db: reader}, write: sqlQuerier{writer},
 	}, nil
 }
 
@@ -165,6 +165,9 @@ func (s *Store) Describe() string {
 // Close closes the database.
 func (s *Store) Close() error {
 	if s.dialect == SQLite {
+		if c, ok := s.read.(*cachedQuerier); ok {
+			c.close()
+		}
 		err := s.reader.Close()
 		return errors.Join(err, s.writer.Close())
 	}
