@@ -12,7 +12,7 @@ import (
 
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
-		r.HandleFunc("GET", "/api/v1/changes", auth.Auditor, h.listChanges)
+		r.HandleFunc("GET", "/api/v1/changes", auth.Auditor, h.cachedInventory(h.listChanges))
 	})
 }
 

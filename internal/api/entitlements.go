@@ -9,7 +9,7 @@ import (
 
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
-		r.HandleFunc("GET", "/api/v1/entitlements/{id...}", auth.Auditor, h.getEntitlement)
+		r.HandleFunc("GET", "/api/v1/entitlements/{id...}", auth.Auditor, h.cachedInventory(h.getEntitlement))
 	})
 }
 

@@ -11,9 +11,9 @@ import (
 
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
-		r.HandleFunc("GET", "/api/v1/people", auth.Auditor, h.listPeople)
-		r.HandleFunc("GET", "/api/v1/people/{email}", auth.SignedIn, h.getPerson)
-		r.HandleFunc("GET", "/api/v1/people/{email}/access", auth.SignedIn, h.personAccess)
+		r.HandleFunc("GET", "/api/v1/people", auth.Auditor, h.cachedInventory(h.listPeople))
+		r.HandleFunc("GET", "/api/v1/people/{email}", auth.SignedIn, h.cachedInventory(h.getPerson))
+		r.HandleFunc("GET", "/api/v1/people/{email}/access", auth.SignedIn, h.cachedInventory(h.personAccess))
 	})
 }
 

@@ -16,8 +16,8 @@ import (
 
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
-		r.HandleFunc("GET", "/api/v1/resources", auth.Auditor, h.listResources)
-		r.HandleFunc("GET", "/api/v1/resources/{type}/{id...}", auth.Auditor, h.getResource)
+		r.HandleFunc("GET", "/api/v1/resources", auth.Auditor, h.cachedInventory(h.listResources))
+		r.HandleFunc("GET", "/api/v1/resources/{type}/{id...}", auth.Auditor, h.cachedInventory(h.getResource))
 	})
 }
 
