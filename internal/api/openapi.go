@@ -68,6 +68,11 @@ var operations = []operation{
 	{Method: "GET", Path: "/api/v1/syncs/{id}/c1z", Summary: "The sync's .c1z (baton file of the organization at that sync), for gatehouse inspect or any baton tool; audited", Access: auth.Auditor,
 		Params: []param{pathParam("id", "the sync's id")}, Status: 200, Binary: true, Errors: map[int]string{404: "no such sync, or its file is not kept (failed, deleted by keep_syncs, or on another replica)"}},
 
+	{Method: "GET", Path: "/api/v1/applications", Summary: "Applications: each AWS connection, with its resource counts and last sync", Access: auth.Auditor,
+		Status: 200, Response: List[Application]{}},
+	{Method: "GET", Path: "/api/v1/applications/{id}", Summary: "One application", Access: auth.Auditor,
+		Params: []param{pathParam("id", "application id (the connection's id)")}, Status: 200, Response: Application{}, Errors: map[int]string{404: "no such application"}},
+
 	{Method: "GET", Path: "/api/v1/resources", Summary: "Resources of the inventory, searched and paged", Access: auth.Auditor,
 		Params: []param{query("type", "resource type: account, organizational_unit, iam_user, iam_group, iam_role, iam_policy, access_key, sso_user, sso_group, permission_set"),
 			query("q", "case-insensitive search in name, id and email"), query("account_id", "only this account's resources"),
