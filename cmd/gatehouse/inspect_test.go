@@ -114,4 +114,3 @@ func TestInspectTablesForPeople(t *testing.T) {
 		t.Errorf("inspect grants --wide lacks the whole grant id %q:\n%s", want, wide)
 	}
 }
-

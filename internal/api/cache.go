@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/versioncache"
 )
 
 // The inventory's answers (a person's access, a resource, an entitlement, the lists, the
@@ -20,53 +20,7 @@ import (
 // cacheTTL bounds an entry's life (a variable so benchmarks can turn the cache off).
 var cacheTTL = 30 * time.Second
 
-const cacheEntries = 1024
-
-type cacheEntry struct {
-	version string
-	expires time.Time
-	body    []byte
-}
-
-type respCache struct {
-	mu      sync.Mutex
-	entries map[string]cacheEntry
-}
-
-var inventoryCache respCache
-
-func (c *respCache) get(key, version string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.version != version || time.Now().After(e.expires) {
-		return nil, false
-	}
-	return e.body, true
-}
-
-func (c *respCache) put(key string, e cacheEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]cacheEntry{}
-	}
-	if len(c.entries) >= cacheEntries {
-		now := time.Now()
-		for k, old := range c.entries {
-			if now.After(old.expires) {
-				delete(c.entries, k)
-			}
-		}
-		for k := range c.entries {
-			if len(c.entries) < cacheEntries {
-				break
-			}
-			delete(c.entries, k)
-		}
-	}
-	c.entries[key] = e
-}
+var inventoryCache = versioncache.Cache[[]byte]{Max: 1024}
 
 // recorder keeps what a handler writes, to store a 200 answer.
 type recorder struct {
@@ -108,7 +62,7 @@ func (h *handlers) cachedInventory(next http.HandlerFunc) http.HandlerFunc {
 		}
 		// The store is part of the key: tests run several stores in one process.
 		key := fmt.Sprintf("%p %s %s", h.app.Store, viewer, r.URL.RequestURI())
-		if body, ok := inventoryCache.get(key, version); ok {
+		if body, ok := inventoryCache.Get(key, version, time.Now()); ok {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")
 			_, _ = w.Write(body)
@@ -117,7 +71,7 @@ func (h *handlers) cachedInventory(next http.HandlerFunc) http.HandlerFunc {
 		rec := &recorder{ResponseWriter: w}
 		next(rec, r)
 		if rec.status == http.StatusOK && rec.Header().Get("Content-Type") == "application/json" {
-			inventoryCache.put(key, cacheEntry{version: version, expires: time.Now().Add(cacheTTL), body: bytes.Clone(rec.buf.Bytes())})
+			inventoryCache.Put(key, version, bytes.Clone(rec.buf.Bytes()), time.Now(), cacheTTL)
 		}
 	}
 }
@@ -127,8 +81,6 @@ func (h *handlers) cachedInventory(next http.HandlerFunc) http.HandlerFunc {
 func SetCacheTTL(d time.Duration) (restore func()) {
 	old := cacheTTL
 	cacheTTL = d
-	inventoryCache.mu.Lock()
-	inventoryCache.entries = nil
-	inventoryCache.mu.Unlock()
+	inventoryCache.Reset()
 	return func() { cacheTTL = old }
 }

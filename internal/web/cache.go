@@ -5,10 +5,10 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/versioncache"
 )
 
 // The inventory pages (a person's access, a resource, an entitlement, the lists, the
@@ -22,53 +22,10 @@ import (
 // the cache off).
 var cacheTTL = 30 * time.Second
 
-const cacheEntries = 512
-
-type cacheEntry struct {
-	version string
-	expires time.Time
+// pageEntry is a kept page: its title and rendered content.
+type pageEntry struct {
 	title   string
 	content template.HTML
-}
-
-// pageCache is a small map of rendered page contents; when full, expired entries and
-// then arbitrary ones make room (Go's map order), which is enough for a cache this short-lived.
-type pageCache struct {
-	mu      sync.Mutex
-	entries map[string]cacheEntry
-}
-
-func (c *pageCache) get(key, version string) (cacheEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || e.version != version || now().After(e.expires) {
-		return cacheEntry{}, false
-	}
-	return e, true
-}
-
-func (c *pageCache) put(key string, e cacheEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]cacheEntry{}
-	}
-	if len(c.entries) >= cacheEntries {
-		t := now()
-		for k, old := range c.entries {
-			if t.After(old.expires) {
-				delete(c.entries, k)
-			}
-		}
-		for k := range c.entries {
-			if len(c.entries) < cacheEntries {
-				break
-			}
-			delete(c.entries, k)
-		}
-	}
-	c.entries[key] = e
 }
 
 // cached is a cacheable page request: its key and the inventory version it was looked up at.
@@ -89,7 +46,7 @@ func (h *handlers) fromCache(w http.ResponseWriter, r *http.Request, section str
 	}
 	c := auth.FromContext(r.Context())
 	k := cached{key: r.URL.RequestURI() + "|" + strconv.FormatBool(c.CanAudit()) + "|" + strconv.FormatBool(own), version: v}
-	e, ok := h.cache.get(k.key, v)
+	e, ok := h.cache.Get(k.key, v, now())
 	if !ok {
 		return k, false
 	}
@@ -118,7 +75,7 @@ func (h *handlers) renderCached(w http.ResponseWriter, r *http.Request, k cached
 		return
 	}
 	content := template.HTML(buf.String()) // our own template's output, escaped by it
-	h.cache.put(k.key, cacheEntry{version: k.version, expires: now().Add(cacheTTL), title: p.Title, content: content})
+	h.cache.Put(k.key, k.version, pageEntry{title: p.Title, content: content}, now(), cacheTTL)
 	p.Content = content
 	h.render(w, r, http.StatusOK, "cached", p)
 }
@@ -127,36 +84,21 @@ func (h *handlers) renderCached(w http.ResponseWriter, r *http.Request, k cached
 // inventory figures with live ones (the home page's counts and feed beside the last
 // sync's state).
 type memo struct {
-	mu      sync.Mutex
-	entries map[string]memoEntry
-}
-
-type memoEntry struct {
-	version string
-	expires time.Time
-	value   any
+	c versioncache.Cache[any]
 }
 
 // get returns the value under key for version, computing and keeping it when missing.
 // An empty version (unknown) computes without keeping.
 func (m *memo) get(key, version string, compute func() (any, error)) (any, error) {
 	if version != "" {
-		m.mu.Lock()
-		e, ok := m.entries[key]
-		m.mu.Unlock()
-		if ok && e.version == version && !now().After(e.expires) {
-			return e.value, nil
+		if v, ok := m.c.Get(key, version, now()); ok {
+			return v, nil
 		}
 	}
 	v, err := compute()
 	if err != nil || version == "" {
 		return v, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.entries == nil || len(m.entries) >= cacheEntries {
-		m.entries = map[string]memoEntry{} // short-lived: starting over is fine
-	}
-	m.entries[key] = memoEntry{version: version, expires: now().Add(cacheTTL), value: v}
+	m.c.Put(key, version, v, now(), cacheTTL)
 	return v, nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/problem"
+	"github.com/gatehouse/gatehouse/internal/versioncache"
 )
 
 //go:embed templates/*.html
@@ -45,7 +46,7 @@ type handlers struct {
 	app   *app.App
 	log   *zap.Logger
 	pages map[string]*template.Template
-	cache pageCache
+	cache versioncache.Cache[pageEntry]
 	memo  memo
 }
 
