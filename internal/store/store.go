@@ -88,7 +88,12 @@ func openSQLite(ctx context.Context, dir string) (*Store, error) {
 		f.Close()
 	}
 	_ = os.Chmod(path, 0o600)
-	base := "file:" + filepath.ToSlash(path) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+	// synchronous(FULL): a commit is on disk before it is acknowledged, so that not even a
+	// power loss takes back an audit entry, a sync's state or a revoked token (NORMAL, the
+	// usual WAL setting, keeps the database consistent but may lose the last commits).
+	// Gatehouse writes rarely (syncs, sign-ins, admin changes), so the fsync per commit
+	// costs little.
+	base := "file:" + filepath.ToSlash(path) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_time_format=sqlite"
 	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

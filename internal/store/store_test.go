@@ -74,3 +74,21 @@ func TestBadDatabaseURL(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// SQLite runs in WAL mode (pages read while a sync writes) and syncs every commit to disk
+// before acknowledging it.
+func TestSQLiteIsWALAndDurable(t *testing.T) {
+	s, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode string
+	var sync int
+	if err := s.SQLiteDB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q, %v", mode, err)
+	}
+	if err := s.SQLiteDB().QueryRow("PRAGMA synchronous").Scan(&sync); err != nil || sync != 2 {
+		t.Fatalf("synchronous %d (2 is FULL), %v", sync, err)
+	}
+}
