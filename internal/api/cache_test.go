@@ -58,3 +58,29 @@ func TestInventoryCacheKeepsAccessChecksAndFollowsIngestions(t *testing.T) {
 		}
 	})
 }
+
+// The first sync's additions are marked initial (found, not given); later ones are not.
+func TestChangesMarkTheFirstSync(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		seedInventory(t, st)
+		a := newTestAPI(t, st)
+		code, body := a.do("auditor", "GET", "/api/v1/changes?from=2026-01-01T00:00:00Z", nil)
+		if code != 200 {
+			t.Fatalf("%d %v", code, body)
+		}
+		initial := map[string]int{}
+		for _, it := range body["items"].([]any) {
+			c := it.(map[string]any)
+			initial[c["sync_id"].(string)+" "+c["kind"].(string)+" "+map[bool]string{true: "initial", false: "later"}[c["initial"].(bool)]]++
+		}
+		want := map[string]int{"s1 added initial": 3, "s2 added later": 1, "s2 removed later": 2}
+		if len(initial) != len(want) {
+			t.Fatalf("changes by sync, kind and mark: %v, want %v", initial, want)
+		}
+		for k, n := range want {
+			if initial[k] != n {
+				t.Fatalf("changes by sync, kind and mark: %v, want %v", initial, want)
+			}
+		}
+	})
+}

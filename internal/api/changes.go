@@ -30,6 +30,9 @@ type Change struct {
 	AccountID       string `json:"account_id,omitempty"`
 	AccountName     string `json:"account_name,omitempty"`
 	Person          string `json:"person,omitempty"`
+	// Initial marks an addition by the connection's first sync: access found when
+	// Gatehouse first looked, not given at that time.
+	Initial bool `json:"initial"`
 }
 
 // timeOrSync reads a query parameter that names a point in history: an RFC 3339 time or
@@ -95,7 +98,7 @@ func (h *handlers) listChanges(w http.ResponseWriter, r *http.Request) {
 		out[i] = Change{
 			SyncID: c.SyncID, At: rfc3339(c.At), Kind: c.Kind, GrantID: c.GrantID, EntitlementID: c.EntitlementID,
 			EntitlementName: c.EntitlementName, PrincipalType: c.PrincipalType, PrincipalID: c.PrincipalID,
-			PrincipalName: c.PrincipalName, AccountID: c.AccountID, AccountName: c.AccountName, Person: c.Person,
+			PrincipalName: c.PrincipalName, AccountID: c.AccountID, AccountName: c.AccountName, Person: c.Person, Initial: c.Initial,
 		}
 	}
 	writeList(w, out, next)

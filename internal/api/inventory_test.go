@@ -145,15 +145,15 @@ func TestInventoryAPI(t *testing.T) {
 		// What s2 changed, by sync ids.
 		_, body = a.do("auditor", "GET", "/api/v1/changes?from=s1&to=s2", nil)
 		sameJSON(t, "changes s1..s2", body, `{"items": [
-			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "added", "grant_id": "account:333333333333:ps-admin:sso_user:u-bob",
+			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "added", "initial": false, "grant_id": "account:333333333333:ps-admin:sso_user:u-bob",
 			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
 			 "principal_type": "sso_user", "principal_id": "u-bob", "principal_name": "Bob Martinez",
 			 "account_id": "333333333333", "account_name": "prod", "person": "bob@example.com"},
-			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "grant_id": "account:333333333333:ps-admin:sso_user:u-alice",
+			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "initial": false, "grant_id": "account:333333333333:ps-admin:sso_user:u-alice",
 			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
 			 "principal_type": "sso_user", "principal_id": "u-alice", "principal_name": "Alice Nguyen",
 			 "account_id": "333333333333", "account_name": "prod", "person": "alice@example.com"},
-			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "grant_id": "account:333333333333:ps-admin:sso_group:g-admins",
+			{"sync_id": "s2", "at": "2026-03-01T11:00:00Z", "kind": "removed", "initial": false, "grant_id": "account:333333333333:ps-admin:sso_group:g-admins",
 			 "entitlement_id": "account:333333333333:ps-admin", "entitlement_name": "AdministratorAccess on prod",
 			 "principal_type": "sso_group", "principal_id": "g-admins", "principal_name": "Admins",
 			 "account_id": "333333333333", "account_name": "prod"}]}`)

@@ -359,6 +359,9 @@ type Change struct {
 	Person string
 	Via    []string
 	Direct bool
+	// Initial says the change is an addition by the connection's first ingested sync:
+	// access found when Gatehouse first looked, not access given at that time.
+	Initial bool
 }
 
 // Change kinds.
@@ -475,7 +478,38 @@ func (s *Store) Changes(ctx context.Context, f ChangeFilter, p Page) ([]Change, 
 	if err := s.nameChanges(ctx, all); err != nil {
 		return nil, "", err
 	}
+	if err := s.markInitial(ctx, all); err != nil {
+		return nil, "", err
+	}
 	return all, next, nil
+}
+
+// markInitial sets Initial on the additions of each connection's first ingested sync.
+func (s *Store) markInitial(ctx context.Context, cs []Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	rs, err := s.read.query(ctx, `SELECT i.connection_id, i.sync_id FROM inv_ingests i WHERE i.at =
+		(SELECT MIN(j.at) FROM inv_ingests j WHERE j.connection_id = i.connection_id)`)
+	if err != nil {
+		return fmt.Errorf("first syncs: %w", err)
+	}
+	first := map[string]string{}
+	for rs.Next() {
+		var conn, sync string
+		if err := rs.Scan(&conn, &sync); err != nil {
+			rs.Close()
+			return err
+		}
+		first[conn] = sync
+	}
+	if err := closeRows(rs); err != nil {
+		return fmt.Errorf("first syncs: %w", err)
+	}
+	for i := range cs {
+		cs[i].Initial = cs[i].Kind == ChangeAdded && cs[i].SyncID == first[cs[i].ConnectionID]
+	}
+	return nil
 }
 
 // nameChanges fills the names of a page of changes (entitlement, principal and its

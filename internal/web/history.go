@@ -186,6 +186,7 @@ func changeOf(c store.Change) changeView {
 		Entitlement: ref{Type: "entitlement", ID: c.EntitlementID, Name: cmp.Or(c.EntitlementName, c.EntitlementID)},
 		Account:     accountRef(c.AccountID, c.AccountName),
 		Person:      c.Person,
+		Initial:     c.Initial,
 	}
 }
 

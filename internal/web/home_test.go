@@ -37,8 +37,8 @@ func TestHomePage(t *testing.T) {
 	} {
 		mustContain(t, feed, want)
 	}
-	// The first sync's additions come after (older).
-	mustContain(t, feed, "Alice Nguyen lost Admins member", "Bob Martinez got Developers member")
+	// The first sync's additions come after (older), as access found rather than given.
+	mustContain(t, feed, "Alice Nguyen lost Admins member", "Bob Martinez has Developers member Identity Center user · bob@example.com · found by the first sync")
 	if !strings.Contains(res.Body, `href="/syncs/s0009"`) {
 		t.Fatal("the last sync does not link to its page")
 	}

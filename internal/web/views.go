@@ -98,6 +98,8 @@ type changeView struct {
 	Entitlement ref
 	Account     ref
 	Person      string
+	// Initial: found by the connection's first sync, not given then.
+	Initial bool
 }
 
 // profileFacts turns a profile JSON object into label/value pairs, scalar fields only,
