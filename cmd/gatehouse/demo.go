@@ -157,7 +157,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 	url, err := srv.Start()
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
-		return err
+		return fmt.Errorf("%w (is another gatehouse demo or server running? choose another address with --listen, e.g. --listen 127.0.0.1:0 for any free port)", err)
 	}
 	idp.RegisterRedirect(url + "/auth/callback")
 	defer func() {
@@ -229,19 +229,15 @@ func demoFirstSync(ctx context.Context, srv *server.Server) (*store.Sync, error)
 	return sync, nil
 }
 
-// resolveListen turns a :0 port into a free one, so that the address is known before the
-// server starts.
+// resolveListen checks that the address can be listened on before anything starts, and
+// turns a :0 port into a free one, so that the address is known before the server starts.
 func resolveListen(addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", fmt.Errorf("--listen %q: want host:port, e.g. 127.0.0.1:8080", addr)
 	}
-	if port != "0" {
-		return addr, nil
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("--listen %s: %w", addr, err)
+		return "", fmt.Errorf("listen on %s: %w (is another gatehouse demo or server running? choose another address with --listen, e.g. --listen 127.0.0.1:0 for any free port)", addr, err)
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil

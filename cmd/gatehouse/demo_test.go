@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -221,5 +222,26 @@ func getJSON(t *testing.T, c *http.Client, u string, v any) {
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		t.Fatalf("GET %s: %v\n%s", u, err, body)
+	}
+}
+
+// A demo whose address is taken says so and how to choose another, and leaves nothing
+// running.
+func TestDemoAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stdout, stderr, err := runGatehouseEnv(t, noAWSEnv(t), "demo", "--listen", ln.Addr().String(), "--data-dir", t.TempDir())
+	if err == nil {
+		t.Fatal("gatehouse demo started on a taken address")
+	}
+	if stdout != "" {
+		t.Errorf("gatehouse demo started the simulator before finding its address taken:\n%s", stdout)
+	}
+	want := "address already in use (is another gatehouse demo or server running? choose another address with --listen, e.g. --listen 127.0.0.1:0 for any free port)"
+	if !strings.Contains(stderr, want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
