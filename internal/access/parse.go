@@ -57,6 +57,18 @@ func WithFileName(name string) ParseOption {
 	return func(p *parser) { p.file = name }
 }
 
+// Validate checks a rule set built in code (as an editor in the UI builds one) by the same
+// rules as a file, by writing it out and reading it back. Problems name the rule and field
+// (rules[1].duration.max); their lines refer to the exported form.
+func (rs *RuleSet) Validate() error {
+	data, err := rs.Export()
+	if err != nil {
+		return fmt.Errorf("write rules: %w", err)
+	}
+	_, err = ParseRules(data, WithFileName("rules"))
+	return err
+}
+
 // ParseFile reads and parses a rules file; problems name the file by path.
 func ParseFile(path string) (*RuleSet, error) {
 	data, err := os.ReadFile(path)
@@ -148,12 +160,21 @@ func (p *parser) parse(data []byte) *RuleSet {
 	}
 	var parsed []parsedRule
 	for i, item := range rulesNode.value.Content {
-		pr := p.rule(item, fmt.Sprintf("rules[%d]", i))
+		pr := p.rule(resolve(item), fmt.Sprintf("rules[%d]", i))
 		parsed = append(parsed, pr)
 		rs.Rules = append(rs.Rules, pr.Rule)
 	}
 	p.crossCheck(parsed, rulesNode.value.Content)
 	return rs
+}
+
+// resolve follows a YAML alias (*name) to the node its anchor (&name) marks, so anchors can
+// share a value such as a requesters block between rules.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 // field is a key and its value in a mapping.
@@ -165,9 +186,13 @@ type field struct {
 func (p *parser) fields(n *yaml.Node, path string, known []string) map[string]field {
 	out := map[string]field{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+		k, v := n.Content[i], resolve(n.Content[i+1])
 		name := k.Value
 		fpath := join(path, name)
+		if name == "<<" {
+			p.add(k, path, "YAML merge keys (<<) are not supported; write the fields out (an alias for a whole value, like requesters: *admins, works)")
+			continue
+		}
 		if !contains(known, name) {
 			msg := fmt.Sprintf("unknown field %q", name)
 			if s := suggest(name, known); s != "" {
@@ -240,8 +265,12 @@ func editDistance(a, b string) int {
 }
 
 func (p *parser) str(f field, path string) string {
-	if f.value.Kind != yaml.ScalarNode || f.value.Tag == "!!null" {
-		p.add(f.value, path, "want a single value")
+	if f.value.Kind == yaml.ScalarNode && f.value.Tag == "!!null" {
+		p.add(f.value, path, "has no value; give one, or remove %s", f.key.Value)
+		return ""
+	}
+	if f.value.Kind != yaml.ScalarNode {
+		p.add(f.value, path, "want a single value, not a list or a mapping")
 		return ""
 	}
 	return strings.TrimSpace(f.value.Value)
@@ -260,8 +289,16 @@ func (p *parser) boolean(f field, path string) bool {
 // list reads a list of non-empty strings. An empty list is refused: an admin who writes
 // "accounts: []" may mean "none", but an absent list means "any".
 func (p *parser) list(f field, path string) []string {
-	if f.value.Kind != yaml.SequenceNode {
+	if f.value.Kind == yaml.ScalarNode && f.value.Tag == "!!null" {
+		p.add(f.value, path, "has no value; remove %s to match any, or list at least one", f.key.Value)
+		return nil
+	}
+	if f.value.Kind == yaml.ScalarNode {
 		p.add(f.value, path, "want a list, like [%s]", f.value.Value)
+		return nil
+	}
+	if f.value.Kind != yaml.SequenceNode {
+		p.add(f.value, path, "want a list, like [a, b]")
 		return nil
 	}
 	if len(f.value.Content) == 0 {
@@ -270,6 +307,7 @@ func (p *parser) list(f field, path string) []string {
 	}
 	var out []string
 	for _, item := range f.value.Content {
+		item = resolve(item)
 		if item.Kind != yaml.ScalarNode || item.Tag == "!!null" || strings.TrimSpace(item.Value) == "" {
 			p.add(item, path, "each item must be a single non-empty value")
 			continue

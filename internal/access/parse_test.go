@@ -114,6 +114,14 @@ func TestParseRulesProblems(t *testing.T) {
 				"rules.yaml:9:16: rules[0].requesters.people: \"bob\" is not an email address; people are named by email",
 		},
 		{
+			name: "fields with no value",
+			yaml: "rules:\n  - name: a\n    approval_policy: ~\n    description: [x]\n    requesters: {everyone: true}\n    match:\n      accounts:\n      ous: {a: b}\n",
+			want: "rules.yaml:3:22: rules[0].approval_policy: has no value; give one, or remove approval_policy\n" +
+				"rules.yaml:4:18: rules[0].description: want a single value, not a list or a mapping\n" +
+				"rules.yaml:7:16: rules[0].match.accounts: has no value; remove accounts to match any, or list at least one\n" +
+				"rules.yaml:8:12: rules[0].match.ous: want a list, like [a, b]",
+		},
+		{
 			name: "field given twice",
 			yaml: "rules:\n  - name: a\n    name: b\n    approval_policy: default\n    requesters: {everyone: true}\n",
 			want: "rules.yaml:3:5: rules[0].name: name is given twice (first at line 2); keep one",
@@ -355,5 +363,98 @@ func TestFormatDuration(t *testing.T) {
 		if back, err := time.ParseDuration(FormatDuration(d)); err != nil || back != d {
 			t.Errorf("FormatDuration(%v) does not parse back: %v %v", d, back, err)
 		}
+	}
+}
+
+func TestParseRulesAnchorsAndMergeKeys(t *testing.T) {
+	rs, err := ParseRules([]byte(`rules:
+  - name: a
+    match: {accounts: [prod]}
+    requesters: &admins
+      groups: [Admins]
+    approval_policy: default
+  - name: b
+    match: {accounts: [dev]}
+    requesters: *admins
+    approval_policy: default
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Rules[1].Requesters.Groups; !reflect.DeepEqual(got, []string{"Admins"}) {
+		t.Errorf("aliased requesters = %v, want [Admins]", got)
+	}
+
+	_, err = ParseRules([]byte(`rules:
+  - &base
+    name: a
+    requesters: {everyone: true}
+    approval_policy: default
+  - <<: *base
+    name: b
+`))
+	want := "rules.yaml:6:5: rules[1]: YAML merge keys (<<) are not supported; write the fields out (an alias for a whole value, like requesters: *admins, works)\n" +
+		"rules.yaml:6:5: rules[1].approval_policy: missing; name the approval policy requests under this rule go through (for example default)\n" +
+		"rules.yaml:6:5: rules[1].requesters: nobody could request this; set everyone: true, or list groups or people\n" +
+		"rules.yaml:6:5: rules[1].match: rule 'a' (line 2) and rule 'b' (line 6) have exactly the same match, so only the first would ever apply; merge them or narrow one"
+	if err == nil || err.Error() != want {
+		t.Errorf("merge key:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestValidateRuleSetBuiltInCode(t *testing.T) {
+	if err := DefaultRules().Validate(); err != nil {
+		t.Errorf("seed rules are invalid: %v", err)
+	}
+	rs := &RuleSet{Rules: []Rule{
+		{Name: "ok", Requesters: Requesters{Everyone: true}, Duration: Duration{time.Hour, time.Hour}, ApprovalPolicy: "default"},
+		{Name: "", Match: Match{ResourceTypes: []ResourceType{"acount"}}, Duration: Duration{2 * time.Hour, time.Hour}},
+	}}
+	err := rs.Validate()
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Validate = %v, want a *ParseError", err)
+	}
+	var got []string
+	for _, p := range pe.Problems {
+		got = append(got, p.Field+": "+p.Message)
+	}
+	want := []string{
+		"rules[1].name: is empty; every rule needs a unique name",
+		"rules[1].match.resource_types: unknown resource type \"acount\"; want account, sso_group or iam_group (did you mean \"account\"?)",
+		"rules[1].requesters: nobody could request this; set everyone: true, or list groups or people",
+		"rules[1].duration.default: default 2h is longer than max 1h; lower default or raise max",
+		"rules[1].approval_policy: is empty; name an approval policy (for example default)",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestExportQuotesWhatYAMLWouldMisread(t *testing.T) {
+	rs := &RuleSet{Rules: []Rule{{
+		Name:        "true",
+		Description: "line one\nline two: with # and 'quotes'",
+		Match: Match{Accounts: []string{"012345678901", "yes"}, OUs: []string{"r-ab12"},
+			PermissionSets: []string{"ps-0123456789abcdef"}},
+		Requesters:     Requesters{Groups: []string{"null", "1e3"}, People: []string{"a@b.c"}},
+		Duration:       Duration{time.Minute, MaxDurationLimit},
+		ApprovalPolicy: "~",
+	}}}
+	out, err := rs.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseRules(out)
+	if err != nil {
+		t.Fatalf("export does not parse: %v\n%s", err, out)
+	}
+	want := rs.Rules[0]
+	want.Match.Application = "aws"
+	want.Match.ResourceTypes = []ResourceType{ResourceAccount}
+	got := back.Rules[0]
+	got.line = 0
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after round trip:\n%#v\nwant:\n%#v\nexported:\n%s", got, want, out)
 	}
 }
