@@ -467,6 +467,9 @@ func (p *parser) match(n *yaml.Node, path string, m *Match) {
 	}
 	if f, ok := fs["groups"]; ok {
 		m.Groups = p.list(f, join(path, "groups"))
+		if _, both := fs["permission_sets"]; both {
+			p.add(f.key, join(path, "groups"), "a rule cannot name both permission sets and groups: no access has both, so this rule could never match; split it into two rules")
+		}
 		if !containsType(m.ResourceTypes, ResourceSSOGroup) && !containsType(m.ResourceTypes, ResourceIAMGroup) {
 			p.add(f.key, join(path, "groups"), "groups are for group membership requests; add sso_group or iam_group to resource_types (the default is account only)")
 		}

@@ -114,6 +114,11 @@ func TestParseRulesProblems(t *testing.T) {
 				"rules.yaml:9:16: rules[0].requesters.people: \"bob\" is not an email address; people are named by email",
 		},
 		{
+			name: "permission sets and groups in one rule could never match",
+			yaml: "rules:\n  - name: a\n    approval_policy: default\n    requesters: {everyone: true}\n    match:\n      resource_types: [account, sso_group]\n      permission_sets: [ReadOnly]\n      groups: [oncall]\n",
+			want: "rules.yaml:8:7: rules[0].match.groups: a rule cannot name both permission sets and groups: no access has both, so this rule could never match; split it into two rules",
+		},
+		{
 			name: "fields with no value",
 			yaml: "rules:\n  - name: a\n    approval_policy: ~\n    description: [x]\n    requesters: {everyone: true}\n    match:\n      accounts:\n      ous: {a: b}\n",
 			want: "rules.yaml:3:22: rules[0].approval_policy: has no value; give one, or remove approval_policy\n" +

@@ -127,7 +127,7 @@ type Requester struct {
 // Decision is the answer to "may this person request this target, and on which terms".
 type Decision struct {
 	Requestable bool
-	// Rule is the rule that applies, nil when none does.
+	// Rule is the rule that applies (it points into the RuleSet), nil when none does.
 	Rule            *Rule
 	DefaultDuration time.Duration
 	MaxDuration     time.Duration
