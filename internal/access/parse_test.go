@@ -119,6 +119,13 @@ func TestParseRulesProblems(t *testing.T) {
 			want: "rules.yaml:8:7: rules[0].match.groups: a rule cannot name both permission sets and groups: no access has both, so this rule could never match; split it into two rules",
 		},
 		{
+			name: "a list where a mapping belongs; accounts and OUs on Identity Center groups",
+			yaml: "rules:\n  - name: a\n    approval_policy: default\n    requesters: [everyone]\n    match:\n      resource_types: [sso_group]\n      accounts: [prod]\n      ous: [ou-1]\n",
+			want: "rules.yaml:4:17: rules[0].requesters: want a mapping of fields\n" +
+				"rules.yaml:7:7: rules[0].match.accounts: Identity Center groups do not live in an account, so this rule could never match; remove accounts or add resource type account or iam_group\n" +
+				"rules.yaml:8:7: rules[0].match.ous: Identity Center groups do not live in an OU, so this rule could never match; remove ous or add resource type account or iam_group",
+		},
+		{
 			name: "fields with no value",
 			yaml: "rules:\n  - name: a\n    approval_policy: ~\n    description: [x]\n    requesters: {everyone: true}\n    match:\n      accounts:\n      ous: {a: b}\n",
 			want: "rules.yaml:3:22: rules[0].approval_policy: has no value; give one, or remove approval_policy\n" +
@@ -203,6 +210,10 @@ func TestParseErrorProblemsAndFileName(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mine.yaml")
 	if err := os.WriteFile(path, []byte("rules:\n  - name: a\n"), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "absent.yaml")
+	if _, err := ParseFile(missing); err == nil || err.Error() != "read rules: open "+missing+": no such file or directory" {
+		t.Errorf("ParseFile of a missing file = %v", err)
 	}
 	_, err = ParseFile(path)
 	want2 := path + ":2:5: rules[0].approval_policy: missing; name the approval policy requests under this rule go through (for example default)\n" +

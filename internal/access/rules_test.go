@@ -215,6 +215,18 @@ func TestDecideSpecificity(t *testing.T) {
 				NotRequestableWhy: "No rule makes permission set AdministratorAccess on account prod requestable; ask an admin to add a requestability rule for it."},
 		},
 		{
+			name: "no rule for an IAM group",
+			rules: `rules:
+  - name: accounts-everyone
+    requesters: {everyone: true}
+    approval_policy: default
+`,
+			target: iamDeployers, who: alice,
+			want: Decision{
+				Why:               "No rule makes membership of IAM group deployers in account prod requestable; ask an admin to add a requestability rule for it.",
+				NotRequestableWhy: "No rule makes membership of IAM group deployers in account prod requestable; ask an admin to add a requestability rule for it."},
+		},
+		{
 			name: "Identity Center groups are not accounts: the default match does not cover them",
 			rules: `rules:
   - name: accounts-everyone
