@@ -89,6 +89,11 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	if !slices.Equal(roles["alice@example.com"], []string{"admin"}) || !slices.Equal(roles["carol@example.com"], []string{"auditor"}) || len(roles) != 4 {
 		t.Fatalf("demo people: %+v", demo.People)
 	}
+	// stderr is written before the URL line, but reaches the test through another pipe:
+	// wait for its last line.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "Press Ctrl-C to stop.") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, want := range []string{"sign in (the demo sign-in page asks no password) as:", "alice@example.com", "Press Ctrl-C to stop."} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
