@@ -192,21 +192,9 @@ func (s *Store) ListResources(ctx context.Context, f ResourceFilter, p Page) ([]
 	}
 	n := p.size()
 	q += fmt.Sprintf(" ORDER BY r.type, r.display_name, r.id, r.connection_id LIMIT %d", n+1)
-	rs, err := s.read.query(ctx, q, args...)
+	out, err := s.queryResources(ctx, "list resources", q, args)
 	if err != nil {
-		return nil, "", fmt.Errorf("list resources: %w", err)
-	}
-	var out []Resource
-	for rs.Next() {
-		r, err := scanResource(rs)
-		if err != nil {
-			rs.Close()
-			return nil, "", fmt.Errorf("list resources: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := closeRows(rs); err != nil {
-		return nil, "", fmt.Errorf("list resources: %w", err)
+		return nil, "", err
 	}
 	next := ""
 	if len(out) > n {
@@ -358,6 +346,37 @@ func scanGrant(rs interface{ Scan(...any) error }) (Grant, error) {
 	return g, nil
 }
 
+// grantPage cuts a list of grants read with one extra row (LIMIT n+1, ordered by id and
+// connection) to n, with the token of the next page when there is one.
+func grantPage(out []Grant, n int) ([]Grant, string) {
+	if len(out) <= n {
+		return out, ""
+	}
+	out = out[:n]
+	return out, encodeToken(struct{ ID, Conn string }{out[n-1].ID, out[n-1].ConnectionID})
+}
+
+// queryResources runs a query of resourceCols and scans every row.
+func (s *Store) queryResources(ctx context.Context, what, q string, args []any) ([]Resource, error) {
+	rs, err := s.read.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	var out []Resource
+	for rs.Next() {
+		r, err := scanResource(rs)
+		if err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, r)
+	}
+	if err := closeRows(rs); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 func (s *Store) queryGrants(ctx context.Context, what, q string, args []any) ([]Grant, error) {
 	rs, err := s.read.query(ctx, q, args...)
 	if err != nil {
@@ -459,12 +478,7 @@ func (s *Store) EntitlementGrants(ctx context.Context, entitlementID string, at 
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		key.ID, key.Conn = out[n-1].ID, out[n-1].ConnectionID
-		next = encodeToken(key)
-	}
+	out, next := grantPage(out, n)
 	return out, next, nil
 }
 
@@ -490,12 +504,7 @@ func (s *Store) ResourceGrants(ctx context.Context, typ, id string, at *time.Tim
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		key.ID, key.Conn = out[n-1].ID, out[n-1].ConnectionID
-		next = encodeToken(key)
-	}
+	out, next := grantPage(out, n)
 	return out, next, nil
 }
 
@@ -564,21 +573,9 @@ func (s *Store) OUTree(ctx context.Context, connectionID string) ([]Resource, er
 		q += " AND r.connection_id = ?"
 		args = append(args, connectionID)
 	}
-	rs, err := s.read.query(ctx, q, args...)
+	all, err := s.queryResources(ctx, "organization tree", q, args)
 	if err != nil {
-		return nil, fmt.Errorf("organization tree: %w", err)
-	}
-	var all []Resource
-	for rs.Next() {
-		r, err := scanResource(rs)
-		if err != nil {
-			rs.Close()
-			return nil, err
-		}
-		all = append(all, r)
-	}
-	if err := closeRows(rs); err != nil {
-		return nil, fmt.Errorf("organization tree: %w", err)
+		return nil, err
 	}
 	key := func(conn, typ, id string) string { return conn + "\x00" + typ + "\x00" + id }
 	present := map[string]bool{}

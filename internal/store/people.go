@@ -94,22 +94,10 @@ func (s *Store) GetPerson(ctx context.Context, email string) (*Person, error) {
 		return nil, ErrNotFound
 	}
 	joins, args := resourceJoins(nil)
-	rs, err := s.read.query(ctx, "SELECT "+resourceCols+" FROM inv_resources r"+joins+
-		" WHERE r.email = ? AND r.email <> '' AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", append(args, email)...)
+	all, err := s.queryResources(ctx, "person "+email, "SELECT "+resourceCols+" FROM inv_resources r"+joins+
+		" WHERE r.email = ? AND r.email <> '' AND r.type IN "+identityTypesSQL+" ORDER BY r.type, r.display_name, r.id, r.first_seen", append(args, email))
 	if err != nil {
-		return nil, fmt.Errorf("person %s: %w", email, err)
-	}
-	var all []Resource
-	for rs.Next() {
-		r, err := scanResource(rs)
-		if err != nil {
-			rs.Close()
-			return nil, err
-		}
-		all = append(all, r)
-	}
-	if err := closeRows(rs); err != nil {
-		return nil, fmt.Errorf("person %s: %w", email, err)
+		return nil, err
 	}
 	if len(all) == 0 {
 		return nil, ErrNotFound
