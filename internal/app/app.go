@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -25,4 +26,6 @@ type App struct {
 	Auth *auth.Service
 	// Syncs starts syncs and runs them in the background (River).
 	Syncs *jobs.Service
+	// JIT is just-in-time access: the catalog, requests, approvals and leases.
+	JIT *jit.Service
 }

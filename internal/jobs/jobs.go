@@ -103,6 +103,21 @@ type Config struct {
 	// ID names this replica's River client (default host_pid<pid>_<start time>); a sync's
 	// Runner is it.
 	ID string
+	// Extensions add the background work of other features (just-in-time leases,
+	// notifications) to the same River client: their workers, queues and periodic jobs.
+	Extensions []Extension
+}
+
+// Extension is the background work of a feature outside this package. Its jobs run on the
+// same River client as syncs, so that they are inserted in the same transactions as the
+// store rows they act on (Service.InsertTx) and survive crashes and replicas the same way.
+type Extension interface {
+	// AddWorkers registers the extension's workers.
+	AddWorkers(w *river.Workers)
+	// Queues are the extension's own queues (name to configuration); nil for none.
+	Queues() map[string]river.QueueConfig
+	// PeriodicJobs are run by the leader replica; nil for none.
+	PeriodicJobs() []*river.PeriodicJob
 }
 
 // Service runs the jobs and starts syncs. app.App.Syncs is one.
@@ -217,6 +232,16 @@ func New(cfg Config) (*Service, error) {
 		},
 		Logger: slogFor(s.log),
 	}
+	for _, ext := range cfg.Extensions {
+		ext.AddWorkers(workers)
+		for name, q := range ext.Queues() {
+			if _, taken := rc.Queues[name]; taken {
+				return nil, fmt.Errorf("jobs: queue %q is registered twice", name)
+			}
+			rc.Queues[name] = q
+		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, ext.PeriodicJobs()...)
+	}
 	var err error
 	switch cfg.Store.Dialect() {
 	case store.SQLite:
@@ -234,6 +259,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return s, nil
+}
+
+// InsertTx inserts a job in the store transaction tx: the job exists if and only if the
+// transaction commits. Extensions insert their jobs with it.
+func (s *Service) InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return s.queue.InsertTx(ctx, tx, args, opts)
 }
 
 // ID is this replica's River client id (a sync's Runner).

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/ingest"
+	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -20,8 +21,15 @@ func (s *Server) startJobs(ctx context.Context) error {
 	st := s.App.Store
 	s.Metrics = metrics.New()
 	s.Metrics.WatchQueue(st.JobCounts)
+	jitSvc, err := jit.New(jit.Config{
+		Store: st, Log: s.log, FetchConfig: s.App.Connections.FetchConfig, BaseURL: s.cfg.PublicURL,
+	})
+	if err != nil {
+		return err
+	}
 	syncs, err := jobs.New(jobs.Config{
-		Store: st, Log: s.log, Metrics: s.Metrics,
+		Extensions: []jobs.Extension{jitSvc.Extension()},
+		Store:      st, Log: s.log, Metrics: s.Metrics,
 		Connections: storedConnections{s.App.Connections, st},
 		Ingest: func(ctx context.Context, in jobs.IngestInput) (any, error) {
 			res, err := ingest.Apply(ctx, st, ingestInput(in))
@@ -41,6 +49,8 @@ func (s *Server) startJobs(ctx context.Context) error {
 		return err
 	}
 	s.App.Syncs = syncs
+	jitSvc.SetQueue(syncs)
+	s.App.JIT = jitSvc
 	s.stops = append(s.stops, syncs.Stop)
 	return nil
 }

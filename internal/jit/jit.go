@@ -1,0 +1,275 @@
+// Package jit is just-in-time access: requests for access that the requestability rules
+// (internal/access) allow, their approval under a snapshotted approval policy, and leases that
+// grant the access in AWS through internal/awsprovision and take it away when they end.
+//
+// The lease is the truth. Expiry has three independent paths: a River job scheduled at the
+// lease's end (unique per lease), a periodic sweeper that re-enqueues anything overdue, and a
+// reconciler that compares what AWS has with the leases and acts. A lease is revoked only when
+// AWS confirms the deletion; overlapping leases and standing access share one assignment and a
+// lease ending never removes access another lease or standing access still needs.
+//
+// Every state change of a request is one store transaction that writes the new state, its
+// transition row, its audit entry, any job it starts (jobs.Service.InsertTx) and its
+// notification, so that a crash leaves either all of it or none.
+//
+// The files: requests.go (create, decide, cancel, list), approval.go (who may approve, step by
+// step), catalog.go, identity.go (person to AWS principal), transitions.go (the state
+// machine), leases.go, provision.go, expiry.go, reconcile.go, ratelimit.go, worker*.go (River).
+package jit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// State is where a request is in its life. The spellings are the API's.
+type State string
+
+// The states. Final states are Expired, Revoked, Denied, Cancelled and Failed.
+const (
+	StatePendingApproval State = "pending_approval"
+	StateApproved        State = "approved"     // approved; the lease's grant job is queued
+	StateProvisioning    State = "provisioning" // the grant is being made in AWS
+	StateActive          State = "active"       // AWS confirmed the access; the lease runs
+	StateExpiring        State = "expiring"     // the lease ended (or was ended); the revoke is under way
+	StateExpired         State = "expired"      // revoked in AWS at the lease's end
+	StateRevoked         State = "revoked"      // revoked early: released by the requester or revoked by an admin
+	StateDenied          State = "denied"
+	StateCancelled       State = "cancelled"
+	StateFailed          State = "failed" // with AWS's reason (Request.Error)
+)
+
+// Final says whether no further transition can leave s.
+func (s State) Final() bool {
+	switch s {
+	case StateExpired, StateRevoked, StateDenied, StateCancelled, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Kind is the kind of access a request is for (awsprovision's Access.Kind()).
+type Kind string
+
+// The kinds.
+const (
+	KindAccountAssignment  Kind = "account_assignment"   // account + permission set, Identity Center user
+	KindSSOGroupMembership Kind = "sso_group_membership" // Identity Center group membership
+	KindIAMGroupMembership Kind = "iam_group_membership" // IAM user in an IAM group
+)
+
+// Target is what a request grants, resolved at creation: the entitlement and the AWS ids the
+// provisioner needs. It is stored with the request (JSON) and never re-resolved.
+type Target struct {
+	ConnectionID  string `json:"connection_id"`
+	EntitlementID string `json:"entitlement_id"`
+	Kind          Kind   `json:"kind"`
+	DisplayName   string `json:"display_name"` // "AdministratorAccess on prod (111111111111)"
+	Application   string `json:"application"`  // "aws"
+	AccountID     string `json:"account_id,omitempty"`
+	AccountName   string `json:"account_name,omitempty"`
+	// PermissionSetARN and PermissionSetID are set for account assignments.
+	PermissionSetARN  string `json:"permission_set_arn,omitempty"`
+	PermissionSetID   string `json:"permission_set_id,omitempty"`
+	PermissionSetName string `json:"permission_set_name,omitempty"`
+	// GroupID is the Identity Center group id, or the IAM group's ARN.
+	GroupID   string `json:"group_id,omitempty"`
+	GroupName string `json:"group_name,omitempty"`
+	// PrincipalID is the requester's Identity Center user id, or IAM user ARN for IAM groups.
+	PrincipalID   string `json:"principal_id"`
+	PrincipalName string `json:"principal_name,omitempty"`
+}
+
+// AccessKey identifies the AWS access itself (not the request): two leases with the same key
+// share one assignment or membership.
+func (t Target) AccessKey() string {
+	switch t.Kind {
+	case KindAccountAssignment:
+		return fmt.Sprintf("%s|%s|%s|USER|%s", t.Kind, t.AccountID, t.PermissionSetID, t.PrincipalID)
+	default:
+		return fmt.Sprintf("%s|%s|%s", t.Kind, t.GroupID, t.PrincipalID)
+	}
+}
+
+// Transition is one stored state change.
+type Transition struct {
+	Seq    int       `json:"-"`
+	From   State     `json:"from"` // "" for the creation
+	To     State     `json:"to"`
+	By     string    `json:"by"` // an email, or "gatehouse" for the jobs
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// Request is a request with its lease and history, as the API and UI show it.
+type Request struct {
+	ID        string
+	State     State
+	Requester string // email
+	Target    Target
+	Reason    string
+	Duration  time.Duration
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// StartsAt and EndsAt are the lease's (nil before it starts).
+	StartsAt, EndsAt *time.Time
+	// Rule is the name of the rule that applied; Policy the approval policy snapshot.
+	Rule   string
+	Policy PolicySnapshot
+	// Steps is the approval progress, one per policy step.
+	Steps []StepStatus
+	// BreakGlass marks self-approved emergency access (it needs a review after the fact).
+	BreakGlass bool
+	// EndSessions means revoking also ends live sessions (opt-in per rule).
+	EndSessions bool
+	// PendingExtension is an extension waiting for approval.
+	PendingExtension *Extension
+	// Error is AWS's reason when State is failed (or when a step failed and is retried).
+	Error       string
+	Transitions []Transition
+	Lease       *Lease
+}
+
+// PolicySnapshot is the approval policy as it was when the request was made (stored JSON).
+type PolicySnapshot struct {
+	Name string          `json:"name"`
+	Doc  json.RawMessage `json:"doc"` // the policy, as internal/access marshals it (JSON)
+}
+
+// StepStatus is one approval step's progress.
+type StepStatus struct {
+	Index     int        `json:"index"`
+	Required  int        `json:"required"`
+	Approvers []string   `json:"approvers"` // eligible approvers' emails, as resolved
+	Approvals []Decision `json:"approvals"`
+	State     string     `json:"state"` // waiting, approved, denied, skipped_to_fallback, timed_out
+	DueAt     *time.Time `json:"due_at,omitempty"`
+}
+
+// Decision is one approver's decision.
+type Decision struct {
+	By       string    `json:"by"`
+	Approved bool      `json:"approved"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
+// Extension is a pending request for more time.
+type Extension struct {
+	Duration    time.Duration
+	Reason      string
+	RequestedAt time.Time
+}
+
+// LeaseState is where a lease is.
+type LeaseState string
+
+// The lease states.
+const (
+	LeasePending LeaseState = "pending" // not granted yet
+	LeaseActive  LeaseState = "active"  // AWS confirmed the grant
+	LeaseEnding  LeaseState = "ending"  // past its end or ended early; revoke under way
+	LeaseEnded   LeaseState = "ended"   // AWS confirmed the revoke (or another holder keeps the access)
+	LeaseFailed  LeaseState = "failed"  // the grant failed for good
+)
+
+// Lease is the truth about one grant of temporary access.
+type Lease struct {
+	ID        string
+	RequestID string
+	Requester string
+	Target    Target
+	State     LeaseState
+	StartsAt  *time.Time
+	EndsAt    time.Time
+	// EndedAt is when AWS confirmed the revoke; EndReason is expired, released or revoked.
+	EndedAt   *time.Time
+	EndReason string
+	// Drift is what the reconciler found AWS to disagree with (empty when none).
+	Drift string
+}
+
+// Code classifies an Error for the API (status) and the UI.
+type Code int
+
+// The codes.
+const (
+	CodeInvalid   Code = http.StatusBadRequest
+	CodeForbidden Code = http.StatusForbidden
+	CodeNotFound  Code = http.StatusNotFound
+	CodeConflict  Code = http.StatusConflict
+)
+
+// Error is a refusal a person can act on: Detail says why and what to do.
+type Error struct {
+	Code   Code
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// Errorf returns an *Error.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf is err's Code, 0 when err is no *Error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// Queue inserts River jobs in store transactions (jobs.Service).
+type Queue interface {
+	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Notifier receives every event of a request, inside the transaction that made it, so that a
+// notification is sent if and only if the change committed (internal/notify writes an outbox).
+type Notifier interface {
+	NotifyTx(ctx context.Context, tx *store.Tx, ev Event) error
+}
+
+// Event is one notable moment of a request.
+type Event struct {
+	Kind      string // requested, approval_needed, approved, denied, granted, expiry_warning, revoked, expired, failed, break_glass, cancelled, extended
+	RequestID string
+	Requester string
+	// To are the people the event is for (approvers of the current step for
+	// approval_needed); webhooks receive every event regardless.
+	To     []string
+	Target Target
+	State  State
+	Actor  string
+	Reason string
+	EndsAt *time.Time
+	At     time.Time
+	URL    string // the request's page in the UI
+}
+
+// Config configures the service.
+type Config struct {
+	Store *store.Store
+	Log   *zap.Logger
+	// FetchConfig gives a connection's AWS configuration (connection.Service.FetchConfig).
+	FetchConfig func(ctx context.Context, connectionID string) (awsfetch.Config, error)
+	Notifier    Notifier
+	// BaseURL is the server's public URL, for links in notifications.
+	BaseURL string
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
+}

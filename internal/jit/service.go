@@ -1,0 +1,207 @@
+package jit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+	"go.uber.org/zap"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Service is just-in-time access for one server. Its methods check that the caller may do what
+// they ask and answer *Error for refusals.
+type Service struct {
+	cfg   Config
+	st    *store.Store
+	log   *zap.Logger
+	queue Queue
+}
+
+// New returns the service. SetQueue must be called before it changes anything (the River
+// client is built with the service's Extension, so it comes after New).
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("jit: a store is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log.Named("jit")}, nil
+}
+
+// SetQueue gives the service the River client to insert its jobs with (jobs.Service).
+func (s *Service) SetQueue(q Queue) { s.queue = q }
+
+// errNotBuilt is returned by the parts of the contract not implemented yet.
+var errNotBuilt = errors.New("jit: not built yet")
+
+// ---- Contract stubs: each is replaced by its real implementation in the file named. ----
+
+// CatalogQuery filters the catalog.
+type CatalogQuery struct {
+	// Q searches display names, account names and ids, permission set names.
+	Q         string
+	AccountID string
+	Page      store.Page
+}
+
+// CatalogItem is one requestable entitlement for the caller.
+type CatalogItem struct {
+	EntitlementID     string
+	DisplayName       string
+	Application       string
+	ResourceType      string // account, sso_group, iam_group
+	AccountID         string
+	AccountName       string
+	PermissionSetARN  string
+	PermissionSetName string
+	GroupName         string
+	DefaultDuration   time.Duration
+	MaxDuration       time.Duration
+	ReasonRequired    bool
+	Rule              string
+	Policy            string
+	// Why says which rule applies and why (access.Decision.Why).
+	Why string
+}
+
+// CatalogEntry is one entitlement as the caller sees it, requestable or not, with why.
+type CatalogEntry struct {
+	Item        CatalogItem
+	Requestable bool
+	// NotRequestableWhy says why not and what to do (no rule, not among the requesters, no
+	// Identity Center user with the caller's email, ...).
+	NotRequestableWhy string
+	// Grants is what the permission set grants (managed and inline policies, session duration).
+	PermissionSet *PermissionSetInfo
+}
+
+// PermissionSetInfo is what a permission set grants.
+type PermissionSetInfo struct {
+	ARN             string
+	Name            string
+	SessionDuration string
+	ManagedPolicies []string
+	InlinePolicy    string
+}
+
+// Catalog lists what the caller may request. (catalog.go)
+func (s *Service) Catalog(ctx context.Context, c *auth.Caller, q CatalogQuery) ([]CatalogItem, string, error) {
+	return nil, "", errNotBuilt
+}
+
+// Entry describes one entitlement for the caller. (catalog.go)
+func (s *Service) Entry(ctx context.Context, c *auth.Caller, entitlementID string) (*CatalogEntry, error) {
+	return nil, errNotBuilt
+}
+
+// CreateInput is a new request.
+type CreateInput struct {
+	EntitlementID string
+	Duration      time.Duration // 0: the rule's default
+	Reason        string
+	// BreakGlass asks for self-approved emergency access (only where the rule allows it).
+	BreakGlass bool
+}
+
+// Create makes a request. (requests.go)
+func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Get returns a request the caller may see. (requests.go)
+func (s *Service) Get(ctx context.Context, c *auth.Caller, id string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// ListFilter filters requests.
+type ListFilter struct {
+	// Scope: "mine" (the caller's own), "to_approve" (waiting for the caller's decision),
+	// "all" (admins and auditors only). Empty means "mine".
+	Scope     string
+	States    []State
+	Requester string
+	Page      store.Page
+}
+
+// List lists requests. (requests.go)
+func (s *Service) List(ctx context.Context, c *auth.Caller, f ListFilter) ([]Request, string, error) {
+	return nil, "", errNotBuilt
+}
+
+// Approve records the caller's approval (of the current step, or of a pending extension, or
+// the after-the-fact review of break-glass access). (requests.go)
+func (s *Service) Approve(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Deny ends the request (one denial is enough). (requests.go)
+func (s *Service) Deny(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Cancel withdraws a request before it is active (the requester, or an admin). (requests.go)
+func (s *Service) Cancel(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Release ends active access early (the requester). (leases.go)
+func (s *Service) Release(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Revoke ends active access early (an admin). (leases.go)
+func (s *Service) Revoke(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// Extend asks for more time; the policy decides whether it needs approval again. (leases.go)
+func (s *Service) Extend(ctx context.Context, c *auth.Caller, id string, d time.Duration, reason string) (*Request, error) {
+	return nil, errNotBuilt
+}
+
+// LeaseFilter filters leases.
+type LeaseFilter struct {
+	// Scope: "mine" or "all" (admins and auditors).
+	Scope  string
+	States []LeaseState
+	Page   store.Page
+}
+
+// Leases lists leases. (leases.go)
+func (s *Service) Leases(ctx context.Context, c *auth.Caller, f LeaseFilter) ([]Lease, string, error) {
+	return nil, "", errNotBuilt
+}
+
+// Rules returns the rules and policies document (YAML) in force and its version. (config.go)
+func (s *Service) Rules(ctx context.Context) (doc []byte, version int64, err error) {
+	return nil, 0, errNotBuilt
+}
+
+// ApplyRules replaces the rules and policies with doc after checking it; a bad document
+// changes nothing and the error is an *access.ParseError (line-precise). Admins only. (config.go)
+func (s *Service) ApplyRules(ctx context.Context, c *auth.Caller, doc []byte) (version int64, err error) {
+	return 0, errNotBuilt
+}
+
+// Extension is the River work of the service, for jobs.Config.Extensions. (worker.go)
+func (s *Service) Extension() interface {
+	AddWorkers(w *river.Workers)
+	Queues() map[string]river.QueueConfig
+	PeriodicJobs() []*river.PeriodicJob
+} {
+	return noExtension{}
+}
+
+type noExtension struct{}
+
+func (noExtension) AddWorkers(*river.Workers)            {}
+func (noExtension) Queues() map[string]river.QueueConfig { return nil }
+func (noExtension) PeriodicJobs() []*river.PeriodicJob   { return nil }
