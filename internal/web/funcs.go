@@ -163,13 +163,13 @@ func pct(done, total int) int {
 // stateTone is the badge colour class of a state word.
 func stateTone(state string) string {
 	switch state {
-	case "succeeded", "added", "active", "ok", "current", "ACTIVE":
+	case "succeeded", "added", "active", "ok", "current", "ACTIVE", "approved":
 		return "ok"
-	case "partial", "stale", "throttled", "expiring":
+	case "partial", "stale", "throttled", "expiring", "ending", "timed_out":
 		return "warn"
-	case "failed", "removed", "revoked", "expired", "SUSPENDED":
+	case "failed", "removed", "revoked", "expired", "SUSPENDED", "denied":
 		return "bad"
-	case "running", "queued":
+	case "running", "queued", "pending_approval", "provisioning", "pending", "waiting", "skipped_to_fallback":
 		return "info"
 	}
 	return "neutral"

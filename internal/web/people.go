@@ -83,6 +83,9 @@ type personData struct {
 	Total     int
 	All       string
 	Sort, Dir string
+	// Leases says the page loads the person's temporary access (their own page, now, on a
+	// server with just-in-time access): htmx fetches it, so the cached page stays current.
+	Leases bool
 }
 
 // person shows everything one person can reach across accounts (permission set, account,
@@ -111,7 +114,7 @@ func (h *handlers) person(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	d := personData{Email: email, Own: own, Self: "/people/" + escapeID(email), AtDate: atDate, Today: now().Format("2006-01-02"),
-		Sort: r.URL.Query().Get("sort"), Dir: r.URL.Query().Get("dir")}
+		Sort: r.URL.Query().Get("sort"), Dir: r.URL.Query().Get("dir"), Leases: own && at == nil && h.jit != nil}
 	if at != nil {
 		d.AtLabel = atLabel(r, at)
 		d.AtPhrase = "on " + d.AtLabel

@@ -4,7 +4,8 @@
 // nothing at run time and the build needs no Node.
 //
 // Handlers are thin and live one file per page group (home.go, syncs.go, inventory.go,
-// people.go, history.go, audit.go, admin.go): parse the request, narrow to what the
+// people.go, history.go, audit.go, admin.go; for just-in-time access catalog.go,
+// requests.go, approvals.go, leases.go, rules.go): parse the request, narrow to what the
 // caller may see, call the store or an app service, render. Every route is registered
 // through auth.Router with the access it needs; handlers narrow further (a person sees
 // only their own person page unless they may audit).
@@ -48,6 +49,8 @@ type handlers struct {
 	pages map[string]*template.Template
 	cache versioncache.Cache[pageEntry]
 	memo  memo
+	// jit is just-in-time access (a.JIT), nil when the server runs without it.
+	jit jitAPI
 }
 
 // registrations are the page groups' route registrations, one per file (each file's init
@@ -56,7 +59,11 @@ var registrations []func(r *auth.Router, h *handlers)
 
 // Register adds every page and the static assets to r.
 func Register(r *auth.Router, a *app.App) {
-	h := newHandlers(a)
+	register(r, newHandlers(a))
+}
+
+func register(r *auth.Router, h *handlers) {
+	a := h.app
 	r.Handle("GET", "/static/", auth.Public, staticHandler())
 	r.SetForbiddenPage(func(w http.ResponseWriter, req *http.Request, detail string) {
 		h.forbidden(w, req, strings.ToUpper(detail[:1])+detail[1:]+". An admin of Gatehouse gives roles (the admins and auditors settings).")
@@ -77,7 +84,11 @@ func newHandlers(a *app.App) *handlers {
 	if a != nil && a.Log != nil {
 		log = a.Log.Named("web")
 	}
-	return &handlers{app: a, log: log, pages: mustParsePages()}
+	h := &handlers{app: a, log: log, pages: mustParsePages()}
+	if a != nil && a.JIT != nil {
+		h.jit = a.JIT
+	}
+	return h
 }
 
 // page is what the layout renders around every page's content.

@@ -28,4 +28,23 @@
       });
     }
   });
+
+  // <span data-countdown="RFC 3339 time">: the time left, ticking every second between the
+  // server's refreshes (htmx polls the card around it every few seconds).
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function tick() {
+    var els = document.querySelectorAll("[data-countdown]");
+    for (var i = 0; i < els.length; i++) {
+      var end = Date.parse(els[i].getAttribute("data-countdown"));
+      if (isNaN(end)) { continue; }
+      var s = Math.round((end - Date.now()) / 1000);
+      var t;
+      if (s <= 0) { t = "ended"; }
+      else if (s >= 3600) { t = Math.floor(s / 3600) + "h " + pad(Math.floor(s / 60) % 60) + "m " + pad(s % 60) + "s"; }
+      else if (s >= 60) { t = Math.floor(s / 60) + "m " + pad(s % 60) + "s"; }
+      else { t = s + "s"; }
+      if (els[i].textContent !== t) { els[i].textContent = t; }
+    }
+  }
+  setInterval(tick, 1000);
 })();
