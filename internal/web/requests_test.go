@@ -108,8 +108,8 @@ func pinNow(t *testing.T, at time.Time) {
 func activeRequest() *jit.Request {
 	start, end := t0, t0.Add(time.Hour)
 	return &jit.Request{ID: "req_7", State: jit.StateActive, Requester: "bob@example.com",
-		Target:   jit.Target{EntitlementID: "account:333333333333:ps-1", DisplayName: "AdministratorAccess on prod (333333333333)"},
-		Reason:   "INC-42: fix the deploy", Duration: time.Hour, CreatedAt: t0.Add(-5 * time.Minute),
+		Target: jit.Target{EntitlementID: "account:333333333333:ps-1", DisplayName: "AdministratorAccess on prod (333333333333)"},
+		Reason: "INC-42: fix the deploy", Duration: time.Hour, CreatedAt: t0.Add(-5 * time.Minute),
 		StartsAt: &start, EndsAt: &end, Rule: "accounts-everyone", Policy: jit.PolicySnapshot{Name: "default"},
 		Steps: []jit.StepStatus{{Index: 0, Required: 1, Approvers: []string{"carol@example.com", "dan@example.com"}, State: "approved",
 			Approvals: []jit.Decision{{By: "carol@example.com", Approved: true, Reason: "ok", At: t0.Add(-2 * time.Minute)}}}},
