@@ -177,32 +177,13 @@ func (h *handlers) connectionError(w http.ResponseWriter, err error) {
 // maxBody bounds a JSON request body.
 const maxBody = 1 << 20
 
-// decodeBody reads a JSON object into v, answering 400 (naming the unknown field or the
+// decodeJSONBody reads a JSON object into v, answering 400 (naming the unknown field or the
 // position of the syntax error) when it cannot.
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		var tooBig *http.MaxBytesError
-		detail := "the body must be one JSON object"
-		switch {
-		case errors.Is(err, io.EOF):
-			detail = "the body is empty; send a JSON object"
-		case errors.As(err, &syn):
-			detail = fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)
-		case errors.As(err, &typ):
-			detail = fmt.Sprintf("%s must be a JSON %s", typ.Field, typ.Type.Kind())
-			if typ.Field == "" {
-				detail = "the body must be one JSON object"
-			}
-		case errors.As(err, &tooBig):
-			detail = fmt.Sprintf("the body is larger than %d bytes", maxBody)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			detail = "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; see /api/v1/openapi.json for the fields"
-		}
-		badRequest(w, detail)
+		badRequest(w, jsonBodyProblem(err))
 		return false
 	}
 	if dec.More() {
@@ -210,4 +191,28 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// jsonBodyProblem says what is wrong with a JSON body that did not decode.
+func jsonBodyProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	detail := "the body must be one JSON object"
+	switch {
+	case errors.Is(err, io.EOF):
+		detail = "the body is empty; send a JSON object"
+	case errors.As(err, &syn):
+		detail = fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		detail = fmt.Sprintf("%s must be a JSON %s", typ.Field, typ.Type.Kind())
+		if typ.Field == "" {
+			detail = "the body must be one JSON object"
+		}
+	case errors.As(err, &tooBig):
+		detail = fmt.Sprintf("the body is larger than %d bytes", maxBody)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		detail = "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; see /api/v1/openapi.json for the fields"
+	}
+	return detail
 }

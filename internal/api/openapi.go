@@ -38,8 +38,14 @@ type operation struct {
 	Response any
 	// Binary says the success body is a file (application/octet-stream).
 	Binary bool
+	// TextBody and TextResponse are the media types of a body and a success body that are
+	// text, not JSON (the rules document is YAML).
+	TextBody, TextResponse string
 	// Errors are the other statuses the operation answers, with when.
 	Errors map[int]string
+	// ErrorBodies are the types of error bodies that carry more than a Problem (each
+	// status must be in Errors too).
+	ErrorBodies map[int]any
 }
 
 var (
@@ -114,6 +120,50 @@ var operations = []operation{
 	{Method: "DELETE", Path: "/api/v1/connections/{id}", Summary: "Delete a connection added in the UI or API", Access: auth.Admin,
 		Params: []param{pathParam("id", "connection id")}, Status: 204, Errors: map[int]string{404: "no such connection", 409: "the connection comes from the config file"}},
 
+	{Method: "GET", Path: "/api/v1/catalog", Summary: "Just-in-time access: what you may request, with the rule that allows it and why", Access: auth.SignedIn,
+		Params: []param{query("q", "search in display names, account names and ids, permission set names"), query("account_id", "only this account's entitlements"), pageSize, pageToken},
+		Status: 200, Response: List[CatalogItem]{}},
+	{Method: "GET", Path: "/api/v1/catalog/{id}", Summary: "One entitlement for you: requestable or not (and why), and what its permission set grants", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "entitlement id, e.g. account:222222222222:ps-0123456789abcdef")}, Status: 200, Response: CatalogEntry{},
+		Errors: map[int]string{404: "no such entitlement"}},
+	{Method: "GET", Path: "/api/v1/requests", Summary: "Requests for just-in-time access, newest first", Access: auth.SignedIn,
+		Params: []param{query("scope", "mine (default: your requests), to_approve (waiting for your decision), all (auditors and admins)"),
+			query("state", "only these states, separated by commas: pending_approval, approved, provisioning, active, expiring, revoked, expired, denied, cancelled, failed"),
+			query("requester", "only this requester's requests (email)"), pageSize, pageToken},
+		Status: 200, Response: List[Request]{}, Errors: map[int]string{403: "scope=all needs the auditor role"}},
+	{Method: "POST", Path: "/api/v1/requests", Summary: "Request access (201 with the request, which goes to approval under the rule's policy)", Access: auth.SignedIn,
+		Body: CreateRequestBody{}, Status: 201, Response: Request{},
+		Errors: map[int]string{400: "bad input: no entitlement_id, a bad duration or one over the rule's maximum, a missing required reason", 403: "no rule lets you request it (the detail says why)", 404: "no such entitlement", 409: "you already have a request in flight for it"}},
+	{Method: "GET", Path: "/api/v1/requests/{id}", Summary: "One request: its state, the lease's starts_at and ends_at, its approval steps and every transition", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id (req_...)")}, Status: 200, Response: Request{},
+		Errors: map[int]string{403: "neither your request nor one you may decide or audit", 404: "no such request"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/approve", Summary: "Approve a request's current step (or its pending extension, or break-glass access after the fact); never your own request", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id")}, Body: ActionBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{404: "no such request", 409: "the request is not waiting for approval (e.g. cancelled)", 403: "you may not approve it (your own request, not an approver of the current step, or approved an earlier step)"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/deny", Summary: "Deny a request (one denial ends it)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id")}, Body: ActionBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{404: "no such request", 409: "the request is not waiting for approval", 403: "you are not an approver of its current step"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/cancel", Summary: "Withdraw a request before it is active (the requester, or an admin)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id")}, Body: ActionBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{404: "no such request", 409: "the request is already active or final", 403: "not your request"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/release", Summary: "End your active access early (the access is revoked in AWS)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id")}, Body: ActionBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{404: "no such request", 409: "the access is not active", 403: "not your request"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/revoke", Summary: "End someone's access early (admins; the access is revoked in AWS)", Access: auth.Admin,
+		Params: []param{pathParam("id", "the request's id")}, Body: ActionBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{404: "no such request", 409: "the access is not active"}},
+	{Method: "POST", Path: "/api/v1/requests/{id}/extend", Summary: "Ask for more time on active access; the policy says whether it needs approval again (pending_extension) or applies at once", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the request's id")}, Body: ExtendBody{}, Status: 200, Response: Request{},
+		Errors: map[int]string{400: "a bad duration, or one past the rule's maximum", 403: "not your request", 404: "no such request", 409: "the access is not active, or an extension is already waiting"}},
+	{Method: "GET", Path: "/api/v1/leases", Summary: "Leases of just-in-time access (yours, or everyone's for auditors)", Access: auth.SignedIn,
+		Params: []param{query("scope", "mine (default) or all (auditors and admins)"), query("state", "only these states, separated by commas: pending, active, ending, ended, failed"), pageSize, pageToken},
+		Status: 200, Response: List[Lease]{}, Errors: map[int]string{403: "scope=all needs the auditor role"}},
+	{Method: "GET", Path: "/api/v1/rules", Summary: "The requestability rules and approval policies in force (YAML; the version in the X-Gatehouse-Rules-Version header)", Access: auth.Auditor,
+		Status: 200, TextResponse: "application/yaml"},
+	{Method: "PUT", Path: "/api/v1/rules", Summary: "Replace the rules and policies with a YAML document; a bad one changes nothing and every problem is listed with its line", Access: auth.Admin,
+		TextBody: "application/yaml", Status: 200, Response: RulesApplied{},
+		Errors: map[int]string{400: "the document has problems: each with its line, column, field and message"}, ErrorBodies: map[int]any{400: RulesRejected{}}},
+
 	{Method: "GET", Path: "/api/v1/tokens", Summary: "Your API tokens (all tokens for admins with all=true)", Access: auth.SignedIn,
 		Params: []param{query("all", "true: every person's tokens (admins only)"), pageSize, pageToken}, Status: 200, Response: List[Token]{}},
 	{Method: "POST", Path: "/api/v1/tokens", Summary: "Create an API token acting as you; the secret is in this answer only", Access: auth.SignedIn,
@@ -161,6 +211,9 @@ func Spec() map[string]any {
 		if params != nil {
 			o["parameters"] = params
 		}
+		if op.TextBody != "" {
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{op.TextBody: map[string]any{"schema": map[string]string{"type": "string"}}}}
+		}
 		if op.Body != nil {
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Body), schemas)}}}
 		}
@@ -168,6 +221,9 @@ func Spec() map[string]any {
 		ok := map[string]any{"description": http.StatusText(op.Status)}
 		if op.Binary {
 			ok["content"] = map[string]any{"application/octet-stream": map[string]any{"schema": map[string]string{"type": "string", "format": "binary"}}}
+		}
+		if op.TextResponse != "" {
+			ok["content"] = map[string]any{op.TextResponse: map[string]any{"schema": map[string]string{"type": "string"}}}
 		}
 		if op.Response != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.Response), schemas)}}
@@ -178,7 +234,7 @@ func Spec() map[string]any {
 		for k, v := range op.Errors {
 			errs[k] = v
 		}
-		if len(op.Params) > 0 || op.Body != nil {
+		if len(op.Params) > 0 || op.Body != nil || op.TextBody != "" {
 			if _, set := errs[400]; !set {
 				errs[400] = "bad input: the detail says what to fix"
 			}
@@ -191,6 +247,9 @@ func Spec() map[string]any {
 		}
 		for code, when := range errs {
 			responses[itoa(code)] = map[string]any{"description": when, "content": problemRef}
+		}
+		for code, t := range op.ErrorBodies {
+			responses[itoa(code)].(map[string]any)["content"] = map[string]any{"application/problem+json": map[string]any{"schema": schemaOf(reflect.TypeOf(t), schemas)}}
 		}
 		o["responses"] = responses
 		if paths[path] == nil {

@@ -92,6 +92,16 @@ func TestOpenAPIDocumentIsServedAndConsistent(t *testing.T) {
 		"Change":  {"sync_id", "at", "kind", "grant_id", "entitlement_id", "principal_type", "principal_id", "account_id", "person"},
 		"Access":  {"grant_id", "entitlement_id", "account_id", "via", "since"},
 		"Problem": {"type", "title", "status", "detail"},
+		// Just-in-time access (issue 11's stable contract).
+		"CatalogItem": {"id", "display_name", "application", "account_id", "permission_set_arn", "default_duration", "max_duration",
+			"resource_type", "reason_required", "rule", "why"},
+		"CatalogEntry": {"id", "requestable", "not_requestable_why", "permission_set"},
+		"Request": {"id", "state", "requester", "entitlement_id", "display_name", "application", "account_id", "reason", "duration",
+			"starts_at", "ends_at", "rule", "policy", "steps", "transitions", "lease", "error", "break_glass", "created_at"},
+		"RequestTransition": {"from", "to", "by", "at", "reason"},
+		"Lease":             {"id", "request_id", "requester", "entitlement_id", "state", "starts_at", "ends_at", "ended_at", "end_reason", "drift"},
+		"RulesRejected":     {"type", "title", "status", "detail", "problems"},
+		"RulesProblem":      {"line", "column", "field", "message"},
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {
@@ -103,6 +113,10 @@ func TestOpenAPIDocumentIsServedAndConsistent(t *testing.T) {
 				t.Errorf("schema %s lacks %s", schema, f)
 			}
 		}
+	}
+	// The rules document is YAML both ways.
+	if _, ok := doc.Paths["/api/v1/rules"]["put"]["requestBody"].(map[string]any)["content"].(map[string]any)["application/yaml"]; !ok {
+		t.Errorf("PUT /api/v1/rules does not take application/yaml: %v", doc.Paths["/api/v1/rules"]["put"])
 	}
 	get := doc.Paths["/api/v1/people/{email}/access"]["get"]
 	if get == nil || get["responses"].(map[string]any)["403"] == nil {
