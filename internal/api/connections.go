@@ -202,6 +202,8 @@ func jsonBodyProblem(err error) string {
 	switch {
 	case errors.Is(err, io.EOF):
 		detail = "the body is empty; send a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		detail = "the body is not valid JSON (it ends before the object does)"
 	case errors.As(err, &syn):
 		detail = fmt.Sprintf("the body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.As(err, &typ):
