@@ -19,6 +19,8 @@ type fileRule struct {
 	Duration       fileDuration   `yaml:"duration"`
 	ReasonRequired bool           `yaml:"reason_required"`
 	ApprovalPolicy string         `yaml:"approval_policy"`
+	BreakGlass     bool           `yaml:"break_glass,omitempty"`
+	EndSessions    bool           `yaml:"end_sessions,omitempty"`
 }
 
 type fileMatch struct {
@@ -69,6 +71,8 @@ func (rs *RuleSet) MarshalYAML() (any, error) {
 			Duration:       fileDuration{Default: FormatDuration(r.Duration.Default), Max: FormatDuration(r.Duration.Max)},
 			ReasonRequired: r.ReasonRequired,
 			ApprovalPolicy: r.ApprovalPolicy,
+			BreakGlass:     r.BreakGlass,
+			EndSessions:    r.EndSessions,
 		})
 	}
 	return out, nil

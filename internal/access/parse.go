@@ -103,6 +103,19 @@ func ParseRules(data []byte, opts ...ParseOption) (*RuleSet, error) {
 type parser struct {
 	file     string
 	problems []Problem
+	// config is set by ParseConfig: the document may hold policies: beside rules:.
+	config   bool
+	policies []Policy
+	// policyRefs are the rules' approval_policy values, checked against the policies once
+	// both are read.
+	policyRefs []policyRef
+}
+
+// policyRef is a rule's approval_policy value and where it is.
+type policyRef struct {
+	name string
+	path string
+	node *yaml.Node
 }
 
 func (p *parser) add(n *yaml.Node, field, format string, args ...any) {
@@ -114,7 +127,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // The fields each level of the file knows, in the order messages list them.
 var (
 	topFields        = []string{"rules"}
-	ruleFields       = []string{"name", "description", "match", "requesters", "duration", "reason_required", "approval_policy"}
+	configFields     = []string{"rules", "policies"}
+	ruleFields       = []string{"name", "description", "match", "requesters", "duration", "reason_required", "approval_policy", "break_glass", "end_sessions"}
 	matchFields      = []string{"application", "resource_types", "accounts", "ous", "permission_sets", "groups"}
 	requesterFields  = []string{"everyone", "groups", "people"}
 	durationFields   = []string{"default", "max"}
@@ -142,7 +156,14 @@ func (p *parser) parse(data []byte) *RuleSet {
 		p.add(root, "", "want a mapping with a top-level rules: list")
 		return nil
 	}
-	fields := p.fields(root, "", topFields)
+	known := topFields
+	if p.config {
+		known = configFields
+	}
+	fields := p.fields(root, "", known)
+	if f, ok := fields["policies"]; ok {
+		p.policies = p.policyList(f)
+	}
 	rulesNode, ok := fields["rules"]
 	if !ok {
 		if len(p.problems) == 0 { // a misspelt "rules:" has already been reported
@@ -381,11 +402,20 @@ func (p *parser) rule(n *yaml.Node, path string) parsedRule {
 		if r.ApprovalPolicy == "" && f.value.Kind == yaml.ScalarNode && f.value.Tag != "!!null" {
 			p.add(f.value, join(path, "approval_policy"), "is empty; name an approval policy (for example default)")
 		}
+		if r.ApprovalPolicy != "" {
+			p.policyRefs = append(p.policyRefs, policyRef{name: r.ApprovalPolicy, path: join(path, "approval_policy"), node: f.value})
+		}
 	} else {
 		p.add(n, join(path, "approval_policy"), "missing; name the approval policy requests under this rule go through (for example default)")
 	}
 	if f, ok := fs["reason_required"]; ok {
 		r.ReasonRequired = p.boolean(f, join(path, "reason_required"))
+	}
+	if f, ok := fs["break_glass"]; ok {
+		r.BreakGlass = p.boolean(f, join(path, "break_glass"))
+	}
+	if f, ok := fs["end_sessions"]; ok {
+		r.EndSessions = p.boolean(f, join(path, "end_sessions"))
 	}
 	r.Match.Application = DefaultApplication
 	r.Match.ResourceTypes = []ResourceType{ResourceAccount}

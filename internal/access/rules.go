@@ -1,8 +1,9 @@
 // Package access decides what can be requested just in time, by whom, for how long and under
 // which approval policy. Requestability rules (a RuleSet, written by admins as YAML) are matched
 // against a target entitlement; the most specific matching rule decides, and the Decision says in
-// plain words which rule applies and why. Later this package also holds requests, approval
-// policies and leases; today it holds the rules only and talks to nothing (no store, no AWS).
+// plain words which rule applies and why. Approval policies (policy.go) live in the same YAML
+// document under policies:, and approval.go is the pure approval engine: who may approve which
+// step of a request. The package talks to nothing (no store, no AWS); internal/jit does.
 package access
 
 import (
@@ -55,6 +56,12 @@ type Rule struct {
 	ReasonRequired bool
 	// ApprovalPolicy names the approval policy a request under this rule goes through.
 	ApprovalPolicy string
+	// BreakGlass allows self-approved emergency access: granted at once, the approvers are
+	// alerted, and an approver must review it after the fact.
+	BreakGlass bool
+	// EndSessions makes revoking also end the requester's live sessions (opt-in: it edits the
+	// permission set's inline policy for a while).
+	EndSessions bool
 
 	// line is where the rule starts in its YAML file (0 when built in code); messages use it.
 	line int
@@ -133,6 +140,8 @@ type Decision struct {
 	MaxDuration     time.Duration
 	ReasonRequired  bool
 	ApprovalPolicy  string
+	BreakGlass      bool
+	EndSessions     bool
 	// Why says which rule applies and why, in a sentence for the UI.
 	Why string
 	// NotRequestableWhy says, when Requestable is false, why not and what to do.
@@ -354,6 +363,8 @@ func (rs *RuleSet) Decide(t Target, q Requester) Decision {
 		MaxDuration:     best.Duration.Max,
 		ReasonRequired:  best.ReasonRequired,
 		ApprovalPolicy:  best.ApprovalPolicy,
+		BreakGlass:      best.BreakGlass,
+		EndSessions:     best.EndSessions,
 	}
 	why := fmt.Sprintf("Rule '%s' applies because it %s", best.Name, best.reason(t))
 	if runnerUp != nil {
