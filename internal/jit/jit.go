@@ -129,8 +129,11 @@ type Request struct {
 	Policy PolicySnapshot
 	// Steps is the approval progress, one per policy step.
 	Steps []StepStatus
-	// BreakGlass marks self-approved emergency access (it needs a review after the fact).
+	// BreakGlass marks self-approved emergency access (it needs a review after the fact);
+	// ReviewedBy and ReviewedAt are that review (an approver's Approve while it is active).
 	BreakGlass bool
+	ReviewedBy string
+	ReviewedAt *time.Time
 	// EndSessions means revoking also ends live sessions (opt-in per rule).
 	EndSessions bool
 	// PendingExtension is an extension waiting for approval.
@@ -149,12 +152,27 @@ type PolicySnapshot struct {
 
 // StepStatus is one approval step's progress.
 type StepStatus struct {
-	Index     int        `json:"index"`
-	Required  int        `json:"required"`
-	Approvers []string   `json:"approvers"` // eligible approvers' emails, as resolved
-	Approvals []Decision `json:"approvals"`
-	State     string     `json:"state"` // waiting, approved, denied, skipped_to_fallback, timed_out
-	DueAt     *time.Time `json:"due_at,omitempty"`
+	Index    int    `json:"index"`
+	Name     string `json:"name,omitempty"`
+	Required int    `json:"required"`
+	// Approvers are the people who may approve the step (never the requester), as resolved
+	// when the request was made; when UsesFallback, the policy's fallback approvers.
+	Approvers []string   `json:"approvers"`
+	Approvals []Decision `json:"approvals"` // approvals and the denial, if any
+	// State is pending (an earlier step is not approved yet), waiting, approved, denied,
+	// timed_out (the request expired) or cancelled.
+	State string     `json:"state"`
+	DueAt *time.Time `json:"due_at,omitempty"`
+	// UsesFallback says the fallback approvers decide this step, and Note why (nobody
+	// eligible among the step's approvers, or the step timed out and escalated).
+	UsesFallback bool   `json:"uses_fallback,omitempty"`
+	Note         string `json:"note,omitempty"`
+	// Auto says nobody approves this step: it was approved at once.
+	Auto bool `json:"auto,omitempty"`
+	// Fallback are the fallback approvers as resolved (for escalation).
+	Fallback  []string      `json:"fallback,omitempty"`
+	Timeout   time.Duration `json:"timeout,omitempty"`
+	OnTimeout string        `json:"on_timeout,omitempty"`
 }
 
 // Decision is one approver's decision.
@@ -167,9 +185,9 @@ type Decision struct {
 
 // Extension is a pending request for more time.
 type Extension struct {
-	Duration    time.Duration
-	Reason      string
-	RequestedAt time.Time
+	Duration    time.Duration `json:"duration"`
+	Reason      string        `json:"reason"`
+	RequestedAt time.Time     `json:"requested_at"`
 }
 
 // LeaseState is where a lease is.

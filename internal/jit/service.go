@@ -19,6 +19,7 @@ type Service struct {
 	st    *store.Store
 	log   *zap.Logger
 	queue Queue
+	cache configCache
 }
 
 // New returns the service. SetQueue must be called before it changes anything (the River
@@ -111,45 +112,15 @@ type CreateInput struct {
 	BreakGlass bool
 }
 
-// Create makes a request. (requests.go)
-func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*Request, error) {
-	return nil, errNotBuilt
-}
-
-// Get returns a request the caller may see. (requests.go)
-func (s *Service) Get(ctx context.Context, c *auth.Caller, id string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
 // ListFilter filters requests.
 type ListFilter struct {
-	// Scope: "mine" (the caller's own), "to_approve" (waiting for the caller's decision),
+	// Scope: "mine" (the caller's own), "to_approve" (waiting for the caller's decision or review),
+	// "decided" (the caller may decide or decided them),
 	// "all" (admins and auditors only). Empty means "mine".
 	Scope     string
 	States    []State
 	Requester string
 	Page      store.Page
-}
-
-// List lists requests. (requests.go)
-func (s *Service) List(ctx context.Context, c *auth.Caller, f ListFilter) ([]Request, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Approve records the caller's approval (of the current step, or of a pending extension, or
-// the after-the-fact review of break-glass access). (requests.go)
-func (s *Service) Approve(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
-// Deny ends the request (one denial is enough). (requests.go)
-func (s *Service) Deny(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
-// Cancel withdraws a request before it is active (the requester, or an admin). (requests.go)
-func (s *Service) Cancel(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
-	return nil, errNotBuilt
 }
 
 // Release ends active access early (the requester). (leases.go)
@@ -178,17 +149,6 @@ type LeaseFilter struct {
 // Leases lists leases. (leases.go)
 func (s *Service) Leases(ctx context.Context, c *auth.Caller, f LeaseFilter) ([]Lease, string, error) {
 	return nil, "", errNotBuilt
-}
-
-// Rules returns the rules and policies document (YAML) in force and its version. (config.go)
-func (s *Service) Rules(ctx context.Context) (doc []byte, version int64, err error) {
-	return nil, 0, errNotBuilt
-}
-
-// ApplyRules replaces the rules and policies with doc after checking it; a bad document
-// changes nothing and the error is an *access.ParseError (line-precise). Admins only. (config.go)
-func (s *Service) ApplyRules(ctx context.Context, c *auth.Caller, doc []byte) (version int64, err error) {
-	return 0, errNotBuilt
 }
 
 // Extension is the River work of the service, for jobs.Config.Extensions. (worker.go)
