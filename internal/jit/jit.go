@@ -277,6 +277,11 @@ type Event struct {
 	EndsAt *time.Time
 	At     time.Time
 	URL    string // the request's page in the UI
+
+	// RequestReason is the requester's reason for the request, shown with every event
+	// (Reason is this event's own: the requester's for requested and break_glass, the
+	// approver's for approved and denied, the admin's for revoked, AWS's for failed).
+	RequestReason string
 }
 
 // Config configures the service.
