@@ -40,7 +40,9 @@ type deliverWorker struct {
 }
 
 // Timeout leaves the HTTP attempt its own timeout and the store a little more.
-func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.n.cfg.Timeout + 30*time.Second }
+func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.n.cfg.Timeout + 30*time.Second
+}
 
 // NextRetry waits RetryBase × 2^(attempt-1), at most MaxWait.
 func (w *deliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
