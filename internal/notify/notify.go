@@ -68,6 +68,12 @@ func (e Endpoint) Wants(kind string) bool {
 	return len(e.Events) == 0 || slices.Contains(e.Events, kind)
 }
 
+// Check's errors for what is missing (the server's configuration adds where else to give it).
+var (
+	ErrNoURL    = errors.New("url is required")
+	ErrNoSecret = errors.New("secret is required: receivers verify X-Gatehouse-Signature with it (generate one with `openssl rand -hex 32`)")
+)
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // Check says what is wrong with an endpoint, each problem a sentence saying what to fix (nil
@@ -78,7 +84,7 @@ func (e Endpoint) Check() []error {
 		errs = append(errs, fmt.Errorf("name %q: give a short name of lower-case letters, digits, - and _ (such as ops or security-alerts); deliveries and logs show it instead of the URL", e.Name))
 	}
 	if e.URL == "" {
-		errs = append(errs, errors.New("url is required"))
+		errs = append(errs, ErrNoURL)
 	} else if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		// The URL may hold a token (Slack's do): the message says what is wrong, not what it is.
 		errs = append(errs, errors.New("url: want an absolute http(s) URL such as https://hooks.example.com/gatehouse"))
@@ -88,7 +94,7 @@ func (e Endpoint) Check() []error {
 	switch e.Channel {
 	case ChannelWebhook:
 		if e.Secret == "" {
-			errs = append(errs, errors.New("secret is required: receivers verify X-Gatehouse-Signature with it (generate one with `openssl rand -hex 32`)"))
+			errs = append(errs, ErrNoSecret)
 		}
 	case ChannelSlack:
 		if e.Secret != "" {

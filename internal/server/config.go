@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/gatehouse/gatehouse/internal/notify"
 )
 
 // Config is everything `gatehouse serve` is configured with: flags, a YAML config file
@@ -48,6 +50,100 @@ type Config struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// Jobs tunes the background jobs (tests shorten these).
 	Jobs Jobs `mapstructure:"jobs"`
+	// Notifications are where just-in-time access events are sent (docs/notifications.md).
+	Notifications Notifications `mapstructure:"notifications"`
+}
+
+// Notifications are the endpoints that receive just-in-time access events.
+type Notifications struct {
+	Webhooks []Webhook `mapstructure:"webhooks"`
+	Slack    []Slack   `mapstructure:"slack"`
+}
+
+// Webhook is a generic webhook: signed JSON posted to URL.
+type Webhook struct {
+	// Name identifies it in the deliveries and logs (never the URL).
+	Name string `mapstructure:"name"`
+	URL  string `mapstructure:"url"`
+	// Secret signs every delivery (X-Gatehouse-Signature); it may instead be given as
+	// GATEHOUSE_NOTIFICATIONS_WEBHOOKS_<NAME>_SECRET.
+	Secret string `mapstructure:"secret"`
+	// Events are the event kinds it receives (default: all).
+	Events []string `mapstructure:"events"`
+}
+
+// Slack is a Slack incoming webhook. Its URL is a secret; it may instead be given as
+// GATEHOUSE_NOTIFICATIONS_SLACK_<NAME>_URL.
+type Slack struct {
+	Name   string   `mapstructure:"name"`
+	URL    string   `mapstructure:"url"`
+	Events []string `mapstructure:"events"`
+}
+
+// Endpoints are the configured endpoints, for notify.Config.
+func (n Notifications) Endpoints() []notify.Endpoint {
+	var out []notify.Endpoint
+	for _, w := range n.Webhooks {
+		out = append(out, notify.Endpoint{Name: w.Name, Channel: notify.ChannelWebhook, URL: w.URL, Secret: w.Secret, Events: w.Events})
+	}
+	for _, sl := range n.Slack {
+		out = append(out, notify.Endpoint{Name: sl.Name, Channel: notify.ChannelSlack, URL: sl.URL, Events: sl.Events})
+	}
+	return out
+}
+
+// notificationEnv is the variable that gives an endpoint's secret (field SECRET or URL):
+// GATEHOUSE_NOTIFICATIONS_<LIST>_<NAME>_<FIELD>, the name in upper case with - as _.
+func notificationEnv(list, name, field string) string {
+	n := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name))
+	return "GATEHOUSE_NOTIFICATIONS_" + list + "_" + n + "_" + field
+}
+
+// fromEnv fills the secrets the environment gives, so that they need not be in the file.
+func (n *Notifications) fromEnv() {
+	for i := range n.Webhooks {
+		if v := os.Getenv(notificationEnv("WEBHOOKS", n.Webhooks[i].Name, "SECRET")); v != "" {
+			n.Webhooks[i].Secret = v
+		}
+		n.Webhooks[i].Events = splitList(n.Webhooks[i].Events)
+	}
+	for i := range n.Slack {
+		if v := os.Getenv(notificationEnv("SLACK", n.Slack[i].Name, "URL")); v != "" {
+			n.Slack[i].URL = v
+		}
+		n.Slack[i].Events = splitList(n.Slack[i].Events)
+	}
+}
+
+// validate says what is wrong with the endpoints, naming each by its place in the file and
+// never repeating a URL or secret.
+func (n Notifications) validate() []error {
+	var errs []error
+	seen := map[string]string{}
+	check := func(where string, e notify.Endpoint, env string) {
+		if e.Name != "" {
+			where += " (" + e.Name + ")"
+		}
+		for _, err := range e.Check() {
+			if errors.Is(err, notify.ErrNoSecret) || errors.Is(err, notify.ErrNoURL) {
+				err = fmt.Errorf("%w; or set %s", err, env)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		}
+		if other, dup := seen[e.Name]; dup && e.Name != "" {
+			errs = append(errs, fmt.Errorf("%s: the name %q is also %s's; give each endpoint its own name", where, e.Name, other))
+		}
+		seen[e.Name] = where
+	}
+	for i, w := range n.Webhooks {
+		check(fmt.Sprintf("notifications.webhooks[%d]", i), notify.Endpoint{Name: w.Name, Channel: notify.ChannelWebhook, URL: w.URL, Secret: w.Secret, Events: w.Events},
+			notificationEnv("WEBHOOKS", w.Name, "SECRET"))
+	}
+	for i, sl := range n.Slack {
+		check(fmt.Sprintf("notifications.slack[%d]", i), notify.Endpoint{Name: sl.Name, Channel: notify.ChannelSlack, URL: sl.URL, Events: sl.Events},
+			notificationEnv("SLACK", sl.Name, "URL"))
+	}
+	return errs
 }
 
 // OIDC is the OpenID Connect provider people sign in with.
@@ -178,6 +274,7 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	cfg.Admins = splitList(cfg.Admins)
 	cfg.Auditors = splitList(cfg.Auditors)
 	cfg.OIDC.Scopes = splitList(cfg.OIDC.Scopes)
+	cfg.Notifications.fromEnv()
 	return cfg, cfg.Validate()
 }
 
@@ -233,5 +330,6 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: access_key_id and secret_access_key go together; set both or neither", where))
 		}
 	}
+	errs = append(errs, c.Notifications.validate()...)
 	return errors.Join(errs...)
 }

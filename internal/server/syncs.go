@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -21,14 +22,21 @@ func (s *Server) startJobs(ctx context.Context) error {
 	st := s.App.Store
 	s.Metrics = metrics.New()
 	s.Metrics.WatchQueue(st.JobCounts)
+	// Notifications of just-in-time events: written with each request change (an outbox),
+	// delivered by their own River queue.
+	notifier, err := notify.New(notify.Config{Store: st, Log: s.log, Endpoints: s.cfg.Notifications.Endpoints()})
+	if err != nil {
+		return err
+	}
 	jitSvc, err := jit.New(jit.Config{
 		Store: st, Log: s.log, FetchConfig: s.App.Connections.FetchConfig, BaseURL: s.cfg.PublicURL,
+		Notifier: notifier,
 	})
 	if err != nil {
 		return err
 	}
 	syncs, err := jobs.New(jobs.Config{
-		Extensions: []jobs.Extension{jitSvc.Extension()},
+		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension()},
 		Store:      st, Log: s.log, Metrics: s.Metrics,
 		Connections: storedConnections{s.App.Connections, st},
 		Ingest: func(ctx context.Context, in jobs.IngestInput) (any, error) {
@@ -45,6 +53,8 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before Start: a job that runs at once (an expiry reminder) may already notify.
+	notifier.SetQueue(syncs)
 	if err := syncs.Start(ctx); err != nil {
 		return err
 	}
