@@ -60,7 +60,7 @@ func TestDocsAndHelpSayWhatExists(t *testing.T) {
 			}
 			for _, m := range line.FindAllStringSubmatch(block, -1) {
 				cmd := []string{m[1]}
-				if (m[1] == "setup" || m[1] == "audit" || m[1] == "token") && m[2] != "" {
+				if (m[1] == "setup" || m[1] == "audit" || m[1] == "token" || m[1] == "access" || m[1] == "rules") && m[2] != "" {
 					cmd = append(cmd, m[2])
 				}
 				h := help(cmd)
