@@ -25,8 +25,10 @@ type simFlags struct {
 	noQuotas        bool
 	quotaScale      float64
 	assignmentDelay time.Duration
-	provisioning    bool
-	readOnly        bool
+	// assignmentJitter spreads assignment operations over [delay, delay+jitter).
+	assignmentJitter time.Duration
+	provisioning     bool
+	readOnly         bool
 }
 
 func newSimCommand() *cobra.Command {
@@ -86,6 +88,7 @@ generated without --provisioning instead, to see what a read-only connector is r
 	fl.BoolVar(&f.provisioning, "provisioning", false, "the connector role holds the generated policy with --provisioning (the demo preset's default)")
 	fl.BoolVar(&f.readOnly, "read-only", false, "the connector role holds the generated read-only policy (no --provisioning): grant and revoke are denied")
 	fl.DurationVar(&f.assignmentDelay, "assignment-delay", def.AssignmentDelay, "how long Identity Center account assignment operations stay IN_PROGRESS")
+	fl.DurationVar(&f.assignmentJitter, "assignment-jitter", def.AssignmentJitter, "a deterministic extra of up to this much per assignment operation, so that they do not all take exactly --assignment-delay")
 	return cmd
 }
 
@@ -97,8 +100,8 @@ func buildSim(cmd *cobra.Command, f simFlags) (*awssim.Sim, error) {
 	if f.pageSize < 0 {
 		return nil, fmt.Errorf("--page-size must be 0 (the services' own sizes) or positive, got %d", f.pageSize)
 	}
-	if f.latency < 0 || f.jitter < 0 || f.assignmentDelay < 0 {
-		return nil, fmt.Errorf("--latency, --jitter and --assignment-delay must not be negative")
+	if f.latency < 0 || f.jitter < 0 || f.assignmentDelay < 0 || f.assignmentJitter < 0 {
+		return nil, fmt.Errorf("--latency, --jitter, --assignment-delay and --assignment-jitter must not be negative")
 	}
 	if f.quotaScale <= 0 {
 		return nil, fmt.Errorf("--quota-scale must be positive, got %v", f.quotaScale)
@@ -128,7 +131,7 @@ func buildSim(cmd *cobra.Command, f simFlags) (*awssim.Sim, error) {
 	}
 	opts := awssim.DefaultOptions()
 	opts.Latency, opts.Jitter, opts.FaultRate, opts.Seed = f.latency, f.jitter, f.faultRate, f.seed
-	opts.PageSize, opts.AssignmentDelay = f.pageSize, f.assignmentDelay
+	opts.PageSize, opts.AssignmentDelay, opts.AssignmentJitter = f.pageSize, f.assignmentDelay, f.assignmentJitter
 	if f.noQuotas {
 		opts.Quotas = nil
 	} else if f.quotaScale != 1 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // The admin endpoint, under /_sim/, is not AWS: it lets benchmarks and people read the
@@ -15,6 +16,10 @@ import (
 //	GET  /_sim/counters         every operation's calls, throttles and faults (JSON)
 //	POST /_sim/counters/reset   zero the counters
 //	GET  /_sim/info             the connection details `gatehouse sim` prints
+//	POST /_sim/portal/sign-in   sign an Identity Center user in to the AWS access portal:
+//	                            {"user_name": "bob"} or {"user_id": "..."} answers
+//	                            {"access_token", "user_id", "expires_at"}, the token the
+//	                            portal API (portal.go) takes
 //
 // /_sim/info hands out the operator's secret access key and the SCIM token, and a reset
 // changes what a benchmark measures, so every admin request must carry the simulator's
@@ -40,6 +45,8 @@ func (s *Sim) serveAdmin(rw http.ResponseWriter, r *http.Request) {
 		_ = enc.Encode(map[string]any{"reset": true})
 	case r.URL.Path == "/_sim/info" && r.Method == http.MethodGet:
 		_ = enc.Encode(s.Info())
+	case r.URL.Path == "/_sim/portal/sign-in" && r.Method == http.MethodPost:
+		s.adminPortalSignIn(rw, r, enc)
 	default:
 		rw.WriteHeader(http.StatusNotFound)
 		_ = enc.Encode(map[string]string{"error": "unknown admin endpoint " + r.Method + " " + r.URL.Path + "; try GET /_sim/counters or GET /_sim/info"})
@@ -161,4 +168,41 @@ func (s *Sim) Info() Info {
 		}
 	}
 	return info
+}
+
+// adminPortalSignIn signs a user in to the access portal by user name or id.
+func (s *Sim) adminPortalSignIn(rw http.ResponseWriter, r *http.Request, enc *json.Encoder) {
+	var in struct {
+		UserName string `json:"user_name"`
+		UserID   string `json:"user_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || (in.UserName == "") == (in.UserID == "") {
+		rw.WriteHeader(http.StatusBadRequest)
+		_ = enc.Encode(map[string]string{"error": `send a JSON body with exactly one of "user_name" and "user_id" of an Identity Center user`})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.world
+	w.advance()
+	id := in.UserID
+	if in.UserName != "" && w.SSO != nil {
+		for _, u := range w.SSO.Users {
+			if u.UserName == in.UserName {
+				id = u.ID
+			}
+		}
+		if id == "" {
+			rw.WriteHeader(http.StatusNotFound)
+			_ = enc.Encode(map[string]string{"error": "no Identity Center user named " + in.UserName})
+			return
+		}
+	}
+	tok, err := w.SignInToPortal(id)
+	if err != nil {
+		rw.WriteHeader(http.StatusNotFound)
+		_ = enc.Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	_ = enc.Encode(map[string]string{"access_token": tok.Token, "user_id": tok.UserID, "expires_at": tok.Expiration.UTC().Format(time.RFC3339)})
 }

@@ -27,8 +27,12 @@ type World struct {
 	AWSManagedPolicies map[string]*Policy
 	// Buckets by name.
 	Buckets map[string]*Bucket
-	// Sessions are temporary credentials issued by STS, by access key id.
+	// Sessions are temporary credentials issued by STS or the access portal, by access
+	// key id.
 	Sessions map[string]*Session
+	// PortalTokens are the AWS access portal's access tokens of signed-in Identity
+	// Center users, by token (see portal.go).
+	PortalTokens map[string]*PortalToken
 	// Connector describes the principal and role that `gatehouse sim` advertises. Empty
 	// fields mean "not set up".
 	Connector ConnectorInfo
@@ -249,6 +253,9 @@ type SSOInstance struct {
 	Provisionings []*AssignmentOperation
 	// AssignmentDelay is how long an assignment creation or deletion stays IN_PROGRESS.
 	AssignmentDelay time.Duration
+	// AssignmentJitter is the most a single operation takes beyond AssignmentDelay
+	// (deterministic per operation; see Options.AssignmentJitter).
+	AssignmentJitter time.Duration
 	// FailAssignments maps an account id to a failure reason: operations on it end FAILED.
 	FailAssignments map[string]string
 
@@ -340,7 +347,8 @@ type Object struct {
 	LastModified time.Time
 }
 
-// Session is a set of temporary credentials issued by AssumeRole.
+// Session is a set of temporary credentials issued by AssumeRole, or by the AWS access
+// portal's GetRoleCredentials for an Identity Center user (see portal.go).
 type Session struct {
 	AccessKeyID     string
 	SecretAccessKey string
@@ -349,6 +357,14 @@ type Session struct {
 	RoleName        string
 	SessionName     string
 	Expiration      time.Time
+	// IssuedAt is when the credentials were issued: the request context's
+	// aws:TokenIssueTime.
+	IssuedAt time.Time
+	// IdentityStoreUserID is the Identity Center user a permission set's role session
+	// belongs to (its requests carry identitystore:UserId); empty for AssumeRole.
+	IdentityStoreUserID string
+	// PermissionSetARN is the permission set of an Identity Center role session.
+	PermissionSetARN string
 }
 
 // Principal is the authenticated caller of a request.

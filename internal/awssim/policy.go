@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Policy evaluation, the simulator's own. It does not share code with the evaluator of
@@ -21,10 +22,11 @@ import (
 //     (case-sensitive) with the wildcards * and ?; an explicit Deny wins, no Allow is an
 //     implicit deny;
 //   - Condition blocks with the operators StringEquals, StringNotEquals,
-//     StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike (each
-//     also with IfExists), Bool and Null, on the keys of the request context the simulator
-//     knows (requestContextKeys); a condition on any other key, or with any other
-//     operator, never holds, so its statement never applies;
+//     StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike,
+//     DateEquals, DateNotEquals, DateLessThan, DateLessThanEquals, DateGreaterThan,
+//     DateGreaterThanEquals (each also with IfExists), Bool and Null, on the keys of the
+//     request context the simulator knows (requestContextKeys); a condition on any other
+//     key, or with any other operator, never holds, so its statement never applies;
 //   - trust policies: Principal ("*", an AWS account, account root, user and role ARNs),
 //     with the same conditions and sts:ExternalId.
 //   - permissions boundaries of users and roles (assumed-role sessions included): an
@@ -280,6 +282,10 @@ type evalRequest struct {
 var requestContextKeys = map[string]bool{
 	"aws:principalaccount": true, "aws:principalarn": true, "aws:principalorgid": true,
 	"aws:resourceaccount": true, "aws:resourceorgid": true, "sts:externalid": true,
+	// Present for temporary credentials only (see requestContext).
+	"aws:tokenissuetime": true,
+	// Present for the role sessions of IAM Identity Center users (see portal.go).
+	"identitystore:userid": true,
 }
 
 // matches reports whether the statement's Action/NotAction, Resource/NotResource and
@@ -351,6 +357,8 @@ func (c simCondition) holds(ctx map[string][]string) bool {
 		eq, negated = wildcardMatch, true
 	case "Bool":
 		eq = strings.EqualFold
+	case "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals":
+		eq, negated = dateOperator(op)
 	default:
 		return false
 	}
@@ -366,6 +374,46 @@ func (c simCondition) holds(ctx map[string][]string) bool {
 		}
 	}
 	return matched != negated
+}
+
+// dateOperator returns the comparison of a Date condition operator, as (policy value,
+// request value) -> holds, and whether the operator is negated. A value that is not a
+// date (ISO 8601, or epoch seconds, the two forms IAM accepts) never compares.
+func dateOperator(op string) (func(p, r string) bool, bool) {
+	cmp := func(want func(policy, request time.Time) bool) func(p, r string) bool {
+		return func(p, r string) bool {
+			pt, ok1 := parsePolicyDate(p)
+			rt, ok2 := parsePolicyDate(r)
+			return ok1 && ok2 && want(pt, rt)
+		}
+	}
+	switch op {
+	case "DateEquals":
+		return cmp(func(p, r time.Time) bool { return r.Equal(p) }), false
+	case "DateNotEquals":
+		return cmp(func(p, r time.Time) bool { return r.Equal(p) }), true
+	case "DateLessThan":
+		return cmp(func(p, r time.Time) bool { return r.Before(p) }), false
+	case "DateLessThanEquals":
+		return cmp(func(p, r time.Time) bool { return !r.After(p) }), false
+	case "DateGreaterThan":
+		return cmp(func(p, r time.Time) bool { return r.After(p) }), false
+	}
+	return cmp(func(p, r time.Time) bool { return !r.Before(p) }), false // DateGreaterThanEquals
+}
+
+// parsePolicyDate reads a date condition value: ISO 8601 date-times with or without
+// fractional seconds, a plain date, or epoch seconds.
+func parsePolicyDate(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), true
+	}
+	return time.Time{}, false
 }
 
 type decision int
@@ -456,6 +504,10 @@ func (w *World) orgIDOf(accountID string) string {
 	return ""
 }
 
+// tokenIssueTimeLayout is how aws:TokenIssueTime is written into a request context: UTC
+// with milliseconds, as the IAM console writes it into its deny.
+const tokenIssueTimeLayout = "2006-01-02T15:04:05.000Z"
+
 // requestContext builds the condition keys of a request by the principal on the
 // resource (an ARN, or "" when not modelled: then the resource is taken to be in the
 // caller's account, as every Organizations and Identity Center resource of the
@@ -468,6 +520,15 @@ func (w *World) requestContext(p *Principal, resource string) map[string][]strin
 		ctx["aws:principalarn"] = []string{p.IdentityARN()}
 		if org := w.orgIDOf(p.AccountID); org != "" {
 			ctx["aws:principalorgid"] = []string{org}
+		}
+		if s := p.Session; s != nil {
+			// AWS sets aws:TokenIssueTime for temporary credentials alone: the IAM
+			// console's "Revoke active sessions" denies with it, and so does Gatehouse
+			// when it ends a permission set's sessions.
+			ctx["aws:tokenissuetime"] = []string{s.IssuedAt.UTC().Format(tokenIssueTimeLayout)}
+			if s.IdentityStoreUserID != "" {
+				ctx["identitystore:userid"] = []string{s.IdentityStoreUserID}
+			}
 		}
 	}
 	account := ""
@@ -493,7 +554,10 @@ func (q *request) authorize(action, resource string) *apiError {
 		return nil
 	}
 	r := evalRequest{action: action, resource: resource, context: q.w.requestContext(q.caller, resource)}
-	if evaluate(q.w.identityPolicies(q.caller), r) != allowed {
+	switch evaluate(q.w.identityPolicies(q.caller), r) {
+	case explicitDeny:
+		return accessDeniedWhy(q.caller, action, resource, "with an explicit deny in an identity-based policy")
+	case implicitDeny:
 		return accessDenied(q.caller, action, resource)
 	}
 	boundary, has := q.w.boundaryOf(q.caller.AccountID, q.caller.User, q.caller.Role)

@@ -33,6 +33,11 @@ type Options struct {
 	Quotas Quotas
 	// AssignmentDelay is how long account assignment operations stay IN_PROGRESS.
 	AssignmentDelay time.Duration
+	// AssignmentJitter, when positive, adds to each assignment operation a deterministic
+	// pseudo-random extra of up to AssignmentJitter, so that operations do not all take
+	// exactly AssignmentDelay: for grant-latency measurements (a p99 apart from the p50),
+	// as AWS's operations vary.
+	AssignmentJitter time.Duration
 	// CredentialReportDelay is how long GenerateCredentialReport stays STARTED.
 	CredentialReportDelay time.Duration
 	// Now overrides the clock (tests).
@@ -97,6 +102,9 @@ func New(w *World, opts Options) *Sim {
 	}
 	if w.SSO != nil && opts.AssignmentDelay > 0 {
 		w.SSO.AssignmentDelay = opts.AssignmentDelay
+	}
+	if w.SSO != nil && opts.AssignmentJitter > 0 {
+		w.SSO.AssignmentJitter = opts.AssignmentJitter
 	}
 	return &Sim{
 		opts:     opts,
@@ -200,6 +208,9 @@ func (s *Sim) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasPrefix(r.URL.Path, "/scim/v2/") && !isSigV4(r):
 		s.serveSCIM(rw, r)
+		return
+	case isPortalRequest(r):
+		s.servePortal(rw, r)
 		return
 	}
 	body, err := io.ReadAll(r.Body)

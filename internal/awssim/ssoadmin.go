@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // SSO Admin: IAM Identity Center administration (JSON 1.1, signing name "sso", target
@@ -23,6 +24,7 @@ func init() {
 		"AttachManagedPolicyToPermissionSet":                 ssoAttachManagedPolicy,
 		"GetInlinePolicyForPermissionSet":                    ssoGetInlinePolicy,
 		"PutInlinePolicyToPermissionSet":                     ssoPutInlinePolicy,
+		"DeleteInlinePolicyFromPermissionSet":                ssoDeleteInlinePolicy,
 		"ListCustomerManagedPolicyReferencesInPermissionSet": ssoListCustomerPolicyRefs,
 		"ListTagsForResource":                                ssoListTagsForResource,
 		"ProvisionPermissionSet":                             ssoProvisionPermissionSet,
@@ -494,6 +496,17 @@ func ssoPutInlinePolicy(q *request) (any, *apiError) {
 	return nil, nil
 }
 
+// ssoDeleteInlinePolicy removes the permission set's inline policy (a no-op when it has
+// none). As with a put, accounts keep the old policy until ProvisionPermissionSet.
+func ssoDeleteInlinePolicy(q *request) (any, *apiError) {
+	_, ps, _, err := q.permissionSetCall()
+	if err != nil {
+		return nil, err
+	}
+	ps.InlinePolicy = ""
+	return nil, nil
+}
+
 type customerPolicyRefJSON struct {
 	Name string `json:"Name"`
 	Path string `json:"Path,omitempty"`
@@ -624,6 +637,14 @@ func ssoProvisionPermissionSet(q *request) (any, *apiError) {
 	for _, acct := range targets {
 		if reason := q.w.assignmentFailure(acct); reason != "" {
 			op.Status, op.FailureReason = "FAILED", reason
+			continue
+		}
+		if n := policySize(ps.InlinePolicy); n > quotaRolePolicySize {
+			// Identity Center writes the inline policy as the role's inline policy, and
+			// IAM refuses a role's inline policies beyond its quota (10,240 characters,
+			// whitespace not counted). The wording of the reason is the simulator's.
+			op.Status, op.FailureReason = "FAILED", fmt.Sprintf("Maximum policy size of %d bytes exceeded for role %s: the inline policy of permission set %s has %d characters without whitespace.",
+				quotaRolePolicySize, ReservedSSORoleName(ps.Name, ps.ARN), ps.Name, n)
 			continue
 		}
 		q.w.provisionLatest(acct, ps)
@@ -1010,8 +1031,16 @@ func (s *SSOInstance) creationsInProgress() int {
 // startAssignmentOperation records an IN_PROGRESS operation that advanceAssignments
 // completes after the instance's AssignmentDelay.
 func (w *World) startAssignmentOperation(asg Assignment, deletion bool) *AssignmentOperation {
+	delay := w.SSO.AssignmentDelay
+	if j := w.SSO.AssignmentJitter; j > 0 {
+		// A fraction of the jitter drawn from the sequence: deterministic for a given
+		// world and order of calls, spread evenly over [0, j).
+		x := uint64(w.nextSeq()) * 0x9E3779B97F4A7C15
+		x ^= x >> 29
+		delay += time.Duration(x % uint64(j))
+	}
 	op := &AssignmentOperation{RequestID: w.uuid(), Delete: deletion, Assignment: asg, Status: "IN_PROGRESS",
-		CreatedDate: w.Now(), DoneAt: w.now().UTC().Add(w.SSO.AssignmentDelay)}
+		CreatedDate: w.Now(), DoneAt: w.now().UTC().Add(delay)}
 	w.SSO.Operations = append(w.SSO.Operations, op)
 	return op
 }

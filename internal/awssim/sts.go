@@ -106,6 +106,7 @@ func stsAssumeRole(q *request) (any, *apiError) {
 		RoleName:        roleName,
 		SessionName:     sessionName,
 		Expiration:      q.w.Now().Add(lifetime),
+		IssuedAt:        q.w.now().UTC().Truncate(time.Millisecond),
 	}
 	q.w.Sessions[sess.AccessKeyID] = sess
 	role.LastUsedDate, role.LastUsedRegion = q.w.Now(), q.region
