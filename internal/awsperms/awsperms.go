@@ -357,6 +357,18 @@ var List = []Permission{
 		Why: "polls an asynchronous revoke until it succeeds or fails"},
 	{Action: "sso:ListPermissionSets", Operations: []string{"ListPermissionSets"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "resolves the permission set id of an account entitlement to the ARN Identity Center lists"},
+	// Ending a revoked user's live sessions (AWS's documented deny in the permission set's
+	// inline policy, provisioned to the accounts; see internal/awsprovision/sessions.go).
+	// Reading the inline policy, the permission set and its accounts' provisioning status
+	// is in the Identity Center reads above.
+	{Action: "sso:PutInlinePolicyToPermissionSet", Operations: []string{"PutInlinePolicyToPermissionSet"}, Access: Write, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ManageIdentityCenter",
+		Why: "adds (and later removes) the deny that ends a revoked user's live sessions, merged with the permission set's inline policy"},
+	{Action: "sso:DeleteInlinePolicyFromPermissionSet", Operations: []string{"DeleteInlinePolicyFromPermissionSet"}, Access: Write, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ManageIdentityCenter",
+		Why: "removes the inline policy again when the session deny was all of it"},
+	{Action: "sso:ProvisionPermissionSet", Operations: []string{"ProvisionPermissionSet"}, Access: Write, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ManageIdentityCenter",
+		Why: "applies the changed inline policy to the accounts the permission set is provisioned to (AWS applies it only then)"},
+	{Action: "sso:DescribePermissionSetProvisioningStatus", Operations: []string{"DescribePermissionSetProvisioningStatus"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
+		Why: "polls the provisioning of a permission set until it succeeds or fails"},
 	{Action: "sso:ListPermissionSetsProvisionedToAccount", Operations: []string{"ListPermissionSetsProvisionedToAccount"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "the permission sets already provisioned in an account"},
 	{Action: "sso:ListAccountAssignments", Operations: []string{"ListAccountAssignments"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",

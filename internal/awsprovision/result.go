@@ -57,7 +57,11 @@ type Result struct {
 	// Problems are, in a dry run, why the planned writes would be denied or fail (the
 	// outcome is then WouldBeDenied or WouldFail).
 	Problems []string
-	Duration time.Duration
+	// SessionDuration is, for EndSessions and LiftSessionDeny, the permission set's
+	// session duration as AWS described it during the call: how long after the revoke a
+	// session issued before it can still be valid, hence when the deny can be lifted.
+	SessionDuration time.Duration
+	Duration        time.Duration
 }
 
 // Call is one AWS API call, made or planned.
@@ -150,6 +154,10 @@ func (p *Provisioner) logResult(res *Result, err error) {
 		msg = "dry run of " + string(res.Action)
 	case res.Action == ActionRevoke:
 		msg = "access revoked"
+	case res.Action == ActionEndSessions:
+		msg = "sessions ended"
+	case res.Action == ActionLiftSessionDeny:
+		msg = "session deny lifted"
 	}
 	if !res.Outcome.Changed() && !res.DryRun {
 		msg = string(res.Action) + ": nothing to change"

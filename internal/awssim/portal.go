@@ -310,10 +310,9 @@ func (s *Sim) portalGetRoleCredentials(w *World, u *SSOUser, accountID, roleName
 		return nil, portalForbidden()
 	}
 	issued := w.now().UTC().Truncate(time.Millisecond)
+	// The permission set's session duration, whatever Options.SessionDuration says (that
+	// option is for the credentials AssumeRole issues).
 	lifetime := time.Duration(isoDurationSeconds(ps.SessionDuration)) * time.Second
-	if d := s.opts.SessionDuration; d > 0 {
-		lifetime = d
-	}
 	sess := &Session{
 		AccessKeyID:         w.uniqueID("ASIA"),
 		SecretAccessKey:     w.hexID(40),

@@ -106,6 +106,23 @@ func TestGeneratedPolicyIsExactlyWhatProvisioningCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Ending a revoked user's live sessions, then lifting the deny: the inline policy is
+	// written and provisioned, then (the deny being all of it) deleted and provisioned.
+	admin := awsprovision.AccountAssignment{AccountID: "333333333333", PermissionSet: ids["ps:AdministratorAccess"], PrincipalType: awsprovision.PrincipalUser, PrincipalID: bob}
+	if _, err := p.Grant(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	revokedAt := time.Now()
+	if _, err := p.Revoke(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.EndSessions(ctx, admin, revokedAt); err != nil || res.Outcome != awsprovision.Created {
+		t.Fatalf("end sessions: %v %v", res, err)
+	}
+	if res, err := p.LiftSessionDeny(ctx, admin, revokedAt); err != nil || res.Outcome != awsprovision.Removed {
+		t.Fatalf("lift the session deny: %v %v", res, err)
+	}
+
 	// A dry run checks the planned writes with the policy simulator, as the role that
 	// would make them: the generated policies allow that, and the writes.
 	dry := awsprovision.New(p.Session(), awsprovision.Options{DryRun: true})
