@@ -35,29 +35,92 @@ func (s *Service) resolveEntitlement(ctx context.Context, id string) (*entitleme
 	if err != nil {
 		return nil, err
 	}
+	return newLookups(s).info(ctx, ent)
+}
+
+// lookups caches, for one call, what resolving many entitlements needs per connection: the
+// permission sets by id and the organization tree.
+type lookups struct {
+	s       *Service
+	sets    map[string]map[string]*store.Resource // connection -> permission set id -> resource
+	parents map[string]map[string][2]string       // connection -> type\x00id -> parent type, id
+}
+
+func newLookups(s *Service) *lookups {
+	return &lookups{s: s, sets: map[string]map[string]*store.Resource{}, parents: map[string]map[string][2]string{}}
+}
+
+func (l *lookups) permissionSet(ctx context.Context, conn, id string) (*store.Resource, error) {
+	m, ok := l.sets[conn]
+	if !ok {
+		rs, err := l.s.st.FindResources(ctx, store.ResourceQuery{ConnectionID: conn, Type: "permission_set"})
+		if err != nil {
+			return nil, err
+		}
+		m = map[string]*store.Resource{}
+		for i := range rs {
+			slug := rs[i].ID
+			if j := strings.LastIndex(slug, "/"); j >= 0 {
+				slug = slug[j+1:]
+			}
+			m[slug] = &rs[i]
+		}
+		l.sets[conn] = m
+	}
+	return m[id], nil
+}
+
+// ouPath lists the OUs (root first) above an account, for rules that name OUs.
+func (l *lookups) ouPath(ctx context.Context, conn, accountID string) ([]string, error) {
+	m, ok := l.parents[conn]
+	if !ok {
+		tree, err := l.s.st.OUTree(ctx, conn)
+		if err != nil {
+			return nil, err
+		}
+		m = map[string][2]string{}
+		for _, r := range tree {
+			m[r.Type+"\x00"+r.ID] = [2]string{r.ParentType, r.ParentID}
+		}
+		l.parents[conn] = m
+	}
+	var path []string
+	key := "account\x00" + accountID
+	for range 12 { // AWS nests OUs at most 5 deep under the root
+		p, ok := m[key]
+		if !ok || p[1] == "" {
+			break
+		}
+		path = append([]string{p[1]}, path...)
+		key = p[0] + "\x00" + p[1]
+	}
+	return path, nil
+}
+
+// info resolves one entitlement for the rules and for a request.
+func (l *lookups) info(ctx context.Context, ent *store.Entitlement) (*entitlementInfo, error) {
+	var err error
+	id := ent.ID
 	info := &entitlementInfo{}
 	t := Target{ConnectionID: ent.ConnectionID, EntitlementID: ent.ID, Application: access.DefaultApplication}
 	at := access.Target{Application: access.DefaultApplication, EntitlementID: ent.ID}
 	switch ent.ResourceType {
 	case "account":
-		ps, err := s.st.FindResources(ctx, store.ResourceQuery{ConnectionID: ent.ConnectionID, Type: "permission_set", IDSuffix: "/" + ent.Slug})
+		t.Kind, t.AccountID, t.PermissionSetID = KindAccountAssignment, ent.ResourceID, ent.Slug
+		t.AccountName = firstNonEmpty(ent.AccountName, ent.ResourceName)
+		ps, err := l.permissionSet(ctx, ent.ConnectionID, ent.Slug)
 		if err != nil {
 			return nil, err
 		}
-		t.Kind, t.AccountID, t.PermissionSetID = KindAccountAssignment, ent.ResourceID, ent.Slug
-		t.AccountName = firstNonEmpty(ent.AccountName, ent.ResourceName)
-		t.PermissionSetName = strings.TrimSuffix(ent.DisplayName, " on "+t.AccountName)
-		if len(ps) > 0 {
-			info.permissionSet = &ps[0]
-			t.PermissionSetARN, t.PermissionSetName = ps[0].ID, ps[0].DisplayName
-		}
-		if t.PermissionSetARN == "" {
+		if ps == nil {
 			return nil, Errorf(CodeNotFound, "permission set %s of %s is not in the inventory any more; sync the connection and try again", ent.Slug, id)
 		}
+		info.permissionSet = ps
+		t.PermissionSetARN, t.PermissionSetName = ps.ID, ps.DisplayName
 		t.DisplayName = fmt.Sprintf("%s on %s (%s)", t.PermissionSetName, t.AccountName, t.AccountID)
 		at.ResourceType, at.AccountID, at.AccountName = access.ResourceAccount, t.AccountID, t.AccountName
 		at.PermissionSetID, at.PermissionSetName = t.PermissionSetID, t.PermissionSetName
-		if at.OUPath, err = s.ouPath(ctx, ent.ConnectionID, t.AccountID); err != nil {
+		if at.OUPath, err = l.ouPath(ctx, ent.ConnectionID, t.AccountID); err != nil {
 			return nil, err
 		}
 	case "sso_group":
@@ -70,7 +133,7 @@ func (s *Service) resolveEntitlement(ctx context.Context, id string) (*entitleme
 		t.DisplayName = fmt.Sprintf("member of IAM group %s in %s (%s)", t.GroupName, firstNonEmpty(t.AccountName, t.AccountID), t.AccountID)
 		at.ResourceType, at.GroupID, at.GroupName = access.ResourceIAMGroup, t.GroupID, t.GroupName
 		at.AccountID, at.AccountName = t.AccountID, t.AccountName
-		if at.OUPath, err = s.ouPath(ctx, ent.ConnectionID, t.AccountID); err != nil {
+		if at.OUPath, err = l.ouPath(ctx, ent.ConnectionID, t.AccountID); err != nil {
 			return nil, err
 		}
 	default:
@@ -78,24 +141,6 @@ func (s *Service) resolveEntitlement(ctx context.Context, id string) (*entitleme
 	}
 	info.target, info.rules = t, at
 	return info, nil
-}
-
-// ouPath lists the OUs (root first) above an account, for rules that name OUs.
-func (s *Service) ouPath(ctx context.Context, connectionID, accountID string) ([]string, error) {
-	var path []string
-	typ, id := "account", accountID
-	for range 12 { // AWS nests OUs at most 5 deep under the root
-		rs, err := s.st.FindResources(ctx, store.ResourceQuery{ConnectionID: connectionID, Type: typ, ID: id})
-		if err != nil {
-			return nil, err
-		}
-		if len(rs) == 0 || rs[0].ParentID == "" {
-			break
-		}
-		typ, id = rs[0].ParentType, rs[0].ParentID
-		path = append([]string{id}, path...)
-	}
-	return path, nil
 }
 
 // identity is the requester's AWS principal for a target, or why there is none.

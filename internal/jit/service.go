@@ -71,6 +71,11 @@ type CatalogItem struct {
 	Policy            string
 	// Why says which rule applies and why (access.Decision.Why).
 	Why string
+	// BreakGlass says the rule allows self-approved emergency access.
+	BreakGlass bool
+	// Approvers describes who approves, step by step ("group Approvers, then the requester's
+	// manager").
+	Approvers string
 }
 
 // CatalogEntry is one entitlement as the caller sees it, requestable or not, with why.
@@ -91,16 +96,6 @@ type PermissionSetInfo struct {
 	SessionDuration string
 	ManagedPolicies []string
 	InlinePolicy    string
-}
-
-// Catalog lists what the caller may request. (catalog.go)
-func (s *Service) Catalog(ctx context.Context, c *auth.Caller, q CatalogQuery) ([]CatalogItem, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Entry describes one entitlement for the caller. (catalog.go)
-func (s *Service) Entry(ctx context.Context, c *auth.Caller, entitlementID string) (*CatalogEntry, error) {
-	return nil, errNotBuilt
 }
 
 // CreateInput is a new request.

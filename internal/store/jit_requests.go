@@ -472,7 +472,7 @@ type ResourceQuery struct {
 	ProfileContains string
 }
 
-// FindResources lists the current resources q selects, with their profiles, at most 1000.
+// FindResources lists the current resources q selects, with their profiles, at most 5000.
 func (s *Store) FindResources(ctx context.Context, q ResourceQuery) ([]Resource, error) {
 	joins, args := resourceJoins(nil)
 	var conds []string
@@ -506,7 +506,7 @@ func (s *Store) FindResources(ctx context.Context, q ResourceQuery) ([]Resource,
 		add(`lower(r.profile) LIKE ? ESCAPE '\'`, likePattern(q.ProfileContains))
 	}
 	sqlq := "SELECT " + resourceCols + ", r.profile FROM inv_resources r" + joins + " WHERE " + strings.Join(conds, " AND ") +
-		" ORDER BY r.connection_id, r.type, r.id LIMIT 1000"
+		" ORDER BY r.connection_id, r.type, r.id LIMIT 5000"
 	rs, err := s.read.query(ctx, sqlq, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find resources: %w", err)
@@ -588,6 +588,61 @@ func (s *Store) UserGroups(ctx context.Context, connectionID, userID string) ([]
 	}
 	if err := closeRows(rs); err != nil {
 		return nil, fmt.Errorf("groups of %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// RequestableQuery pages through the entitlements just-in-time access can grant (permission
+// sets on accounts, Identity Center and IAM group memberships), by id.
+type RequestableQuery struct {
+	// Q matches a substring of the entitlement's display name, its resource's name or id, or
+	// its account's name or id, case-insensitively.
+	Q         string
+	AccountID string
+	// After is the last (connection id, entitlement id) of the previous page.
+	AfterConn, AfterID string
+	Limit              int
+}
+
+// RequestableEntitlements lists current entitlements of the kinds JIT grants, ordered by id.
+func (s *Store) RequestableEntitlements(ctx context.Context, q RequestableQuery) ([]Entitlement, error) {
+	joins, args := entitlementJoins(nil)
+	conds := []string{"e.removed_at IS NULL", "e.resource_type IN ('account', 'sso_group', 'iam_group')"}
+	if q.AccountID != "" {
+		conds = append(conds, "e.account_id = ?")
+		args = append(args, q.AccountID)
+	}
+	if q.Q != "" {
+		pat := likePattern(q.Q)
+		conds = append(conds, `(lower(e.display_name) LIKE ? ESCAPE '\' OR lower(COALESCE(r.display_name, '')) LIKE ? ESCAPE '\'
+			OR lower(e.resource_id) LIKE ? ESCAPE '\' OR lower(COALESCE(a.display_name, '')) LIKE ? ESCAPE '\' OR e.account_id LIKE ? ESCAPE '\')`)
+		args = append(args, pat, pat, pat, pat, pat)
+	}
+	if q.AfterID != "" || q.AfterConn != "" {
+		conds = append(conds, "(e.id > ? OR (e.id = ? AND e.connection_id > ?))")
+		args = append(args, q.AfterID, q.AfterID, q.AfterConn)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 5000 {
+		limit = 5000
+	}
+	sqlq := "SELECT " + entitlementCols + " FROM inv_entitlements e" + joins + " WHERE " + strings.Join(conds, " AND ") +
+		fmt.Sprintf(" ORDER BY e.id, e.connection_id LIMIT %d", limit)
+	rs, err := s.read.query(ctx, sqlq, args...)
+	if err != nil {
+		return nil, fmt.Errorf("requestable entitlements: %w", err)
+	}
+	var out []Entitlement
+	for rs.Next() {
+		e, err := scanEntitlement(rs)
+		if err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("requestable entitlements: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := closeRows(rs); err != nil {
+		return nil, fmt.Errorf("requestable entitlements: %w", err)
 	}
 	return out, nil
 }
