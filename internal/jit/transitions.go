@@ -177,7 +177,7 @@ func (s *Service) notifyTx(ctx context.Context, tx *store.Tx, ev Event) error {
 // event builds the Event of kind for req.
 func (s *Service) event(req *Request, kind, actor, reason string, to []string) Event {
 	return Event{Kind: kind, RequestID: req.ID, Requester: req.Requester, To: to, Target: req.Target, State: req.State,
-		Actor: actor, Reason: reason, EndsAt: req.EndsAt, At: s.now()}
+		Actor: actor, Reason: reason, RequestReason: req.Reason, EndsAt: req.EndsAt, At: s.now()}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

@@ -37,7 +37,8 @@ import (
 // Kinds are the event kinds an endpoint can ask for (jit.Event.Kind).
 var Kinds = []string{
 	"requested", "approval_needed", "approved", "denied", "granted", "expiry_warning",
-	"revoked", "expired", "failed", "break_glass", "cancelled", "extended",
+	"revoked", "expired", "failed", "break_glass", "break_glass_reviewed", "cancelled",
+	"extension_requested", "extension_denied", "extended",
 }
 
 // KnownKind reports whether kind is one of Kinds.

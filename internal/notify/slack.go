@@ -61,6 +61,15 @@ func SlackText(ev jit.Event) string {
 		s = fmt.Sprintf("%s's request for %s failed.", who, what)
 	case "break_glass":
 		s = fmt.Sprintf("Break-glass: %s granted themself %s; it needs a review.", who, what)
+	case "break_glass_reviewed":
+		s = fmt.Sprintf("%s reviewed %s's break-glass access to %s.", actor, who, what)
+	case "extension_requested":
+		s = fmt.Sprintf("%s asks for more time on %s.", who, what)
+		if len(ev.To) > 0 {
+			s = fmt.Sprintf("%s asks for more time on %s (approvers: %s).", who, what, esc(strings.Join(ev.To, ", ")))
+		}
+	case "extension_denied":
+		s = fmt.Sprintf("%s denied %s's extension of %s.", actor, who, what)
 	case "cancelled":
 		if ev.Actor == ev.Requester || ev.Actor == "" {
 			s = fmt.Sprintf("%s cancelled their request for %s.", who, what)

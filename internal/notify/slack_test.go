@@ -25,6 +25,10 @@ func TestSlackTextPerKind(t *testing.T) {
 	failed.Actor, failed.Reason, failed.URL = "gatehouse", "ConflictException: the permission set is being provisioned", ""
 	expired := event("expired")
 	expired.Reason = ""
+	extReq := event("extension_requested")
+	extReq.Actor, extReq.Reason, extReq.To = "alice@example.com", "the migration runs late", []string{"bob@example.com"}
+	cancelled := event("cancelled")
+	cancelled.Actor, cancelled.Reason = "alice@example.com", ""
 	for _, c := range []struct {
 		name string
 		ev   func() string
@@ -48,6 +52,10 @@ func TestSlackTextPerKind(t *testing.T) {
 			"alice@example.com's request for AdministratorAccess on prod (111111111111) failed. Reason: ConflictException: the permission set is being provisioned. (req_abcdefghij0123456789)"},
 		{"break_glass", func() string { return notify.SlackText(event("break_glass")) },
 			"Break-glass: alice@example.com granted themself AdministratorAccess on prod (111111111111); it needs a review. Reason: looks fine." + link},
+		{"extension_requested", func() string { return notify.SlackText(extReq) },
+			"alice@example.com asks for more time on AdministratorAccess on prod (111111111111) (approvers: bob@example.com). Reason: the migration runs late." + link},
+		{"cancelled by the requester", func() string { return notify.SlackText(cancelled) },
+			"alice@example.com cancelled their request for AdministratorAccess on prod (111111111111)." + link},
 	} {
 		if got := c.ev(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
