@@ -25,6 +25,8 @@ type cliServer struct {
 	srv  *server.Server
 	tok  map[string]string
 	prod string
+	// ent are the entitlement ids of the permission sets on prod, by name.
+	ent map[string]string
 }
 
 func newCLIServer(t *testing.T) *cliServer {
@@ -33,11 +35,14 @@ func newCLIServer(t *testing.T) *cliServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &cliServer{tok: map[string]string{}}
+	s := &cliServer{tok: map[string]string{}, ent: map[string]string{}}
 	for _, a := range w.Accounts {
 		if a.Name == "prod" {
 			s.prod = a.ID
 		}
+	}
+	for _, ps := range w.SSO.PermissionSets {
+		s.ent[ps.Name] = "account:" + s.prod + ":" + ps.ARN[strings.LastIndex(ps.ARN, "/")+1:]
 	}
 	sim := awssim.New(w, awssim.Options{})
 	if _, err := sim.Start("127.0.0.1:0"); err != nil {
@@ -156,7 +161,7 @@ func TestAccessCLILoginAndErrors(t *testing.T) {
 		t.Errorf("rules export as bob (saved login): exit %d\n%s", code, stderr)
 	}
 	// GATEHOUSE_TOKEN wins over the saved token.
-	if out, stderr, code := runCLI(t, append(env, "GATEHOUSE_TOKEN="+s.tok["carol"]), "", "rules", "export"); code == 1 && strings.Contains(stderr, "not allowed") {
+	if out, stderr, code := runCLI(t, append(env, "GATEHOUSE_TOKEN="+s.tok["carol"]), "", "rules", "export"); code != 0 || !strings.Contains(out, "accounts-everyone") {
 		t.Errorf("rules export as carol (GATEHOUSE_TOKEN): exit %d\n%s%s", code, out, stderr)
 	}
 

@@ -31,6 +31,8 @@ type jitServer struct {
 	srv  *server.Server
 	tok  map[string]string
 	prod string // the prod account's id
+	// ent are the entitlement ids of the permission sets on prod, by name.
+	ent map[string]string
 }
 
 // newJITServer starts the server on a store of dialect d; with synced, it runs the first
@@ -46,6 +48,10 @@ func newJITServer(t *testing.T, d store.Dialect, synced bool) *jitServer {
 		if a.Name == "prod" {
 			prod = a.ID
 		}
+	}
+	ent := map[string]string{}
+	for _, ps := range w.SSO.PermissionSets {
+		ent[ps.Name] = "account:" + prod + ":" + ps.ARN[strings.LastIndex(ps.ARN, "/")+1:]
 	}
 	sim := awssim.New(w, awssim.Options{})
 	if _, err := sim.Start("127.0.0.1:0"); err != nil {
@@ -73,7 +79,7 @@ func newJITServer(t *testing.T, d store.Dialect, synced bool) *jitServer {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	s := &jitServer{t: t, url: hs.URL, srv: srv, tok: map[string]string{}, prod: prod}
+	s := &jitServer{t: t, url: hs.URL, srv: srv, tok: map[string]string{}, prod: prod, ent: ent}
 	roles := auth.RolesFromConfig([]string{"alice@example.com"}, []string{"carol@example.com"})
 	for _, who := range []string{"alice", "bob", "carol", "dave"} {
 		email := who + "@example.com"
@@ -184,7 +190,7 @@ func TestJITAPIRefusesBadInput(t *testing.T) {
 		{"POST", "/api/v1/requests/req_x/extend", `{"duration": "soon"}`, `duration must be a positive Go duration such as 30m (h, m, s), got "soon"`},
 		{"POST", "/api/v1/requests/req_x/approve", `{"reason": 1}`, `reason must be a JSON string; send {"reason": "why"}`},
 		{"POST", "/api/v1/requests/req_x/deny", `{"why": "x"}`, `unknown field "why"`},
-		{"GET", "/api/v1/requests?scope=everyone", "", `scope must be mine (your requests), to_approve (waiting for your decision) or all (auditors and admins), got "everyone"`},
+		{"GET", "/api/v1/requests?scope=everyone", "", `scope must be mine (your requests), to_approve (waiting for your decision), decided (those you decided) or all (auditors and admins), got "everyone"`},
 		{"GET", "/api/v1/requests?state=open", "", `state must be one of pending_approval, approved, provisioning, active, expiring, revoked, expired, denied, cancelled, failed`},
 		{"GET", "/api/v1/requests?page_size=x", "", `page_size must be a positive whole number`},
 		{"GET", "/api/v1/leases?state=gone", "", `state must be one of pending, active, ending, ended, failed`},

@@ -62,6 +62,9 @@ type Request struct {
 	BreakGlass bool `json:"break_glass"`
 	// EndSessions means ending the access also ends live sessions.
 	EndSessions bool `json:"end_sessions"`
+	// ReviewedBy and ReviewedAt are the after-the-fact review of break-glass access.
+	ReviewedBy string  `json:"reviewed_by"`
+	ReviewedAt *string `json:"reviewed_at"`
 	// PendingExtension is a request for more time waiting for approval.
 	PendingExtension *PendingExtension `json:"pending_extension"`
 	CreatedAt        string            `json:"created_at"`
@@ -77,14 +80,23 @@ type RequestPolicy struct {
 
 // ApprovalStep is one approval step's progress.
 type ApprovalStep struct {
-	Index    int `json:"index"`
-	Required int `json:"required"`
+	Index int `json:"index"`
+	// Name is the step's name in the policy ("" when it has none).
+	Name     string `json:"name"`
+	Required int    `json:"required"`
 	// Approvers are the emails of who may approve this step.
 	Approvers []string           `json:"approvers"`
 	Approvals []ApprovalDecision `json:"approvals"`
-	// State is waiting, approved, denied, skipped_to_fallback or timed_out.
+	// State is pending (an earlier step is not approved yet), waiting, approved, denied,
+	// timed_out (the request expired) or cancelled.
 	State string  `json:"state"`
 	DueAt *string `json:"due_at"`
+	// UsesFallback says the policy's fallback approvers decide this step, and Note why
+	// (nobody eligible among the step's approvers, or the step timed out and escalated).
+	UsesFallback bool   `json:"uses_fallback"`
+	Note         string `json:"note"`
+	// Auto says nobody approves this step: it was approved at once.
+	Auto bool `json:"auto"`
 }
 
 // ApprovalDecision is one approver's decision.
@@ -118,14 +130,15 @@ func requestJSON(q *jit.Request) Request {
 		DisplayName: q.Target.DisplayName, Application: q.Target.Application, AccountID: q.Target.AccountID,
 		Reason: q.Reason, Duration: durationText(q.Duration), StartsAt: timeOrNil(q.StartsAt), EndsAt: timeOrNil(q.EndsAt),
 		Rule: q.Rule, Policy: RequestPolicy{Name: q.Policy.Name}, Steps: []ApprovalStep{}, Transitions: []RequestTransition{},
-		Error: q.Error, BreakGlass: q.BreakGlass, EndSessions: q.EndSessions,
+		Error: q.Error, BreakGlass: q.BreakGlass, EndSessions: q.EndSessions, ReviewedBy: q.ReviewedBy, ReviewedAt: timeOrNil(q.ReviewedAt),
 		CreatedAt: rfc3339(q.CreatedAt), UpdatedAt: rfc3339(q.UpdatedAt),
 	}
 	if len(q.Policy.Doc) > 0 {
 		out.Policy.Definition = q.Policy.Doc
 	}
 	for _, s := range q.Steps {
-		st := ApprovalStep{Index: s.Index, Required: s.Required, Approvers: s.Approvers, Approvals: []ApprovalDecision{}, State: s.State, DueAt: timeOrNil(s.DueAt)}
+		st := ApprovalStep{Index: s.Index, Name: s.Name, Required: s.Required, Approvers: s.Approvers, Approvals: []ApprovalDecision{}, State: s.State,
+			DueAt: timeOrNil(s.DueAt), UsesFallback: s.UsesFallback, Note: s.Note, Auto: s.Auto}
 		if st.Approvers == nil {
 			st.Approvers = []string{}
 		}
@@ -241,9 +254,9 @@ func (h *handlers) listRequests(w http.ResponseWriter, r *http.Request) {
 	qv := r.URL.Query()
 	scope := qv.Get("scope")
 	switch scope {
-	case "", "mine", "to_approve", "all":
+	case "", "mine", "to_approve", "decided", "all":
 	default:
-		badRequest(w, "scope must be mine (your requests), to_approve (waiting for your decision) or all (auditors and admins), got "+strconv.Quote(scope))
+		badRequest(w, "scope must be mine (your requests), to_approve (waiting for your decision), decided (those you decided) or all (auditors and admins), got "+strconv.Quote(scope))
 		return
 	}
 	states, bad := parseRequestStates(qv["state"])
