@@ -2,6 +2,7 @@ package access
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -41,6 +42,35 @@ func TestDocsExamples(t *testing.T) {
 	if err == nil || err.Error()+"\n" != code[2] {
 		t.Errorf("bad example's messages:\n%v\nthe page shows:\n%s", err, code[2])
 	}
+	// The policies: the seed block is DefaultConfig's policy, and the example document parses
+	// to what the page's table says.
+	var seedPolicy, fullDoc string
+	for _, c := range code {
+		switch {
+		case strings.HasPrefix(c, "policies:\n"):
+			seedPolicy = c
+		case strings.HasPrefix(c, "rules:\n") && strings.Contains(c, "\npolicies:\n"):
+			fullDoc = c
+		}
+	}
+	seed, err := ParseConfig([]byte("rules: []\n" + seedPolicy))
+	if err != nil || len(seed.Policies) != 1 {
+		t.Fatalf("the seed policy block in docs/jit.md: %v", err)
+	}
+	seed.Policies[0].line = 0
+	if def := DefaultConfig().Policies[0]; !reflect.DeepEqual(seed.Policies[0], def) {
+		t.Errorf("docs/jit.md shows the seed policy as %+v, DefaultConfig has %+v", seed.Policies[0], def)
+	}
+	full, err := ParseConfig([]byte(fullDoc))
+	if err != nil {
+		t.Fatalf("the policies example in docs/jit.md: %v", err)
+	}
+	prod := full.Policy("prod")
+	if prod == nil || len(prod.Steps) != 2 || !prod.Steps[0].Approvers.Manager || prod.Steps[1].Required != 2 ||
+		prod.Steps[1].OnTimeout != Expire || !prod.Distinct || !full.Policy("auto").AutoApproved() || !full.Rules.Rules[1].BreakGlass {
+		t.Errorf("policies example parsed to %+v", full.Policies)
+	}
+
 	// The page's sentences are the ones Decide writes for the example file.
 	flat := strings.Join(strings.Fields(strings.ReplaceAll(string(page), "\n> ", " ")), " ")
 	target := Target{ResourceType: ResourceAccount, AccountID: "123456789012", AccountName: "prod",
