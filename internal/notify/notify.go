@@ -114,10 +114,11 @@ func (e Endpoint) Check() []error {
 
 // Defaults of Config.
 const (
-	DefaultMaxAttempts = 10
-	DefaultRetryBase   = 10 * time.Second
-	DefaultMaxWait     = time.Hour
-	DefaultTimeout     = 10 * time.Second
+	DefaultMaxAttempts  = 10
+	DefaultRetryBase    = 10 * time.Second
+	DefaultMaxWait      = time.Hour
+	DefaultTimeout      = 10 * time.Second
+	DefaultReapInterval = 5 * time.Minute
 	// Queue is the River queue of deliveries: their own, so that a slow endpoint never holds
 	// up syncs or leases, nor they it.
 	Queue = "notify"
@@ -141,6 +142,9 @@ type Config struct {
 	Timeout time.Duration
 	// Workers is how many deliveries this replica sends at once (default 2).
 	Workers int
+	// ReapInterval is how often deliveries whose job River gave up on are failed (default
+	// DefaultReapInterval).
+	ReapInterval time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -181,6 +185,9 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = DefaultReapInterval
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -50,6 +50,8 @@ type receiver struct {
 	script  []int
 	delay   time.Duration // the first request waits this long before answering
 	respond string        // body of non-2xx answers
+	header  http.Header   // headers of non-2xx answers
+	times   []time.Time   // when each request came
 }
 
 func newReceiver(t *testing.T, script ...int) *receiver {
@@ -60,17 +62,23 @@ func newReceiver(t *testing.T, script ...int) *receiver {
 		r.mu.Lock()
 		n := len(r.got)
 		r.got = append(r.got, received{Header: req.Header.Clone(), Body: body, Path: req.URL.Path})
+		r.times = append(r.times, time.Now())
 		status := http.StatusOK
 		if n < len(r.script) {
 			status = r.script[n]
 		}
-		delay, respond := r.delay, r.respond
+		delay, respond, header := r.delay, r.respond, r.header
 		r.mu.Unlock()
 		if n == 0 && delay > 0 {
 			select {
 			case <-time.After(delay):
 			case <-req.Context().Done():
 				return
+			}
+		}
+		if status >= 300 {
+			for k, v := range header {
+				w.Header()[k] = v
 			}
 		}
 		w.WriteHeader(status)
@@ -463,4 +471,47 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A 429 with Retry-After is tried again when the endpoint asked, not at the (shorter) backoff.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		rc := newReceiver(t, 429)
+		rc.header = http.Header{"Retry-After": {"1"}}
+		e := start(t, st, nil, notify.Config{Endpoints: []notify.Endpoint{{Name: "chat", Channel: notify.ChannelSlack, URL: rc.URL}}})
+		e.notify(t, event("granted"))
+		rows := e.waitFinal(t, 1, 10*time.Second)
+		rc.mu.Lock()
+		times := append([]time.Time(nil), rc.times...)
+		rc.mu.Unlock()
+		if len(times) != 2 || times[1].Sub(times[0]) < 900*time.Millisecond {
+			t.Fatalf("requests at %v: want the retry a second after the 429 (the backoff alone is 50ms)", times)
+		}
+		if n := rows[0]; n.State != store.NotificationSent || n.Attempts != 2 {
+			t.Fatalf("row %+v", n)
+		}
+	})
+}
+
+// The reaper fails a delivery whose River job is gone (its replica died during the last
+// attempt), so that it does not stay queued for ever.
+func TestReaperFailsLostDeliveries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := start(t, st, nil, notify.Config{ReapInterval: 100 * time.Millisecond,
+			Endpoints: []notify.Endpoint{{Name: "ops", Channel: notify.ChannelWebhook, URL: "http://127.0.0.1:1/", Secret: secret}}})
+		lost := &store.Notification{ID: store.NewNotificationID(), Channel: "webhook", Endpoint: "ops", Event: "revoked", Payload: "{}", CreatedAt: time.Now()}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertNotification(ctx, lost); err != nil {
+				return err
+			}
+			return tx.SetNotificationJob(ctx, lost.ID, 987654) // a job River no longer has
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rows := e.waitFinal(t, 1, 15*time.Second)
+		if n := rows[0]; n.State != store.NotificationFailed || !strings.HasPrefix(n.LastError, "not sent: its delivery job no longer exists after 0 attempts") {
+			t.Fatalf("row %+v", n)
+		}
+	})
 }

@@ -25,13 +25,43 @@ func (n *Notifier) Extension() jobs.Extension { return extension{n} }
 
 type extension struct{ n *Notifier }
 
-func (e extension) AddWorkers(w *river.Workers) { river.AddWorker(w, &deliverWorker{n: e.n}) }
+func (e extension) AddWorkers(w *river.Workers) {
+	river.AddWorker(w, &deliverWorker{n: e.n})
+	river.AddWorker(w, &reapWorker{n: e.n})
+}
 
 func (e extension) Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{Queue: {MaxWorkers: e.n.cfg.Workers}}
 }
 
-func (e extension) PeriodicJobs() []*river.PeriodicJob { return nil }
+// PeriodicJobs: the reaper, which fails the deliveries whose job River gave up on without the
+// worker recording it (their replica died during the last attempt), so that no delivery stays
+// queued for ever.
+func (e extension) PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(e.n.cfg.ReapInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return reapArgs{}, &river.InsertOpts{Queue: Queue} },
+		&river.PeriodicJobOpts{ID: "notify-reaper"})}
+}
+
+// reapArgs are the arguments of the reaper's job.
+type reapArgs struct{}
+
+// Kind names the reaper's jobs in River.
+func (reapArgs) Kind() string { return "notify_reap" }
+
+type reapWorker struct {
+	river.WorkerDefaults[reapArgs]
+	n *Notifier
+}
+
+func (w *reapWorker) Work(ctx context.Context, _ *river.Job[reapArgs]) error {
+	lost, err := w.n.cfg.Store.FailLostNotifications(ctx)
+	for _, l := range lost {
+		w.n.log.Error("notification failed for good", zap.String("delivery", l.ID), zap.String("endpoint", l.Endpoint),
+			zap.String("event", l.Event), zap.String("request", l.RequestID), zap.String("error", l.LastError))
+	}
+	return err
+}
 
 // deliverWorker makes one delivery attempt.
 type deliverWorker struct {
@@ -63,6 +93,8 @@ type attemptError struct {
 	status int
 	msg    string
 	final  bool
+	// retryAfter is the endpoint's Retry-After (429, 503), at most MaxWait; 0 when none.
+	retryAfter time.Duration
 }
 
 func (e *attemptError) Error() string { return e.msg }
@@ -113,7 +145,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		ae = &attemptError{msg: n.redact(err.Error())}
 	}
 	res := store.NotificationResult{State: store.NotificationQueued, Status: ae.status, Error: ae.msg, At: n.cfg.Now()}
-	last := job.Attempt >= job.MaxAttempts
+	// The row counts every attempt, also those River does not (a snooze for Retry-After).
+	last := job.Attempt >= job.MaxAttempts || row.Attempts >= n.cfg.MaxAttempts
 	switch {
 	case ae.final:
 		res.State = store.NotificationFailed
@@ -128,9 +161,35 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		log.Error("notification failed for good", zap.String("error", res.Error), zap.Int("status", ae.status))
 		return river.JobCancel(ae)
 	}
+	if ae.retryAfter > 0 {
+		// The endpoint said when to come back (Slack does when it rate-limits): wait that
+		// long rather than the backoff. A snooze is not counted by River; the row counts it.
+		log.Warn("notification attempt failed; it is tried again when the endpoint asked", zap.String("error", ae.msg),
+			zap.Int("status", ae.status), zap.Duration("retry_in", ae.retryAfter))
+		return river.JobSnooze(ae.retryAfter)
+	}
 	log.Warn("notification attempt failed; it is tried again", zap.String("error", ae.msg), zap.Int("status", ae.status),
 		zap.Duration("retry_in", n.backoff(job.Attempt)))
 	return ae
+}
+
+// retryAfter reads a Retry-After header (seconds, or an HTTP date), at most max; 0 when there
+// is none or it is in the past.
+func retryAfter(h http.Header, now time.Time, max time.Duration) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return min(d, max)
 }
 
 // send posts the row's payload to the endpoint and returns the HTTP status. Its errors are
@@ -170,7 +229,7 @@ func (n *Notifier) send(ctx context.Context, ep Endpoint, row *store.Notificatio
 	msg = n.redact(msg)
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
-		return code, &attemptError{status: code, msg: msg}
+		return code, &attemptError{status: code, msg: msg, retryAfter: retryAfter(resp.Header, n.cfg.Now(), n.cfg.MaxWait)}
 	case code >= 300 && code < 400:
 		return code, &attemptError{status: code, final: true, msg: msg + " (a redirect, which is not followed: configure the URL it points to)"}
 	default:

@@ -205,3 +205,63 @@ func (s *Store) ListNotifications(ctx context.Context, f NotificationFilter, p P
 	}
 	return out, next, nil
 }
+
+// FailLostNotifications marks failed the queued deliveries whose River job is over (discarded,
+// cancelled or completed) or gone: nothing would ever send them. That happens when the replica
+// running a delivery's last attempt died (River's rescuer then discards the job). It returns
+// the deliveries it failed.
+func (s *Store) FailLostNotifications(ctx context.Context) ([]Notification, error) {
+	rs, err := s.write.query(ctx, "SELECT "+prefixed("n.", notificationColumns)+`, COALESCE(CAST(j.state AS TEXT), '')
+		FROM notifications n LEFT JOIN river_job j ON j.id = n.job_id
+		WHERE n.state = 'queued' AND n.job_id IS NOT NULL AND (j.id IS NULL OR j.state IN ('discarded', 'cancelled', 'completed'))`)
+	if err != nil {
+		return nil, fmt.Errorf("find lost notifications: %w", err)
+	}
+	type lost struct {
+		n        *Notification
+		jobState string
+	}
+	var found []lost
+	for rs.Next() {
+		var l lost
+		var n Notification
+		var created int64
+		var job, attempted, sent sql.NullInt64
+		if err := rs.Scan(&n.ID, &n.Channel, &n.Endpoint, &n.Event, &n.RequestID, &n.Payload, &n.State, &n.Attempts,
+			&n.LastStatus, &n.LastError, &job, &created, &attempted, &sent, &l.jobState); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("find lost notifications: %w", err)
+		}
+		n.JobID, n.CreatedAt, n.AttemptedAt, n.SentAt = job.Int64, fromMS(created), msPtr(attempted), msPtr(sent)
+		l.n = &n
+		found = append(found, l)
+	}
+	if err := rs.Close(); err != nil {
+		return nil, fmt.Errorf("find lost notifications: %w", err)
+	}
+	var out []Notification
+	for _, l := range found {
+		why := "its delivery job no longer exists"
+		if l.jobState != "" {
+			why = "its delivery job ended (" + l.jobState + ")"
+		}
+		plural := "s"
+		if l.n.Attempts == 1 {
+			plural = ""
+		}
+		msg := "not sent: " + why + " after " + strconv.Itoa(l.n.Attempts) + " attempt" + plural + "; the replica running the last attempt probably stopped"
+		if l.n.LastError != "" {
+			msg += " (last error: " + l.n.LastError + ")"
+		}
+		n, err := s.write.exec(ctx, "UPDATE notifications SET state = ?, last_error = ? WHERE id = ? AND state = ?",
+			NotificationFailed, msg, l.n.ID, NotificationQueued)
+		if err != nil {
+			return out, fmt.Errorf("fail lost notification %s: %w", l.n.ID, err)
+		}
+		if n == 1 {
+			l.n.State, l.n.LastError = NotificationFailed, msg
+			out = append(out, *l.n)
+		}
+	}
+	return out, nil
+}

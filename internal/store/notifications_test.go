@@ -159,3 +159,49 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// A queued delivery whose River job is gone (or over) is failed, saying why; one whose job is
+// still waiting is left alone.
+func TestFailLostNotifications(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		lost := &store.Notification{ID: store.NewNotificationID(), Channel: "webhook", Endpoint: "ops", Event: "granted", Payload: "{}", CreatedAt: time.Now()}
+		noJob := &store.Notification{ID: store.NewNotificationID(), Channel: "slack", Endpoint: "chat", Event: "granted", Payload: "{}", CreatedAt: time.Now()}
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.InsertNotification(ctx, lost); err != nil {
+				return err
+			}
+			if err := tx.SetNotificationJob(ctx, lost.ID, 987654); err != nil { // no such River job
+				return err
+			}
+			return tx.InsertNotification(ctx, noJob) // not yet given a job: not lost
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StartNotificationAttempt(ctx, lost.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishNotificationAttempt(ctx, lost.ID, store.NotificationResult{State: store.NotificationQueued, Status: 502, Error: "the endpoint answered 502 Bad Gateway", At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		failed, err := s.FailLostNotifications(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "not sent: its delivery job no longer exists after 1 attempt; the replica running the last attempt probably stopped (last error: the endpoint answered 502 Bad Gateway)"
+		if len(failed) != 1 || failed[0].ID != lost.ID || failed[0].LastError != want {
+			t.Fatalf("failed %+v", failed)
+		}
+		got, _ := s.GetNotification(ctx, lost.ID)
+		if got.State != store.NotificationFailed || got.LastError != want {
+			t.Fatalf("stored %+v", got)
+		}
+		if other, _ := s.GetNotification(ctx, noJob.ID); other.State != store.NotificationQueued {
+			t.Fatalf("a delivery without a job yet was failed: %+v", other)
+		}
+		if again, err := s.FailLostNotifications(ctx); err != nil || len(again) != 0 {
+			t.Fatalf("second run: %v %v", again, err)
+		}
+	})
+}
