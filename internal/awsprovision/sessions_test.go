@@ -3,6 +3,10 @@ package awsprovision
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -308,5 +312,66 @@ func TestEndSessionsRefusals(t *testing.T) {
 	group := AccountAssignment{AccountID: "222222222222", PermissionSet: w.ps["ReadOnly"], PrincipalType: PrincipalGroup, PrincipalID: w.group["Developers"]}
 	if _, err := p.EndSessions(context.Background(), group, time.Now()); KindOf(err) != KindWrongPrincipal || !strings.Contains(err.Error(), "end the sessions of each member instead") {
 		t.Errorf("EndSessions of a group: %v, want KindWrongPrincipal", err)
+	}
+}
+
+// Another writer of the inline policy (another replica, a person in the console) may
+// overwrite it between Gatehouse's write and its provisioning: AWS has no conditional
+// write. The check after provisioning finds the statement gone and makes the change again.
+func TestEndSessionsWritesAgainWhenAnotherWriterOverwrote(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	fw, err := awssim.LoadFixture(filepath.Join("..", "awssim", "testdata", "provisioning.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := awssim.New(fw, awssim.Options{AssignmentDelay: 20 * time.Millisecond})
+	const other = `{"Version":"2012-10-17","Statement":[{"Sid":"SomeoneElse","Effect":"Deny","Action":"s3:*","Resource":"*"}]}`
+	var psARN string
+	sim.Do(func(sw *awssim.World) {
+		for _, ps := range sw.SSO.PermissionSets {
+			if ps.Name == "Developer" {
+				psARN = ps.ARN
+			}
+		}
+	})
+	// The other writer puts its own policy just before Gatehouse's first provisioning.
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".ProvisionPermissionSet") {
+			once.Do(func() { sim.Do(func(sw *awssim.World) { sw.SSO.PermissionSet(psARN).InlinePolicy = other }) })
+		}
+		sim.Handler().ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	w := &world{sim: sim, info: sim.Info(), users: map[string]string{}, ps: map[string]string{}}
+	w.info.Endpoint = srv.URL
+	sim.Do(func(sw *awssim.World) {
+		for _, u := range sw.SSO.Users {
+			w.users[u.UserName] = u.ID
+		}
+	})
+	p := w.provisioner(t, Options{})
+	a := AccountAssignment{AccountID: "333333333333", PermissionSet: psARN, PrincipalType: PrincipalUser, PrincipalID: w.users["bob"]}
+	revokedAt := time.Now()
+	res, err := p.EndSessions(context.Background(), a, revokedAt)
+	if err != nil || res.Outcome != Created {
+		t.Fatalf("EndSessions: %v %v", res, err)
+	}
+	if !slices.Contains(res.Notes, "the inline policy was changed by another writer after Gatehouse wrote it: written again") {
+		t.Errorf("notes %q: want the rewrite noted", res.Notes)
+	}
+	puts := 0
+	for _, c := range res.Calls {
+		if c.Operation == "PutInlinePolicyToPermissionSet" {
+			puts++
+		}
+	}
+	var inline string
+	sim.Do(func(sw *awssim.World) { inline = sw.SSO.PermissionSet(psARN).InlinePolicy })
+	want, _, _ := newSessionDeny(a, revokedAt).addTo(other)
+	if puts != 2 || inline != want {
+		t.Errorf("%d puts; inline policy:\n%s\nwant the other writer's with the deny:\n%s", puts, inline, want)
 	}
 }
