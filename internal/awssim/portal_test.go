@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -272,5 +273,44 @@ func TestAssignmentJitterSpreadsOperations(t *testing.T) {
 	}
 	if len(a) != 4 || len(distinct) < 3 {
 		t.Errorf("durations %v: want 4 operations of mostly different durations", a)
+	}
+}
+
+// The admin endpoint signs a user in by name for scripts and the AWS CLI; it needs the
+// admin token and names what is wrong.
+func TestAdminPortalSignIn(t *testing.T) {
+	clock := newSSOClock()
+	w, f := newSSOWorld(clock)
+	w.AddAssignment("222222222222", f.admin, "USER", f.bob)
+	s, _ := startSSO(t, w, Options{Now: clock.Now})
+	post := func(token, body string) (int, map[string]string) {
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/_sim/portal/sign-in", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := post("", `{"user_name":"bob"}`); code != http.StatusUnauthorized {
+		t.Errorf("without the admin token: %d, want 401", code)
+	}
+	if code, out := post(s.AdminToken(), `{"user_name":"nobody"}`); code != http.StatusNotFound || out["error"] != "no Identity Center user named nobody" {
+		t.Errorf("unknown user: %d %v", code, out)
+	}
+	if code, out := post(s.AdminToken(), `{}`); code != http.StatusBadRequest || !strings.Contains(out["error"], `exactly one of "user_name" and "user_id"`) {
+		t.Errorf("no user: %d %v", code, out)
+	}
+	code, out := post(s.AdminToken(), `{"user_name":"bob"}`)
+	if code != http.StatusOK || out["user_id"] != f.bob || out["expires_at"] != clock.Now().Add(8*time.Hour).Format(time.RFC3339) {
+		t.Fatalf("sign-in: %d %v", code, out)
+	}
+	if _, err := roleSession(t, s, out["access_token"], "222222222222", "Admin"); err != nil {
+		t.Errorf("GetRoleCredentials with the admin endpoint's token: %v", err)
 	}
 }
