@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -121,6 +123,33 @@ func TestAccessCLIFlow(t *testing.T) {
 		t.Errorf("approving a cancelled request: exit %d\n%s", code, stderr)
 	}
 
+	// --wait follows the request until it ends: here alice denies it, and the command
+	// exits 1 saying so, the final request on stdout.
+	waiter := exec.Command(gatehouseBin, "access", "request", "--entitlement", s.ent["Billing"], "--reason", "costs", "--wait")
+	waiter.Env = as("bob")
+	var wout, werr syncBuffer
+	waiter.Stdout, waiter.Stderr = &wout, &werr
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waiting string
+	for deadline := time.Now().Add(30 * time.Second); waiting == ""; time.Sleep(100 * time.Millisecond) {
+		if i := strings.Index(werr.String(), "requested req_"); i >= 0 {
+			waiting = strings.Fields(werr.String()[i+len("requested "):])[0]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("access request --wait printed no request: %s", werr.String())
+		}
+	}
+	if stdout, stderr, code = runCLI(t, as("alice"), "", "access", "deny", waiting, "--reason", "use the billing report"); code != 0 || requestLine(t, stdout)["state"] != "denied" ||
+		!strings.HasPrefix(stderr, "denied: "+waiting+" denied: ") || !strings.Contains(stderr, "(by alice@example.com: use the billing report)") {
+		t.Fatalf("deny: exit %d\n%s%s", code, stdout, stderr)
+	}
+	err := waiter.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(werr.String(), "gatehouse: request "+waiting+" ended denied without access") ||
+		requestLine(t, wout.String())["state"] != "denied" {
+		t.Errorf("access request --wait of a denied request: %v\n%s%s", err, wout.String(), werr.String())
+	}
+
 	// Rules: export, a bad file refused line by line with nothing applied, the good one applied.
 	dir := t.TempDir()
 	exported := filepath.Join(dir, "rules.yaml")
@@ -146,4 +175,23 @@ func TestAccessCLIFlow(t *testing.T) {
 	if _, stderr, code = runCLI(t, as("alice"), "", "rules", "apply", "-f", exported); code != 0 || !strings.Contains(stderr, "applied "+exported+" to "+s.url+": the rules are at version ") {
 		t.Errorf("rules apply: exit %d\n%s", code, stderr)
 	}
+}
+
+// syncBuffer is a buffer that a running command writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
 }
