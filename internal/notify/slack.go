@@ -56,7 +56,12 @@ func SlackText(ev jit.Event) string {
 			s = fmt.Sprintf("%s revoked %s's access to %s.", actor, who, what)
 		}
 	case "expired":
-		s = fmt.Sprintf("%s's access to %s expired.", who, what)
+		if ev.EndsAt == nil || ev.EndsAt.IsZero() {
+			// No lease ever started: the approval timed out (policy on_timeout: expire).
+			s = fmt.Sprintf("%s's request for %s expired before it was approved.", who, what)
+		} else {
+			s = fmt.Sprintf("%s's access to %s expired.", who, what)
+		}
 	case "failed":
 		s = fmt.Sprintf("%s's request for %s failed.", who, what)
 	case "break_glass":

@@ -29,6 +29,8 @@ func TestSlackTextPerKind(t *testing.T) {
 	extReq.Actor, extReq.Reason, extReq.To = "alice@example.com", "the migration runs late", []string{"bob@example.com"}
 	cancelled := event("cancelled")
 	cancelled.Actor, cancelled.Reason = "alice@example.com", ""
+	timedOut := event("expired")
+	timedOut.Actor, timedOut.Reason, timedOut.EndsAt = "gatehouse", "nobody approved step 1 within 4h", nil
 	for _, c := range []struct {
 		name string
 		ev   func() string
@@ -56,6 +58,8 @@ func TestSlackTextPerKind(t *testing.T) {
 			"alice@example.com asks for more time on AdministratorAccess on prod (111111111111) (approvers: bob@example.com). Reason: the migration runs late." + link},
 		{"cancelled by the requester", func() string { return notify.SlackText(cancelled) },
 			"alice@example.com cancelled their request for AdministratorAccess on prod (111111111111)." + link},
+		{"expired in approval", func() string { return notify.SlackText(timedOut) },
+			"alice@example.com's request for AdministratorAccess on prod (111111111111) expired before it was approved. Reason: nobody approved step 1 within 4h." + link},
 	} {
 		if got := c.ev(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
