@@ -108,6 +108,37 @@ func (s *Service) ApplyRules(ctx context.Context, c *auth.Caller, doc []byte) (v
 	return version, err
 }
 
+// SeedRules stores access.DefaultConfig() as version 1 of the rules document when none was
+// ever stored (a new installation), so that what is in force is in the database, exported and
+// audited like any other version, and a later Gatehouse with another seed does not change an
+// installation's rules. The server calls it at start; replicas starting together store it
+// once.
+func (s *Service) SeedRules(ctx context.Context) error {
+	doc, err := access.DefaultConfig().Export()
+	if err != nil {
+		return err
+	}
+	doc = append([]byte("# The seed rules and approval policy of a new installation (docs/jit.md).\n"), doc...)
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.JITConfig(ctx); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		v, err := tx.PutJITConfig(ctx, 0, string(doc), SystemActor, s.now())
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, SystemActor, "rules.seed", "rules", map[string]any{"version": v,
+			"rules": "accounts-everyone", "policies": "default"}, "")
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another replica stored it first
+	}
+	return err
+}
+
 // Owner scope types (store.Owner*): an account (by id), a permission set (by its id, ps-...),
 // or an application (a connection, by id).
 const (

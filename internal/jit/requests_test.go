@@ -393,6 +393,17 @@ func TestRulesSeedAndApply(t *testing.T) {
 		if err != nil || v != 0 || !strings.Contains(string(doc), "name: accounts-everyone") || !strings.Contains(string(doc), "admins: true") {
 			t.Fatalf("seed: %d %v\n%s", v, err, doc)
 		}
+		// The server stores the seed as version 1, once.
+		if err := e.svc.SeedRules(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.SeedRules(ctx); err != nil {
+			t.Fatal(err)
+		}
+		seeded, v, err := e.svc.Rules(ctx)
+		if err != nil || v != 1 || !strings.HasSuffix(string(seeded), string(doc)) {
+			t.Fatalf("seeded: %d %v\n%s", v, err, seeded)
+		}
 		// The seed works out of the box: anyone requests, an admin approves.
 		r, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entAdmin, Reason: "x"})
 		if err != nil || r.Rule != "accounts-everyone" || !reflect.DeepEqual(r.Steps[0].Approvers, []string{"admin@example.com"}) {
@@ -404,14 +415,14 @@ func TestRulesSeedAndApply(t *testing.T) {
 		if err == nil || err.Error() != `rules:4:22: rules[0].approval_policy: no approval policy is called "nope"; define it under policies: (see docs/jit.md)` {
 			t.Fatalf("bad doc: %v", err)
 		}
-		if _, v, _ := e.svc.Rules(ctx); v != 0 {
+		if _, v, _ := e.svc.Rules(ctx); v != 1 {
 			t.Errorf("a bad document changed the version to %d", v)
 		}
-		if v, err := e.svc.ApplyRules(ctx, admin, []byte("# ours\n"+testDoc)); err != nil || v != 1 {
+		if v, err := e.svc.ApplyRules(ctx, admin, []byte("# ours\n"+testDoc)); err != nil || v != 2 {
 			t.Fatalf("apply: %d %v", v, err)
 		}
 		doc, v, _ = e.svc.Rules(ctx)
-		if v != 1 || !strings.HasPrefix(string(doc), "# ours\n") {
+		if v != 2 || !strings.HasPrefix(string(doc), "# ours\n") {
 			t.Errorf("stored document %d %q", v, doc[:20])
 		}
 	})

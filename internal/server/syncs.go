@@ -35,6 +35,10 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A new installation starts with the seed rules ("accounts, Everyone, default policy").
+	if err := jitSvc.SeedRules(ctx); err != nil {
+		return fmt.Errorf("seed the just-in-time rules: %w", err)
+	}
 	syncs, err := jobs.New(jobs.Config{
 		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension()},
 		Store:      st, Log: s.log, Metrics: s.Metrics,
