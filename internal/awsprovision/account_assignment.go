@@ -64,7 +64,7 @@ var creationSlots = struct {
 }{byInstance: map[string]chan struct{}{}}
 
 // creationSlot waits for a creation slot of the instance until the deadline and returns
-// the function that frees it.
+// the function that frees it. It is the default of Options.Limiter's AcquireCreation.
 func creationSlot(ctx context.Context, instanceARN string, deadline time.Time) (func(), error) {
 	creationSlots.mu.Lock()
 	slots := creationSlots.byInstance[instanceARN]
@@ -193,6 +193,9 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		p.clearPending(key)
 		res.settle(AlreadyAbsent, checked)
 		return nil
+	case checking(ctx):
+		settleCheck(res, revoking)
+		return nil
 	}
 
 	if revoking {
@@ -261,7 +264,11 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 			requestID, status, reason = aws.ToString(s.RequestId), s.Status, aws.ToString(s.FailureReason)
 		}
 	} else {
-		release, err := creationSlot(ctx, ic.instanceARN, deadline)
+		acquire := creationSlot
+		if p.opts.Limiter != nil {
+			acquire = p.opts.Limiter.AcquireCreation
+		}
+		release, err := acquire(ctx, ic.instanceARN, deadline)
 		if err != nil {
 			return err
 		}

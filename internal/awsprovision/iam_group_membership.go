@@ -128,6 +128,9 @@ func (p *Provisioner) iamGroupMembership(ctx context.Context, j *journal, action
 	case revoking && !member:
 		res.settle(AlreadyAbsent, checked)
 		return nil
+	case checking(ctx):
+		settleCheck(res, revoking)
+		return nil
 	case p.opts.DryRun:
 		res.Planned = []Call{{Service: "iam", Operation: op, Account: g.account, Role: c.role,
 			Params: []Param{{"GroupName", g.name}, {"UserName", u.name}}}}

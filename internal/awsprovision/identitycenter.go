@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // identityCenter is the Identity Center instance the connector administers, with clients
@@ -40,7 +41,9 @@ func (p *Provisioner) identityCenter(ctx context.Context) (*identityCenter, erro
 	}
 	account, role := p.sess.CallerAccountID(), p.sess.ConnectorRoleARN()
 	cfg := p.sess.IdentityCenter()
-	sso := ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) { o.APIOptions = append(o.APIOptions, recordCalls(account, role)) })
+	sso := ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) {
+		o.APIOptions = append(o.APIOptions, recordCalls(account, role), p.limitCalls)
+	})
 	var instances []ssotypes.InstanceMetadata
 	var token *string
 	for {
@@ -68,10 +71,31 @@ func (p *Provisioner) identityCenter(ctx context.Context) (*identityCenter, erro
 		storeID:     aws.ToString(instances[0].IdentityStoreId),
 		region:      cfg.Region,
 		sso:         sso,
-		ids:         identitystore.NewFromConfig(cfg, func(o *identitystore.Options) { o.APIOptions = append(o.APIOptions, recordCalls(account, role)) }),
-		org:         organizations.NewFromConfig(p.sess.Connector(), func(o *organizations.Options) { o.APIOptions = append(o.APIOptions, recordCalls(account, role)) }),
+		ids: identitystore.NewFromConfig(cfg, func(o *identitystore.Options) {
+			o.APIOptions = append(o.APIOptions, recordCalls(account, role), p.limitCalls)
+		}),
+		org: organizations.NewFromConfig(p.sess.Connector(), func(o *organizations.Options) { o.APIOptions = append(o.APIOptions, recordCalls(account, role)) }),
 	}
 	return p.ic, nil
+}
+
+// limitCalls is the API option of the Identity Center clients that makes every attempt
+// of a call (retries included) wait for Options.Limiter, when one is set. It sits after
+// the SDK's retry middleware, as the session's own pacing does.
+func (p *Provisioner) limitCalls(stack *middleware.Stack) error {
+	if p.opts.Limiter == nil {
+		return nil
+	}
+	wait := middleware.FinalizeMiddlewareFunc("GatehouseSharedLimit", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if err := p.opts.Limiter.Wait(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		return next.HandleFinalize(ctx, in)
+	})
+	if err := stack.Finalize.Insert(wait, "Retry", middleware.After); err != nil {
+		return stack.Finalize.Add(wait, middleware.Before)
+	}
+	return nil
 }
 
 // permissionSet is what provisioning needs to know of a permission set.

@@ -63,6 +63,23 @@ type Options struct {
 	RequestedBy string
 	// Logger receives one entry per Grant and Revoke; nil logs nothing.
 	Logger *zap.Logger
+	// Limiter, when set, shares Identity Center's limits with every other process that
+	// provisions through the same instance (the replicas of a server): the creation
+	// slots and the call rate. Without it, creations queue on a semaphore of this
+	// process and calls are paced by the session alone.
+	Limiter Limiter
+}
+
+// Limiter shares AWS's Identity Center limits between processes (internal/jit keeps
+// them in the database, so that they hold across replicas).
+type Limiter interface {
+	// AcquireCreation waits until one of the instance's MaxCreationsInProgress account
+	// assignment creation slots is free, or until the deadline (then an error), takes
+	// it and returns the function that frees it.
+	AcquireCreation(ctx context.Context, instanceARN string, deadline time.Time) (release func(), err error)
+	// Wait waits for the right to make one Identity Center call (SSO Admin and Identity
+	// Store share AWS's quota of about 20 calls per second).
+	Wait(ctx context.Context) error
 }
 
 // Access is one piece of access Gatehouse can grant and revoke: an IAMGroupMembership, an
@@ -192,7 +209,9 @@ func (p *Provisioner) apply(ctx context.Context, action Action, a Access) (*Resu
 	if err != nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	p.logResult(res, err)
+	if !checking(ctx) { // a check (Has) changes nothing worth a log entry
+		p.logResult(res, err)
+	}
 	return res, err
 }
 

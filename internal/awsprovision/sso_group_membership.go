@@ -93,6 +93,9 @@ func (p *Provisioner) ssoGroupMembership(ctx context.Context, j *journal, action
 	case revoking && !exists:
 		res.settle(AlreadyAbsent, checked)
 		return nil
+	case checking(ctx):
+		settleCheck(res, revoking)
+		return nil
 	}
 	if revoking {
 		res.note(sessionCaveat)

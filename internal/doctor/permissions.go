@@ -302,6 +302,10 @@ var probes = map[string]probe{
 		_, err := e.sso.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{InstanceArn: aws.String(e.instance), AccountAssignmentCreationRequestId: aws.String(probeUUID)})
 		return err
 	}},
+	"sso:ListAccountAssignmentCreationStatus": {"ic", func(ctx context.Context, e *probeEnv) error {
+		_, err := e.sso.ListAccountAssignmentCreationStatus(ctx, &ssoadmin.ListAccountAssignmentCreationStatusInput{InstanceArn: aws.String(e.instance), MaxResults: aws.Int32(1)})
+		return err
+	}},
 	"sso:DescribeAccountAssignmentDeletionStatus": {"ic", func(ctx context.Context, e *probeEnv) error {
 		_, err := e.sso.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{InstanceArn: aws.String(e.instance), AccountAssignmentDeletionRequestId: aws.String(probeUUID)})
 		return err
