@@ -30,6 +30,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
+	"github.com/gatehouse/gatehouse/internal/awsprovision"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -295,4 +296,10 @@ type Config struct {
 	BaseURL string
 	// Now is the clock (time.Now when nil); tests move it.
 	Now func() time.Time
+	// Provision are the base options of the provisioners that grant and revoke leases
+	// (AssignmentWait, PollInterval); the service sets their Limiter and Logger.
+	Provision awsprovision.Options
+	// Sweep is how often the sweeper looks for leases that need work at the most
+	// (DefaultSweep); it also wakes at each lease's end.
+	Sweep time.Duration
 }

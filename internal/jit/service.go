@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/riverqueue/river"
 	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -20,6 +19,9 @@ type Service struct {
 	log   *zap.Logger
 	queue Queue
 	cache configCache
+
+	provs provisioners  // provision.go
+	wake  chan struct{} // wakes the sweeper (expiry.go)
 }
 
 // New returns the service. SetQueue must be called before it changes anything (the River
@@ -34,7 +36,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log.Named("jit")}, nil
+	return &Service{cfg: cfg, st: cfg.Store, log: cfg.Log.Named("jit"), wake: make(chan struct{}, 1)}, nil
 }
 
 // SetQueue gives the service the River client to insert its jobs with (jobs.Service).
@@ -118,21 +120,6 @@ type ListFilter struct {
 	Page      store.Page
 }
 
-// Release ends active access early (the requester). (leases.go)
-func (s *Service) Release(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
-// Revoke ends active access early (an admin). (leases.go)
-func (s *Service) Revoke(ctx context.Context, c *auth.Caller, id, reason string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
-// Extend asks for more time; the policy decides whether it needs approval again. (leases.go)
-func (s *Service) Extend(ctx context.Context, c *auth.Caller, id string, d time.Duration, reason string) (*Request, error) {
-	return nil, errNotBuilt
-}
-
 // LeaseFilter filters leases.
 type LeaseFilter struct {
 	// Scope: "mine" or "all" (admins and auditors).
@@ -140,23 +127,3 @@ type LeaseFilter struct {
 	States []LeaseState
 	Page   store.Page
 }
-
-// Leases lists leases. (leases.go)
-func (s *Service) Leases(ctx context.Context, c *auth.Caller, f LeaseFilter) ([]Lease, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Extension is the River work of the service, for jobs.Config.Extensions. (worker.go)
-func (s *Service) Extension() interface {
-	AddWorkers(w *river.Workers)
-	Queues() map[string]river.QueueConfig
-	PeriodicJobs() []*river.PeriodicJob
-} {
-	return noExtension{}
-}
-
-type noExtension struct{}
-
-func (noExtension) AddWorkers(*river.Workers)            {}
-func (noExtension) Queues() map[string]river.QueueConfig { return nil }
-func (noExtension) PeriodicJobs() []*river.PeriodicJob   { return nil }
