@@ -547,8 +547,10 @@ func (s *Service) sweeper(ctx context.Context) {
 		if due.Overdue > 0 {
 			wait = min(wait, time.Second)
 		}
-		if due.NextEnd != nil {
-			wait = min(wait, max(time.Until(*due.NextEnd), 10*time.Millisecond))
+		for _, at := range []*time.Time{due.NextEnd, due.NextReminder} {
+			if at != nil {
+				wait = min(wait, max(at.Sub(s.cfg.Now()), 10*time.Millisecond))
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -595,7 +597,7 @@ func (s *Service) Sweep(ctx context.Context) (store.LeaseDue, error) {
 	if err := s.remind(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
-	due, err := s.st.LeasesDue(ctx, s.cfg.Now())
+	due, err := s.st.LeasesDue(ctx, s.cfg.Now(), reminderLead)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -164,6 +164,7 @@ func newEnv(t *testing.T, st *store.Store, doc string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.SetQueue(&fakeQueue{}) // an approval starts a lease and queues its grant job
 	if doc != "" {
 		if _, err := svc.ApplyRules(context.Background(), caller("admin@example.com", auth.RoleAdmin), []byte(doc)); err != nil {
 			t.Fatalf("apply rules: %v", err)

@@ -306,18 +306,6 @@ func (s *Service) Leases(ctx context.Context, c *auth.Caller, f LeaseFilter) ([]
 	return out, next, nil
 }
 
-// LeaseOf returns the lease of a request, or nil when it has none yet.
-func (s *Service) leaseOfRequest(ctx context.Context, requestID string) (*Lease, error) {
-	row, err := s.st.LeaseOfRequest(ctx, requestID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return leaseOf(row)
-}
-
 // leaseOf is a stored lease as the service shows it.
 func leaseOf(r *store.Lease) (*Lease, error) {
 	l := &Lease{ID: r.ID, RequestID: r.RequestID, Requester: r.Requester, State: LeaseState(r.State),
@@ -365,4 +353,35 @@ func (s *Service) maxDuration(ctx context.Context, req *Request) (time.Duration,
 		}
 	}
 	return access.MaxDurationLimit, true, nil
+}
+
+func init() { leaseLoader = loadLeases }
+
+// loadLeases fills in the lease of each request (requests.go's complete calls it).
+func loadLeases(ctx context.Context, s *Service, reqs []*Request) error {
+	ids := make([]string, len(reqs))
+	for i, r := range reqs {
+		ids[i] = r.ID
+	}
+	rows, err := s.st.LeasesOfRequests(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		row := rows[r.ID]
+		if row == nil {
+			continue
+		}
+		l, err := leaseOf(row)
+		if err != nil {
+			return err
+		}
+		r.Lease = l
+		r.StartsAt = l.StartsAt
+		if row.EndsAt != nil {
+			end := *row.EndsAt
+			r.EndsAt = &end
+		}
+	}
+	return nil
 }

@@ -65,7 +65,9 @@ func (s *Server) startJobs(ctx context.Context) error {
 	s.App.Syncs = syncs
 	jitSvc.SetQueue(syncs)
 	s.App.JIT = jitSvc
-	s.stops = append(s.stops, syncs.Stop)
+	// The lease sweeper runs on every replica; stops run in reverse order, so it stops
+	// after the jobs.
+	s.stops = append(s.stops, jitSvc.Start(ctx), syncs.Stop)
 	return nil
 }
 

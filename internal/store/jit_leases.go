@@ -315,10 +315,13 @@ func (s *Store) LeasesNeedingJobs(ctx context.Context, now, stale time.Time, lim
 type LeaseDue struct {
 	Overdue int
 	NextEnd *time.Time
+	// NextReminder is the earliest time an active lease not reminded yet is due for its
+	// reminder: lead before its end, or a quarter of its duration when that is shorter.
+	NextReminder *time.Time
 }
 
 // LeasesDue says what the sweeper must look at next.
-func (s *Store) LeasesDue(ctx context.Context, now time.Time) (LeaseDue, error) {
+func (s *Store) LeasesDue(ctx context.Context, now time.Time, lead time.Duration) (LeaseDue, error) {
 	var d LeaseDue
 	if err := s.read.queryRow(ctx, `SELECT COUNT(*) FROM leases WHERE state IN ('pending', 'ending') OR (state = 'active' AND ends_at <= ?)`,
 		ms(now)).Scan(&d.Overdue); err != nil {
@@ -329,6 +332,13 @@ func (s *Store) LeasesDue(ctx context.Context, now time.Time) (LeaseDue, error) 
 		return d, fmt.Errorf("find the next lease end: %w", err)
 	}
 	d.NextEnd = msPtr(next)
+	var remind sql.NullInt64
+	if err := s.read.queryRow(ctx, `SELECT MIN(ends_at - CASE WHEN duration_ms / 4 < ? THEN duration_ms / 4 ELSE ? END)
+		FROM leases WHERE state = 'active' AND reminded_at IS NULL AND ends_at > ?`,
+		lead.Milliseconds(), lead.Milliseconds(), ms(now)).Scan(&remind); err != nil {
+		return d, fmt.Errorf("find the next lease reminder: %w", err)
+	}
+	d.NextReminder = msPtr(remind)
 	return d, nil
 }
 
@@ -509,4 +519,26 @@ func (s *Store) TakeToken(ctx context.Context, scope string, rate float64, burst
 		return 0, fmt.Errorf("take a token of %s: %w", scope, err)
 	}
 	return wait, nil
+}
+
+// LeasesOfRequests reads the leases of requests, by request id (requests without one are
+// missing from the map).
+func (s *Store) LeasesOfRequests(ctx context.Context, requestIDs ...string) (map[string]*Lease, error) {
+	out := map[string]*Lease{}
+	for len(requestIDs) > 0 {
+		n := min(len(requestIDs), 500)
+		args := make([]any, n)
+		for i, id := range requestIDs[:n] {
+			args[i] = id
+		}
+		list, err := scanLeases(s.read.query(ctx, "SELECT "+leaseColumns+" FROM leases WHERE request_id IN ("+placeholders(n)+")", args...))
+		if err != nil {
+			return nil, fmt.Errorf("read the leases of requests: %w", err)
+		}
+		for i := range list {
+			out[list[i].RequestID] = &list[i]
+		}
+		requestIDs = requestIDs[n:]
+	}
+	return out, nil
 }
