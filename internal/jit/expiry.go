@@ -29,8 +29,6 @@ import (
 const (
 	// lockTTL is how long an access lock lasts without renewal (renewed every lockTTL/3).
 	lockTTL = 6 * time.Second
-	// maxGrantAttempts is how many times a grant is tried before the request fails.
-	maxGrantAttempts = 5
 	// DefaultSweep is how often the sweeper looks for leases that need work at the most.
 	DefaultSweep = 10 * time.Second
 	// sweepStale is how long after it was due a scheduled job may wait for River (whose
@@ -41,6 +39,10 @@ const (
 	// most (a quarter of the lease for short ones).
 	reminderLead = 15 * time.Minute
 )
+
+// maxGrantAttempts is how many times a grant is tried before the request fails (a
+// variable, so that tests need not wait for five).
+var maxGrantAttempts = 5
 
 // errDone stops a transaction whose lease needs nothing more (it is not an error).
 var errDone = errors.New("done")

@@ -58,7 +58,9 @@ func (noConnections) FetchConfig(context.Context, string) (awsfetch.Config, erro
 	return awsfetch.Config{}, fmt.Errorf("no connections in this test")
 }
 
-// startSim serves the provisioning fixture with opts.
+// startSim serves the provisioning fixture with opts, on the wall clock. An operation's
+// CreatedDate is truncated to the second (as AWS's); its start is DoneAt less the
+// AssignmentDelay.
 func startSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	t.Helper()
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
@@ -68,6 +70,9 @@ func startSim(t *testing.T, opts awssim.Options) *awssim.Sim {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The simulator's clock is the wall clock, so that its operations' times compare
+	// with the leases'.
+	opts.Now = time.Now
 	sim := awssim.New(w, opts)
 	if _, err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
