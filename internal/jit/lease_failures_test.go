@@ -81,7 +81,9 @@ func TestFailedRevokeStaysExpiringUntilAWSConfirms(t *testing.T) {
 		tg := e.target("alice", "Developer", simStaging)
 		req := e.approve("alice", tg, 2*time.Second, "")
 		e.waitState(req.ID, StateActive, 10*time.Second)
-		e.sim.Do(func(w *awssim.World) { w.SSO.FailAssignments[simStaging] = "An unexpected internal service exception was encountered" })
+		e.sim.Do(func(w *awssim.World) {
+			w.SSO.FailAssignments[simStaging] = "An unexpected internal service exception was encountered"
+		})
 		e.waitState(req.ID, StateExpiring, 10*time.Second)
 		deadline := time.Now().Add(4 * time.Second)
 		sawError := false
@@ -162,4 +164,3 @@ func TestConflictIsNotSuccess(t *testing.T) {
 		}
 	})
 }
-

@@ -101,7 +101,7 @@ func TestExtend(t *testing.T) {
 		if got.State != StateActive || got.EndsAt == nil || !got.EndsAt.Equal(oldEnd.Add(3*time.Second)) {
 			t.Fatalf("extended: %s ends %v, want %v", got.State, got.EndsAt, oldEnd.Add(3*time.Second))
 		}
-		for time.Until(got.EndsAt.Add(-100 * time.Millisecond)) > 0 {
+		for time.Until(got.EndsAt.Add(-100*time.Millisecond)) > 0 {
 			if !e.has(tg) {
 				t.Fatalf("gap: the assignment disappeared at %s, before the extended end %s", time.Now(), got.EndsAt)
 			}
