@@ -1,13 +1,11 @@
 package jit
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -41,11 +39,6 @@ func New(cfg Config) (*Service, error) {
 
 // SetQueue gives the service the River client to insert its jobs with (jobs.Service).
 func (s *Service) SetQueue(q Queue) { s.queue = q }
-
-// errNotBuilt is returned by the parts of the contract not implemented yet.
-var errNotBuilt = errors.New("jit: not built yet")
-
-// ---- Contract stubs: each is replaced by its real implementation in the file named. ----
 
 // CatalogQuery filters the catalog.
 type CatalogQuery struct {

@@ -85,10 +85,12 @@ const DefaultReconcile = time.Minute
 // extension is the service's River work (jobs.Extension).
 type extension struct{ s *Service }
 
-// AddWorkers registers the lease and reconciler workers.
+// AddWorkers registers the lease and reconciler workers, and the request workers
+// (worker_requests.go).
 func (e extension) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &leaseWorker{s: e.s})
 	river.AddWorker(w, &reconcileWorker{s: e.s})
+	e.s.addRequestWorkers(w)
 }
 
 // Queues is the lease queue.
@@ -96,13 +98,14 @@ func (e extension) Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{QueueJIT: {MaxWorkers: jitWorkers}}
 }
 
-// PeriodicJobs is the reconciler (the sweeper runs on every replica: see Start).
+// PeriodicJobs are the reconciler and the request jobs (the sweeper runs on every
+// replica: see Start).
 func (e extension) PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{
+	return append([]*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(DefaultReconcile),
 			func() (river.JobArgs, *river.InsertOpts) { return reconcileArgs{}, nil },
 			&river.PeriodicJobOpts{ID: "jit-reconcile"}),
-	}
+	}, e.s.requestPeriodicJobs()...)
 }
 
 // Extension is the River work of the service, for jobs.Config.Extensions: the lease jobs
