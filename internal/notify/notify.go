@@ -216,6 +216,13 @@ func New(cfg Config) (*Notifier, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if len(n.endpoints) > 0 {
+		var names []string
+		for _, name := range n.names() {
+			names = append(names, name+" ("+n.endpoints[name].Channel+")")
+		}
+		n.log.Info("notifications configured", zap.Strings("endpoints", names))
+	}
 	return n, nil
 }
 
