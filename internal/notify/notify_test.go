@@ -103,6 +103,7 @@ func (r *receiver) requests() []received {
 type env struct {
 	st *store.Store
 	n  *notify.Notifier
+	js *jobs.Service
 }
 
 func start(t *testing.T, st *store.Store, log *zap.Logger, cfg notify.Config) *env {
@@ -132,7 +133,7 @@ func start(t *testing.T, st *store.Store, log *zap.Logger, cfg notify.Config) *e
 		defer cancel()
 		_ = js.Stop(ctx)
 	})
-	return &env{st: st, n: n}
+	return &env{st: st, n: n, js: js}
 }
 
 // notify commits ev through the notifier, as a request change would.
@@ -512,6 +513,40 @@ func TestReaperFailsLostDeliveries(t *testing.T) {
 		rows := e.waitFinal(t, 1, 15*time.Second)
 		if n := rows[0]; n.State != store.NotificationFailed || !strings.HasPrefix(n.LastError, "not sent: its delivery job no longer exists after 0 attempts") {
 			t.Fatalf("row %+v", n)
+		}
+	})
+}
+
+// A shutdown during an attempt leaves the delivery queued, saying so, and the next start sends
+// it: the endpoint is not blamed and nothing is lost.
+func TestShutdownDuringAttemptSendsAfterRestart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		rc := newReceiver(t)
+		rc.delay = 30 * time.Second // the first request hangs until the shutdown cancels it
+		cfg := notify.Config{Timeout: time.Minute, Endpoints: []notify.Endpoint{{Name: "ops", Channel: notify.ChannelWebhook, URL: rc.URL, Secret: secret}}}
+		e := start(t, st, nil, cfg)
+		e.notify(t, event("revoked"))
+		deadline := time.Now().Add(10 * time.Second)
+		for len(rc.requests()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the delivery was not attempted")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_ = e.js.Stop(ctx) // cancels the running attempt
+		cancel()
+		list, _, err := st.ListNotifications(context.Background(), store.NotificationFilter{}, store.Page{})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("outbox %v %v", list, err)
+		}
+		if n := list[0]; n.State != store.NotificationQueued || n.Attempts != 1 || n.LastError != "interrupted: the server stopped during the attempt" {
+			t.Fatalf("after the shutdown: %+v", n)
+		}
+		e2 := start(t, st, nil, cfg)
+		rows := e2.waitFinal(t, 1, 15*time.Second)
+		if n := rows[0]; n.State != store.NotificationSent || n.Attempts != 2 || len(rc.requests()) != 2 {
+			t.Fatalf("after the restart: %+v, %d requests", n, len(rc.requests()))
 		}
 	})
 }

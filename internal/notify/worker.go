@@ -144,6 +144,18 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if !errors.As(err, &ae) {
 		ae = &attemptError{msg: n.redact(err.Error())}
 	}
+	if ctx.Err() != nil {
+		// The server is stopping (River cancelled the job): the endpoint is not at fault. The
+		// delivery waits for the next start or another replica, without River counting the
+		// attempt (the row does, which bounds a delivery interrupted again and again).
+		ctx = context.WithoutCancel(ctx)
+		_, ferr := n.cfg.Store.FinishNotificationAttempt(ctx, id, store.NotificationResult{State: store.NotificationQueued,
+			Error: "interrupted: the server stopped during the attempt", At: n.cfg.Now()})
+		if ferr == nil && row.Attempts < n.cfg.MaxAttempts {
+			log.Info("notification attempt interrupted by the shutdown; it is sent later")
+			return river.JobSnooze(0)
+		}
+	}
 	res := store.NotificationResult{State: store.NotificationQueued, Status: ae.status, Error: ae.msg, At: n.cfg.Now()}
 	// The row counts every attempt, also those River does not (a snooze for Retry-After).
 	last := job.Attempt >= job.MaxAttempts || row.Attempts >= n.cfg.MaxAttempts
