@@ -35,7 +35,8 @@ func newAccessListCommand() *cobra.Command {
 				return err
 			}
 			ctx := contextOrBackground(cmd)
-			t := &table{header: []string{"ID", "STATE", "REQUESTER", "ACCESS", "FOR", "ENDS", "REASON"}, ids: []int{0}}
+			// The request id is whole: it is what the next command (approve, release) takes.
+			t := &table{header: []string{"ID", "STATE", "REQUESTER", "ACCESS", "FOR", "ENDS", "REASON"}, ids: []int{6, 3}, keep: []int{0}}
 			n, token := 0, ""
 			for {
 				q := url.Values{"scope": {scope}, "page_size": {"1000"}}

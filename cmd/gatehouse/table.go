@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,6 +19,8 @@ type table struct {
 	// ids are the columns of ids and ARNs: they are narrowed first, since people read
 	// the names in the other columns and the ids are whole with --wide and --json.
 	ids []int
+	// keep are columns never shortened (ids people copy into the next command).
+	keep []int
 }
 
 func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
@@ -55,9 +58,11 @@ func (t *table) write(w io.Writer, width int) (shortened bool, err error) {
 		}
 		return w
 	}
-	all := make([]int, n)
-	for i := range all {
-		all[i] = i
+	var all []int
+	for i := 0; i < n; i++ {
+		if !slices.Contains(t.keep, i) {
+			all = append(all, i)
+		}
 	}
 	for width > 0 && total() > width {
 		// Ids keep at least 24 characters, other values 12: below that a value says
