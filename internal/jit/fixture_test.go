@@ -69,6 +69,11 @@ func seed(t *testing.T, st *store.Store) {
 		}
 		res(store.ResourceRow{Type: "sso_user", ID: id, DisplayName: email[:len(email)-len("@example.com")], Email: email, Profile: profile(p)})
 	}
+	// greg's user has no email, only his email as user name; hank's user is disabled.
+	res(store.ResourceRow{Type: "sso_user", ID: "u-greg", DisplayName: "Greg", Profile: profile(map[string]any{
+		"user_id": "u-greg", "user_name": "Greg@Example.com", "active": true})})
+	res(store.ResourceRow{Type: "sso_user", ID: "u-hank", DisplayName: "Hank", Email: "hank@example.com", Profile: profile(map[string]any{
+		"user_id": "u-hank", "user_name": "hank", "email": "hank@example.com", "active": false})})
 	res(store.ResourceRow{Type: "sso_group", ID: "g-approvers", DisplayName: "Approvers", Profile: "{}"})
 	res(store.ResourceRow{Type: "sso_group", ID: "g-security", DisplayName: "Security", Profile: "{}"})
 	res(store.ResourceRow{Type: "iam_group", ID: opsARN, AccountID: prodID, Scope: prodID, DisplayName: "ops", Profile: "{}"})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
@@ -229,6 +230,14 @@ func TestCreateRefusals(t *testing.T) {
 		}
 		_, err = e.svc.Create(ctx, bob, CreateInput{EntitlementID: entOps})
 		wantCode(t, err, CodeForbidden, "You have no IAM user in account prod with an email tag of bob@example.com")
+		// The Identity Center user is found by user name when no user has the email; a disabled
+		// user cannot be given access.
+		g, err = e.svc.Create(ctx, caller("greg@example.com"), CreateInput{EntitlementID: entRead})
+		if err != nil || g.Target.PrincipalID != "u-greg" {
+			t.Fatalf("greg by user name: %v %+v", err, g)
+		}
+		_, err = e.svc.Create(ctx, caller("hank@example.com"), CreateInput{EntitlementID: entRead})
+		wantCode(t, err, CodeForbidden, "Your Identity Center user Hank is disabled; ask an admin to enable it.")
 	})
 }
 
@@ -449,6 +458,109 @@ func TestOwnersApprove(t *testing.T) {
 		// ReadOnly has no permission-set owner: the account's owner alone.
 		if err := e.svc.SetOwners(ctx, admin, OwnerAccount, devID, nil); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// Two approvers deciding one request at the same moment: exactly one approval counts, the
+// other is told the request moved on (409), and the request is approved once.
+func TestConcurrentDecisions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, testDoc)
+		for round := range 5 {
+			r, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entAdmin, Reason: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := make(chan error, 2)
+			for _, who := range []*auth.Caller{bob, carol} {
+				go func() {
+					var err error
+					if round%2 == 0 {
+						_, err = e.svc.Approve(ctx, who, r.ID, "")
+					} else if who == bob {
+						_, err = e.svc.Approve(ctx, who, r.ID, "")
+					} else {
+						_, err = e.svc.Deny(ctx, who, r.ID, "")
+					}
+					errs <- err
+				}()
+			}
+			e1, e2 := <-errs, <-errs
+			if (e1 == nil) == (e2 == nil) {
+				t.Fatalf("round %d: both or neither decided: %v / %v", round, e1, e2)
+			}
+			lost := e1
+			if lost == nil {
+				lost = e2
+			}
+			if CodeOf(lost) != CodeConflict {
+				t.Fatalf("round %d: the second decision got %v, want 409", round, lost)
+			}
+			got, _ := e.svc.Get(ctx, alice, r.ID)
+			if len(got.Transitions) != 2 || len(got.Steps[0].Approvals) != 1 {
+				t.Fatalf("round %d: %s, decisions %+v", round, history(got), got.Steps[0].Approvals)
+			}
+			if got.State == StateApproved {
+				if _, err := e.svc.Cancel(ctx, alice, r.ID, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// A pending extension (L's Extend records it) goes to the request's approvers: never the
+// requester; one of them denies it, and the request stays active.
+func TestPendingExtensionDecisions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, testDoc)
+		r, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entAdmin, Reason: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Approve(ctx, bob, r.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		forceState(t, st, r.ID, StateActive)
+		if need, err := extensionNeedsApproval(r); err != nil || !need {
+			t.Fatalf("approvers policy: extension needs approval = %v %v", need, err)
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return e.svc.setPendingExtensionTx(ctx, tx, r.ID, &Extension{Duration: 30 * time.Minute, Reason: "more", RequestedAt: e.clock.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.svc.Get(ctx, alice, r.ID)
+		if got.PendingExtension == nil || got.PendingExtension.Duration != 30*time.Minute || got.PendingExtension.Reason != "more" {
+			t.Fatalf("pending extension %+v", got.PendingExtension)
+		}
+		if ev := e.ev.last("extension_requested"); ev == nil || !reflect.DeepEqual(ev.To, []string{"bob@example.com", "carol@example.com"}) {
+			t.Errorf("extension_requested %+v", ev)
+		}
+		if inbox, _, _ := e.svc.List(ctx, carol, ListFilter{Scope: "to_approve"}); len(inbox) != 1 {
+			t.Errorf("carol's inbox %v", inbox)
+		}
+		_, err = e.svc.Approve(ctx, alice, r.ID, "")
+		wantCode(t, err, CodeForbidden, "you made request "+r.ID+", so you cannot approve its extension")
+		_, err = e.svc.Deny(ctx, dave, r.ID, "")
+		wantCode(t, err, CodeNotFound, "no request")
+		got, err = e.svc.Deny(ctx, carol, r.ID, "enough")
+		if err != nil || got.PendingExtension != nil || got.State != StateActive {
+			t.Fatalf("deny extension: %v %+v", err, got)
+		}
+		if inbox, _, _ := e.svc.List(ctx, carol, ListFilter{Scope: "to_approve"}); len(inbox) != 0 {
+			t.Errorf("carol's inbox after deciding %v", inbox)
+		}
+		_, err = e.svc.Deny(ctx, carol, r.ID, "")
+		wantCode(t, err, CodeConflict, "is active, so it cannot be denied")
+		// A policy that approves automatically extends without approval.
+		auto, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entRead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if need, _ := extensionNeedsApproval(auto); need {
+			t.Error("an auto-approved request's extension waits for approval")
 		}
 	})
 }
