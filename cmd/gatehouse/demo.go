@@ -39,8 +39,8 @@ type demoPerson struct {
 var demoPeople = []demoPerson{
 	{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen", Roles: []string{"admin"}, About: "admin: connections, settings, Sync now; platform administrator in AWS"},
 	{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor", Roles: []string{"auditor"}, About: "auditor: reads everything, the audit log"},
-	{ID: "bob", Email: "bob@example.com", Name: "Bob Martinez", Roles: []string{}, About: "developer: sees his own access"},
-	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{}, About: "developer: sees his own access"},
+	{ID: "bob", Email: "bob@example.com", Name: "Bob Martinez", Roles: []string{}, About: "developer, on call: requests access (the story above is his request)"},
+	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{"approver"}, About: "team lead: approves requests (Approvals)"},
 }
 
 func newDemoCommand() *cobra.Command {
@@ -64,9 +64,13 @@ func newDemoCommand() *cobra.Command {
   - the server (gatehouse serve) with SQLite in a temporary data directory (or --data-dir),
     connected to the simulated organization, with the demo people as admin and auditor.
 
-It runs the first sync, then prints on stdout the simulator's line (the same as gatehouse
+It applies the demo's just-in-time access rules (cmd/gatehouse/demo_rules.yaml: durations
+down to one minute), runs the first sync, makes one request as Bob (Billing on the management
+account for two minutes), approves it as Dave and tells its story on stderr as it happens:
+requested, approved, provisioned in N s, expires at T, and later when AWS confirmed the
+revoke. Then it prints on stdout the simulator's line (the same as gatehouse
 sim prints: endpoint and credentials, so scripts can check AWS state) and a second line,
-{"url": ..., "people": [{"email", "name", "roles"}]}, and on stderr where to go and who to
+{"url": ..., "people": [{"email", "name", "roles"}], "story_request": ...}, and on stderr where to go and who to
 sign in as. Ctrl-C stops everything; a temporary data directory is removed.`,
 		Example: `  gatehouse demo
   gatehouse demo --listen 127.0.0.1:9090 --data-dir ./demo-data`,
@@ -160,6 +164,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 		return fmt.Errorf("%w (is another gatehouse demo or server running? choose another address with --listen, e.g. --listen 127.0.0.1:0 for any free port)", err)
 	}
 	idp.RegisterRedirect(url + "/auth/callback")
+	if err := applyDemoRules(ctx, srv); err != nil {
+		_ = srv.Shutdown(context.Background())
+		return err
+	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -185,6 +193,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 	if sync.State == store.SyncFailed {
 		return fmt.Errorf("the first sync failed: %s", sync.Error)
 	}
+	storyID, err := demoStory(ctx, srv, stderr, url)
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintf(stderr, "\nOpen %s and sign in (the demo sign-in page asks no password) as:\n", url)
 	for _, p := range demoPeople {
@@ -196,7 +208,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 		URL     string       `json:"url"`
 		People  []demoPerson `json:"people"`
 		DataDir string       `json:"data_dir"`
-	}{URL: url, People: demoPeople, DataDir: dataDir}
+		// StoryRequest is the id of the just-in-time request the demo made and follows.
+		StoryRequest string `json:"story_request"`
+	}{URL: url, People: demoPeople, DataDir: dataDir, StoryRequest: storyID}
 	line, _ = json.Marshal(out)
 	fmt.Fprintf(stdout, "%s\n", line)
 	<-ctx.Done()

@@ -77,16 +77,18 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 			Name  string   `json:"name"`
 			Roles []string `json:"roles"`
 		} `json:"people"`
-		DataDir string `json:"data_dir"`
+		DataDir      string `json:"data_dir"`
+		StoryRequest string `json:"story_request"`
 	}
-	if err := json.Unmarshal([]byte(next("URL line")), &demo); err != nil || !strings.HasPrefix(demo.URL, "http://127.0.0.1:") || demo.DataDir != dataDir {
+	if err := json.Unmarshal([]byte(next("URL line")), &demo); err != nil || !strings.HasPrefix(demo.URL, "http://127.0.0.1:") || demo.DataDir != dataDir || !strings.HasPrefix(demo.StoryRequest, "req_") {
 		t.Fatalf("URL line: %+v (%v)", demo, err)
 	}
 	roles := map[string][]string{}
 	for _, p := range demo.People {
 		roles[p.Email] = p.Roles
 	}
-	if !slices.Equal(roles["alice@example.com"], []string{"admin"}) || !slices.Equal(roles["carol@example.com"], []string{"auditor"}) || len(roles) != 4 {
+	if !slices.Equal(roles["alice@example.com"], []string{"admin"}) || !slices.Equal(roles["carol@example.com"], []string{"auditor"}) ||
+		!slices.Equal(roles["dave@example.com"], []string{"approver"}) || len(roles) != 4 {
 		t.Fatalf("demo people: %+v", demo.People)
 	}
 	// stderr is written before the URL line, but reaches the test through another pipe:
@@ -94,7 +96,8 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "Press Ctrl-C to stop.") && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, want := range []string{"sign in (the demo sign-in page asks no password) as:", "alice@example.com", "Press Ctrl-C to stop."} {
+	story := "Story: bob@example.com requested Billing on management (" + info.ManagementAccountID + ") for 2m0s · approved by dave@example.com · provisioned in AWS in "
+	for _, want := range []string{"sign in (the demo sign-in page asks no password) as:", "alice@example.com", "Press Ctrl-C to stop.", story, "/requests/" + demo.StoryRequest + ")"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -150,6 +153,30 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("alice's access lacks AdministratorAccess on prod via Admins: %+v", access.Items)
+	}
+
+	// The story's request is active: Bob sees it with its lease, and AWS has the assignment.
+	var req struct {
+		State       string `json:"state"`
+		Requester   string `json:"requester"`
+		StartsAt    string `json:"starts_at"`
+		EndsAt      string `json:"ends_at"`
+		Transitions []struct {
+			From, To, By string
+		} `json:"transitions"`
+	}
+	getJSON(t, demoSignIn(t, demo.URL, "bob"), demo.URL+"/api/v1/requests/"+demo.StoryRequest, &req)
+	starts, err1 := time.Parse(time.RFC3339, req.StartsAt)
+	ends, err2 := time.Parse(time.RFC3339, req.EndsAt)
+	if req.State != "active" || req.Requester != "bob@example.com" || err1 != nil || err2 != nil || ends.Sub(starts) != 2*time.Minute {
+		t.Fatalf("story request: %+v", req)
+	}
+	var moves []string
+	for _, tr := range req.Transitions {
+		moves = append(moves, tr.From+">"+tr.To+" by "+tr.By)
+	}
+	if want := []string{">pending_approval by bob@example.com", "pending_approval>approved by dave@example.com", "approved>provisioning by gatehouse", "provisioning>active by gatehouse"}; !slices.Equal(moves, want) {
+		t.Fatalf("story transitions:\n got %q\nwant %q", moves, want)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
