@@ -330,7 +330,7 @@ func leaseWord(l *store.Lease) string {
 // leaseEvent is an event about a request's lease.
 func (s *Service) leaseEvent(req *Request, l *store.Lease, kind, actor, reason string) Event {
 	ev := Event{Kind: kind, RequestID: req.ID, Requester: req.Requester, To: []string{req.Requester}, Target: req.Target,
-		State: req.State, Actor: actor, Reason: reason, EndsAt: l.EndsAt, At: s.cfg.Now()}
+		State: req.State, Actor: actor, Reason: reason, RequestReason: req.Reason, EndsAt: l.EndsAt, At: s.cfg.Now()}
 	if s.cfg.BaseURL != "" {
 		ev.URL = strings.TrimSuffix(s.cfg.BaseURL, "/") + "/requests/" + req.ID
 	}

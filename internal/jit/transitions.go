@@ -168,6 +168,23 @@ func (s *Service) notifyTx(ctx context.Context, tx *store.Tx, ev Event) error {
 	if ev.At.IsZero() {
 		ev.At = s.now()
 	}
+	// The lease's transitions are made by its jobs (actor gatehouse) on a request that does not
+	// carry the lease: the lease says when the access ends and, for an early end, who ended it
+	// (the requester releasing it, an admin revoking it), which the notification should tell.
+	if ev.RequestID != "" && (ev.Kind == "granted" || ev.Kind == "revoked" || ev.Kind == "expired") {
+		l, err := tx.LeaseOfRequest(ctx, ev.RequestID)
+		switch {
+		case err == nil:
+			if ev.EndsAt == nil {
+				ev.EndsAt = l.EndsAt
+			}
+			if ev.Kind == "revoked" && ev.Actor == SystemActor && l.EndedBy != "" {
+				ev.Actor = l.EndedBy
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	if ev.URL == "" && ev.RequestID != "" && s.cfg.BaseURL != "" {
 		ev.URL = strings.TrimSuffix(s.cfg.BaseURL, "/") + "/requests/" + ev.RequestID
 	}

@@ -38,7 +38,7 @@ import (
 var Kinds = []string{
 	"requested", "approval_needed", "approved", "denied", "granted", "expiry_warning",
 	"revoked", "expired", "failed", "break_glass", "break_glass_reviewed", "cancelled",
-	"extension_requested", "extension_denied", "extended",
+	"extension_requested", "extension_denied", "extended", "drift",
 }
 
 // KnownKind reports whether kind is one of Kinds.

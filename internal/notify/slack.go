@@ -75,6 +75,8 @@ func SlackText(ev jit.Event) string {
 		}
 	case "extension_denied":
 		s = fmt.Sprintf("%s denied %s's extension of %s.", actor, who, what)
+	case "drift":
+		s = fmt.Sprintf("Drift: AWS does not match the lease of %s's access to %s.", who, what)
 	case "cancelled":
 		if ev.Actor == ev.Requester || ev.Actor == "" {
 			s = fmt.Sprintf("%s cancelled their request for %s.", who, what)
@@ -86,7 +88,8 @@ func SlackText(ev jit.Event) string {
 	default:
 		s = fmt.Sprintf("%s: %s, %s.", esc(ev.Kind), who, what)
 	}
-	if ev.Reason != "" {
+	// An expiry warning's reason repeats the time left, which the line already says.
+	if ev.Reason != "" && ev.Kind != "expiry_warning" {
 		s += " Reason: " + esc(strings.TrimRight(oneLine(ev.Reason), ".")) + "."
 	}
 	if ev.URL != "" {

@@ -12,7 +12,7 @@ import (
 func TestSlackTextPerKind(t *testing.T) {
 	link := " <https://gatehouse.example.com/requests/req_abcdefghij0123456789|req_abcdefghij0123456789>"
 	warn := event("expiry_warning")
-	warn.Reason, warn.Actor = "", "gatehouse"
+	warn.Reason, warn.Actor = "the access ends in 10m0s; extend it if you need more time", "gatehouse"
 	warnAt := ends.Add(-10 * time.Minute)
 	warn.At = warnAt
 	released := event("revoked")
@@ -29,6 +29,8 @@ func TestSlackTextPerKind(t *testing.T) {
 	extReq.Actor, extReq.Reason, extReq.To = "alice@example.com", "the migration runs late", []string{"bob@example.com"}
 	cancelled := event("cancelled")
 	cancelled.Actor, cancelled.Reason = "alice@example.com", ""
+	drift := event("drift")
+	drift.Actor, drift.Reason = "gatehouse", "the assignment was removed in AWS while the lease is active"
 	timedOut := event("expired")
 	timedOut.Actor, timedOut.Reason, timedOut.EndsAt = "gatehouse", "nobody approved step 1 within 4h", nil
 	for _, c := range []struct {
@@ -60,6 +62,8 @@ func TestSlackTextPerKind(t *testing.T) {
 			"alice@example.com cancelled their request for AdministratorAccess on prod (111111111111)." + link},
 		{"expired in approval", func() string { return notify.SlackText(timedOut) },
 			"alice@example.com's request for AdministratorAccess on prod (111111111111) expired before it was approved. Reason: nobody approved step 1 within 4h." + link},
+		{"drift", func() string { return notify.SlackText(drift) },
+			"Drift: AWS does not match the lease of alice@example.com's access to AdministratorAccess on prod (111111111111). Reason: the assignment was removed in AWS while the lease is active." + link},
 	} {
 		if got := c.ev(); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)

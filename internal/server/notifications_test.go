@@ -98,7 +98,7 @@ func TestNotificationConfigErrors(t *testing.T) {
 	}
 	for _, want := range []string{
 		"notifications.webhooks[0] (ops): url: want an absolute http(s) URL",
-		`notifications.webhooks[0] (ops): events: unknown event "revoke"; known events: requested, approval_needed, approved, denied, granted, expiry_warning, revoked, expired, failed, break_glass, break_glass_reviewed, cancelled, extension_requested, extension_denied, extended`,
+		`notifications.webhooks[0] (ops): events: unknown event "revoke"; known events: requested, approval_needed, approved, denied, granted, expiry_warning, revoked, expired, failed, break_glass, break_glass_reviewed, cancelled, extension_requested, extension_denied, extended, drift`,
 		"notifications.webhooks[1] (nosecret): secret is required: receivers verify X-Gatehouse-Signature with it (generate one with `openssl rand -hex 32`); or set GATEHOUSE_NOTIFICATIONS_WEBHOOKS_NOSECRET_SECRET",
 		`notifications.slack[0] (ops): the name "ops" is also notifications.webhooks[0] (ops)'s; give each endpoint its own name`,
 		"notifications.slack[1] (empty): url is required; or set GATEHOUSE_NOTIFICATIONS_SLACK_EMPTY_URL",
