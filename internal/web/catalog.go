@@ -39,7 +39,9 @@ type catalogData struct {
 	Q        string
 	Accounts []catalogAccount
 	Items    []jit.CatalogItem
-	More     string
+	// Groups are the Identity Center groups the caller may request to join.
+	Groups []jit.CatalogItem
+	More   string
 	// Total is how many entitlements the caller may request; Partial says the count stopped
 	// at maxCatalogPages.
 	Total   int
@@ -94,7 +96,11 @@ func (h *handlers) catalog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, it := range items {
-			counts[it.AccountID]++
+			if it.ResourceType == "sso_group" {
+				d.Groups = append(d.Groups, it)
+			} else {
+				counts[it.AccountID]++
+			}
 			d.Total++
 		}
 		if next == "" {
@@ -146,6 +152,8 @@ func (h *handlers) allAccounts(r *http.Request) ([]store.Resource, error) {
 type catalogAccountData struct {
 	Account store.Resource
 	Entries []jit.CatalogEntry
+	// Groups are the account's IAM groups the caller may request to join.
+	Groups []jit.CatalogItem
 	// Failed are the entitlements whose terms could not be read, with why.
 	Failed [][2]string
 }
@@ -185,6 +193,16 @@ func (h *handlers) catalogAccount(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		d.Entries = append(d.Entries, *entry)
+	}
+	items, _, err := svc.Catalog(r.Context(), c, jit.CatalogQuery{AccountID: id, Page: store.Page{Size: 500}})
+	if err != nil {
+		h.jitError(w, r, err)
+		return
+	}
+	for _, it := range items {
+		if it.ResourceType == "iam_group" {
+			d.Groups = append(d.Groups, it)
+		}
 	}
 	sort.SliceStable(d.Entries, func(i, j int) bool {
 		a, b := d.Entries[i], d.Entries[j]

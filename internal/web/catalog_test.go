@@ -46,6 +46,12 @@ func jitFixture(t *testing.T) (*testUI, *fakeJIT, map[string]string) {
 	ro.Rule, ro.Why = "", ""
 	fake.entries[prodRO] = &jit.CatalogEntry{Item: ro, NotRequestableWhy: "no rule makes ReadOnly on prod requestable; ask an admin of Gatehouse to add one",
 		PermissionSet: &jit.PermissionSetInfo{Name: "ReadOnly", SessionDuration: "PT8H", ManagedPolicies: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}}}
+	fake.entries["group:oncall"] = &jit.CatalogEntry{Requestable: true, Item: jit.CatalogItem{EntitlementID: "group:oncall", DisplayName: "OnCall member",
+		Application: "aws", ResourceType: "sso_group", GroupName: "OnCall", DefaultDuration: 4 * time.Hour, MaxDuration: 12 * time.Hour,
+		Rule: "oncall", Why: "rule oncall makes group OnCall requestable by the Developers group"}}
+	fake.entries["iamgroup:deployers"] = &jit.CatalogEntry{Requestable: true, Item: jit.CatalogItem{EntitlementID: "iamgroup:deployers", DisplayName: "deployers member in prod",
+		Application: "aws", ResourceType: "iam_group", AccountID: "333333333333", AccountName: "prod", GroupName: "deployers", DefaultDuration: 30 * time.Minute, MaxDuration: time.Hour,
+		Rule: "iam-deployers", Why: "rule iam-deployers makes IAM group deployers requestable by everyone signed in"}}
 	return u, fake, ids
 }
 
@@ -59,8 +65,9 @@ func TestCatalogOverviewAndSearch(t *testing.T) {
 	}
 	cspSafe(t, res.Body)
 	mustContain(t, text(res.Body), "Requests Catalog My requests Approvals Settings API tokens",
-		"AWS 2 permission sets you can request",
-		"Account You can request", "management 111111111111 1", "prod 333333333333 1", "staging 444444444444 none")
+		"AWS 4 entitlements you can request",
+		"Account You can request", "management 111111111111 1", "prod 333333333333 2", "staging 444444444444 none",
+		"Identity Center groups you can join", "Group For Rule", "OnCall OnCall member 4 hours up to 12 hours oncall rule oncall makes group OnCall requestable by the Developers group Request")
 	mustContain(t, res.Body, `href="/catalog/aws/333333333333"`)
 
 	// Search, as htmx asks for it: the results only.
@@ -95,7 +102,8 @@ func TestCatalogAccountShowsGrantsAndWhy(t *testing.T) {
 		`Inline policy {"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}`,
 		"ReadOnly not requestable",
 		"no rule makes ReadOnly on prod requestable; ask an admin of Gatehouse to add one",
-		"Session duration PT8H", "Managed policies arn:aws:iam::aws:policy/ReadOnlyAccess", "Inline policy none")
+		"Session duration PT8H", "Managed policies arn:aws:iam::aws:policy/ReadOnlyAccess", "Inline policy none",
+		"IAM groups you can join 1", "deployers deployers member in prod 30 minutes up to 1 hour iam-deployers rule iam-deployers makes IAM group deployers requestable by everyone signed in Request")
 	mustContain(t, res.Body, requestNewHref(ids["AdministratorAccess on prod"]))
 	mustNotContain(t, res.Body, requestNewHref(ids["ReadOnly on prod"]))
 

@@ -44,6 +44,9 @@ func (f *fakeJIT) Catalog(_ context.Context, c *auth.Caller, q jit.CatalogQuery)
 		if !e.Requestable {
 			continue
 		}
+		if q.AccountID != "" && e.Item.AccountID != q.AccountID {
+			continue
+		}
 		low := strings.ToLower(q.Q)
 		if q.Q != "" && !strings.Contains(strings.ToLower(e.Item.DisplayName), low) && !strings.Contains(strings.ToLower(e.Item.AccountName), low) {
 			continue
