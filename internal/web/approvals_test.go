@@ -144,3 +144,30 @@ func TestAdminRequestsAndLeases(t *testing.T) {
 	mustContain(t, nav(admin), "Settings Connections Rules and policies API tokens")
 	mustNotContain(t, nav(auditor), "Rules and policies")
 }
+
+// "My access" (the person's own page) loads their temporary access through htmx, so that
+// the cached page stays current; someone else's page and a past day do not.
+func TestOwnPersonPageLoadsTemporaryAccess(t *testing.T) {
+	u := newJITUI(t, &fakeJIT{})
+	u.ingestFixture(1)
+	alice := &auth.Caller{Email: "alice@example.com", Name: "Alice Nguyen", Via: "session"}
+	hook := `<div id="my-leases" hx-get="/leases/mine" hx-trigger="load" hx-swap="outerHTML"></div>`
+	res := u.get(alice, "/people/alice@example.com")
+	if res.Status != 200 {
+		t.Fatalf("status %d", res.Status)
+	}
+	cspSafe(t, res.Body)
+	mustContain(t, res.Body, hook)
+	mustContain(t, text(u.get(alice, "/people/alice@example.com").Body), "Access across accounts") // from the cache: still there
+	mustContain(t, u.get(alice, "/people/alice@example.com").Body, hook)
+	mustNotContain(t, u.get(auditor, "/people/alice@example.com").Body, hook)
+	mustNotContain(t, u.get(alice, "/people/alice@example.com?at=2026-02-01").Body, hook)
+	// Without the service, no hook.
+	mustNotContain(t, newTestUIWithFixture(t).get(alice, "/people/alice@example.com").Body, "/leases/mine")
+}
+
+func newTestUIWithFixture(t *testing.T) *testUI {
+	u := newTestUI(t)
+	u.ingestFixture(1)
+	return u
+}
