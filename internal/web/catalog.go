@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -168,7 +169,7 @@ func (h *handlers) catalogAccount(w http.ResponseWriter, r *http.Request) {
 	c := auth.FromContext(r.Context())
 	id := r.PathValue("account")
 	acct, err := h.app.Store.GetResource(r.Context(), "account", id, nil)
-	if err == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
 		h.errorPage(w, r, http.StatusNotFound, "No such account", "There is no account "+id+" in the inventory. The catalog lists the accounts the last sync found.")
 		return
 	}

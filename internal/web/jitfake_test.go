@@ -24,6 +24,8 @@ type fakeJIT struct {
 	leases  []jit.Lease
 	doc     string
 	version int64
+	// extendNeedsApproval makes Extend leave a pending extension (policy extend: approve_again).
+	extendNeedsApproval bool
 	// refuse, when set, is returned by the next action (approve, deny, ...).
 	refuse error
 	calls  []string
@@ -162,7 +164,13 @@ func (f *fakeJIT) Revoke(_ context.Context, c *auth.Caller, id, reason string) (
 	return f.act("revoke", c, id, reason)
 }
 func (f *fakeJIT) Extend(_ context.Context, c *auth.Caller, id string, d time.Duration, reason string) (*jit.Request, error) {
-	return f.act("extend "+d.String(), c, id, reason)
+	r, err := f.act("extend "+d.String(), c, id, reason)
+	if err != nil || !f.extendNeedsApproval {
+		return r, err
+	}
+	cp := *r
+	cp.PendingExtension = &jit.Extension{Duration: d, Reason: reason, RequestedAt: now()}
+	return &cp, nil
 }
 
 func (f *fakeJIT) Leases(_ context.Context, c *auth.Caller, fl jit.LeaseFilter) ([]jit.Lease, string, error) {

@@ -483,7 +483,8 @@ var flashes = map[string]string{
 	"cancel":   "The request is cancelled.",
 	"release":  "You released the access. It is being removed in AWS.",
 	"revoke":   "The access is revoked. It is being removed in AWS.",
-	"extend":   "Extension asked for.",
+	"extend":   "Extension asked for: the lease's end moves once it is approved.",
+	"extended": "The lease is extended: its new end is below.",
 }
 
 func (h *handlers) loadRequest(w http.ResponseWriter, r *http.Request, svc jitAPI) (requestView, bool) {
@@ -569,7 +570,11 @@ func (h *handlers) requestAction(w http.ResponseWriter, r *http.Request) {
 			h.badRequest(w, r, "Give the extra time as a duration such as 30m or 1h.")
 			return
 		}
-		_, err = svc.Extend(r.Context(), c, id, d, reason)
+		var req *jit.Request
+		req, err = svc.Extend(r.Context(), c, id, d, reason)
+		if err == nil && req != nil && req.PendingExtension == nil {
+			done = "extended" // the policy extends at once
+		}
 	default:
 		h.notFound(w, r)
 		return

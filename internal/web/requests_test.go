@@ -214,7 +214,7 @@ func TestRequestActions(t *testing.T) {
 		{bob, "cancel", nil, "cancel req_7 by bob@example.com ", "The request is cancelled."},
 		{bob, "release", nil, "release req_7 by bob@example.com ", "You released the access. It is being removed in AWS."},
 		{admin, "revoke", url.Values{"reason": {"left the team"}}, "revoke req_7 by ada@example.com left the team", "The access is revoked. It is being removed in AWS."},
-		{bob, "extend", url.Values{"duration": {"30m"}, "reason": {"not done"}}, "extend 30m0s req_7 by bob@example.com not done", "Extension asked for."},
+		{bob, "extend", url.Values{"duration": {"30m"}, "reason": {"not done"}}, "extend 30m0s req_7 by bob@example.com not done", "The lease is extended: its new end is below."},
 	} {
 		fake.calls = nil
 		res := u.postForm(c.caller, "/requests/req_7/"+c.action, c.form)
@@ -227,8 +227,13 @@ func TestRequestActions(t *testing.T) {
 		res = u.get(c.caller, res.Header.Get("Location"))
 		mustContain(t, text(res.Body), c.flash)
 	}
+	// An extension that waits for approval says so.
+	fake.extendNeedsApproval = true
+	res := u.postForm(bob, "/requests/req_7/extend", url.Values{"duration": {"1h"}})
+	mustContain(t, text(u.get(bob, res.Header.Get("Location")).Body), "Extension asked for: the lease's end moves once it is approved.")
+
 	// From the inbox, back to the inbox.
-	res := u.postForm(carol, "/requests/req_7/approve", url.Values{"next": {"/approvals"}})
+	res = u.postForm(carol, "/requests/req_7/approve", url.Values{"next": {"/approvals"}})
 	if res.Header.Get("Location") != "/approvals?done=approved" {
 		t.Fatalf("approve from the inbox leads to %q", res.Header.Get("Location"))
 	}
