@@ -96,3 +96,6 @@ func (h *handlers) approvalContext(ctx context.Context, v requestView) (approval
 	}
 	return a, nil
 }
+
+// View is the request itself, for the shared templates.
+func (a approvalView) View() requestView { return a.requestView }

@@ -126,7 +126,7 @@ func (v requestView) Mine() bool {
 // CurrentStep is the approval step that waits for a decision, nil when none does.
 func (v requestView) CurrentStep() *jit.StepStatus {
 	for i := range v.Steps {
-		if v.Steps[i].State == "waiting" || v.Steps[i].State == "skipped_to_fallback" {
+		if v.Steps[i].State == "waiting" {
 			return &v.Steps[i]
 		}
 	}
@@ -143,27 +143,39 @@ func (v requestView) decided(s *jit.StepStatus) bool {
 	return false
 }
 
-// CanDecide says whether the viewer may approve or deny now: the request waits for a
-// step they are an approver of (never their own request), or it is break-glass access or
-// an extension that waits for their review.
-func (v requestView) CanDecide() bool {
+// Deciding is what an approval by the viewer would decide now: "request" (the waiting step
+// of a pending request), "extension" (more time the requester asked for), "review" (the
+// after-the-fact review of break-glass access), or "" when the viewer has nothing to decide.
+// It mirrors the service's rules (jit.Service.Approve), which have the last word.
+func (v requestView) Deciding() string {
 	if v.viewer == nil || v.Mine() {
-		return false
+		return ""
 	}
-	if v.State == jit.StatePendingApproval {
-		s := v.CurrentStep()
-		return s != nil && containsFold(s.Approvers, v.viewer.Email) && !v.decided(s)
+	switch {
+	case v.State == jit.StatePendingApproval:
+		if s := v.CurrentStep(); s != nil && containsFold(s.Approvers, v.viewer.Email) && !v.decided(s) {
+			return "request"
+		}
+	case v.PendingExtension != nil && v.State == jit.StateActive:
+		if v.viewer.IsAdmin() || v.approverOfAny() {
+			return "extension"
+		}
+	case v.BreakGlass && v.ReviewedBy == "":
+		if v.viewer.IsAdmin() || v.approverOfAny() {
+			return "review"
+		}
 	}
-	if v.PendingExtension != nil && v.State == jit.StateActive {
-		return v.approverOfAny()
-	}
-	return false
+	return ""
 }
 
-// approverOfAny says whether the viewer is an approver of any step of the request.
+// CanDecide says whether the viewer may approve (or deny) something of the request now.
+func (v requestView) CanDecide() bool { return v.Deciding() != "" }
+
+// approverOfAny says whether the viewer is an approver of any step of the request, its
+// fallback approvers included.
 func (v requestView) approverOfAny() bool {
 	for _, s := range v.Steps {
-		if containsFold(s.Approvers, v.viewer.Email) {
+		if containsFold(s.Approvers, v.viewer.Email) || containsFold(s.Fallback, v.viewer.Email) {
 			return true
 		}
 	}

@@ -267,3 +267,32 @@ func TestRequestActions(t *testing.T) {
 		mustContain(t, text(res.Body), "There is no request req_404 you may see.")
 	}
 }
+
+// An extension waiting for approval and break-glass access waiting for its review offer
+// their own buttons to the approvers (and admins), never to the requester.
+func TestExtensionAndBreakGlassReviewButtons(t *testing.T) {
+	pinNow(t, t0.Add(10*time.Minute))
+	ext := activeRequest()
+	ext.PendingExtension = &jit.Extension{Duration: 30 * time.Minute, Reason: "the migration runs long", RequestedAt: t0.Add(9 * time.Minute)}
+	bg := activeRequest()
+	bg.ID, bg.BreakGlass, bg.Steps = "req_bg", true, []jit.StepStatus{{Index: 0, Required: 1, Approvers: []string{"carol@example.com"}, State: "approved", Auto: false}}
+	fake := &fakeJIT{reqs: []*jit.Request{ext, bg}}
+	u := newJITUI(t, fake)
+
+	res := u.get(carol, "/requests/req_7")
+	cspSafe(t, res.Body)
+	mustContain(t, text(res.Body), "An extension of 30 minutes waits for approval: “the migration runs long”.", "Approve 30 minutes more", "Deny the extension")
+	mustNotContain(t, text(u.get(bob, "/requests/req_7").Body), "Approve 30 minutes more")
+	mustContain(t, text(u.get(admin, "/requests/req_7").Body), "Approve 30 minutes more")
+	res = u.get(carol, "/approvals")
+	mustContain(t, text(res.Body), "AdministratorAccess on prod (333333333333) extension of 30 minutes active", "Approve 30 minutes more", "Deny the extension")
+
+	res = u.get(carol, "/requests/req_bg")
+	mustContain(t, text(res.Body), "Break-glass access", "It waits for an approver's review after the fact.", "Mark reviewed")
+	mustNotContain(t, text(res.Body), "Deny")
+	reviewed := t0.Add(5 * time.Minute)
+	bg.ReviewedBy, bg.ReviewedAt = "carol@example.com", &reviewed
+	res = u.get(carol, "/requests/req_bg")
+	mustContain(t, text(res.Body), "Reviewed by carol@example.com 5 min ago.")
+	mustNotContain(t, text(res.Body), "Mark reviewed")
+}
