@@ -73,7 +73,11 @@ func (f *fakeJIT) Entry(_ context.Context, c *auth.Caller, id string) (*jit.Cata
 func (f *fakeJIT) Create(_ context.Context, c *auth.Caller, in jit.CreateInput) (*jit.Request, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("create "+in.EntitlementID, c, in.Duration.String(), in.Reason)
+	args := []string{in.Duration.String(), in.Reason}
+	if in.BreakGlass {
+		args = append(args, "break-glass")
+	}
+	f.record("create "+in.EntitlementID, c, args...)
 	if f.refuse != nil {
 		err := f.refuse
 		f.refuse = nil

@@ -323,6 +323,8 @@ type requestForm struct {
 	Durations []durationChoice
 	Duration  string
 	Reason    string
+	// BreakGlass is the emergency checkbox (shown where the rule allows break-glass).
+	BreakGlass bool
 	// Errors are the problems by field ("duration", "reason", "" for the form).
 	Errors map[string]string
 }
@@ -430,7 +432,8 @@ func (h *handlers) createRequest(w http.ResponseWriter, r *http.Request) {
 		h.jitError(w, r, err)
 		return
 	}
-	f := requestForm{Entry: e, Duration: strings.TrimSpace(r.PostFormValue("duration")), Reason: strings.TrimSpace(r.PostFormValue("reason")), Errors: map[string]string{}}
+	f := requestForm{Entry: e, Duration: strings.TrimSpace(r.PostFormValue("duration")), Reason: strings.TrimSpace(r.PostFormValue("reason")),
+		BreakGlass: r.PostFormValue("break_glass") == "on", Errors: map[string]string{}}
 	if !e.Requestable {
 		f.Errors[""] = sentence(e.NotRequestableWhy)
 		h.renderRequestForm(w, r, http.StatusForbidden, f)
@@ -448,14 +451,19 @@ func (h *handlers) createRequest(w http.ResponseWriter, r *http.Request) {
 			f.Errors["duration"] = "At most " + durationLabel(e.Item.MaxDuration) + ": rule " + e.Item.Rule + " allows no more."
 		}
 	}
-	if e.Item.ReasonRequired && f.Reason == "" {
+	switch {
+	case f.BreakGlass && !e.Item.BreakGlass:
+		f.Errors[""] = "Rule " + e.Item.Rule + " does not allow break-glass access: request it for approval."
+	case f.Reason == "" && f.BreakGlass:
+		f.Errors["reason"] = "Say what the emergency is: break-glass access needs a reason."
+	case f.Reason == "" && e.Item.ReasonRequired:
 		f.Errors["reason"] = "Say why you need this access: rule " + e.Item.Rule + " asks for a reason."
 	}
 	if len(f.Errors) > 0 {
 		h.renderRequestForm(w, r, http.StatusUnprocessableEntity, f)
 		return
 	}
-	req, err := svc.Create(r.Context(), c, jit.CreateInput{EntitlementID: id, Duration: d, Reason: f.Reason, BreakGlass: r.PostFormValue("break_glass") == "on"})
+	req, err := svc.Create(r.Context(), c, jit.CreateInput{EntitlementID: id, Duration: d, Reason: f.Reason, BreakGlass: f.BreakGlass})
 	var je *jit.Error
 	if errors.As(err, &je) && (je.Code == jit.CodeInvalid || je.Code == jit.CodeForbidden || je.Code == jit.CodeConflict) {
 		// The service's own check (the rules may have changed since the page was shown).

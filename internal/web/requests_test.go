@@ -296,3 +296,34 @@ func TestExtensionAndBreakGlassReviewButtons(t *testing.T) {
 	mustContain(t, text(res.Body), "Reviewed by carol@example.com 5 min ago.")
 	mustNotContain(t, text(res.Body), "Mark reviewed")
 }
+
+// Where the rule allows break-glass, the form offers it; it needs a reason and is passed to
+// the service; elsewhere it is neither offered nor accepted.
+func TestRequestFormBreakGlass(t *testing.T) {
+	u, fake, ids := jitFixture(t)
+	id := ids["AdministratorAccess on prod"]
+	res := u.get(person, "/requests/new?entitlement="+url.QueryEscape(id))
+	mustNotContain(t, res.Body, `name="break_glass"`)
+	res = u.postForm(person, "/requests", url.Values{"entitlement": {id}, "duration": {"1h"}, "reason": {"fire"}, "break_glass": {"on"}})
+	if res.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("break-glass where the rule does not allow it: status %d", res.Status)
+	}
+	mustContain(t, text(res.Body), "Rule accounts-everyone does not allow break-glass access: request it for approval.")
+
+	fake.entries[id].Item.BreakGlass = true
+	res = u.get(person, "/requests/new?entitlement="+url.QueryEscape(id))
+	cspSafe(t, res.Body)
+	mustContain(t, text(res.Body), "Emergency", "break-glass: granted at once without approval",
+		"Only for emergencies: the approvers are alerted at once and review the access afterwards. A reason is required.")
+	fake.entries[id].Item.ReasonRequired = false
+	res = u.postForm(person, "/requests", url.Values{"entitlement": {id}, "duration": {"1h"}, "break_glass": {"on"}})
+	mustContain(t, text(res.Body), "Say what the emergency is: break-glass access needs a reason.")
+	mustContain(t, res.Body, `name="break_glass" checked>`)
+	if len(fake.calls) != 0 {
+		t.Fatalf("service called: %q", fake.calls)
+	}
+	res = u.postForm(person, "/requests", url.Values{"entitlement": {id}, "duration": {"1h"}, "reason": {"prod is down"}, "break_glass": {"on"}})
+	if res.Status != http.StatusSeeOther || len(fake.calls) != 1 || fake.calls[0] != "create "+id+" by pat@example.com 1h0m0s prod is down break-glass" {
+		t.Fatalf("status %d, calls %q", res.Status, fake.calls)
+	}
+}
