@@ -33,6 +33,15 @@ type Browser struct {
 	mu  sync.Mutex
 	// problems are console errors, uncaught exceptions and CSP violations.
 	problems []string
+	// allowed are messages a test expects (a form answered 422 on purpose).
+	allowed []string
+}
+
+// Allow makes console problems containing substr expected rather than failures.
+func (b *Browser) Allow(substr string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.allowed = append(b.allowed, substr)
 }
 
 // chromiumPath is the browser to drive, or "" (and a reason) when there is none.
@@ -101,7 +110,13 @@ func NewBrowser(t *testing.T) *Browser {
 	t.Cleanup(func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+	problems:
 		for _, p := range b.problems {
+			for _, a := range b.allowed {
+				if strings.Contains(p, a) {
+					continue problems
+				}
+			}
 			t.Errorf("browser console: %s", p)
 		}
 	})
