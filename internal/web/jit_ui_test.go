@@ -150,6 +150,12 @@ func TestUIJustInTimeAccess(t *testing.T) {
 	b.Open(base + "/catalog")
 	b.WaitText("#accounts-table", "prod", 5*time.Second)
 	b.Screenshot("catalog")
+	serverTime := func(page string) {
+		t.Helper()
+		ms := b.Eval(`(() => { const n = performance.getEntriesByType('navigation')[0]; return n.responseEnd - n.requestStart })()`)
+		t.Logf("%s: answered in %.0f ms", page, ms)
+	}
+	serverTime("catalog overview")
 	b.ClickAndWait(`#accounts-table a[href="/catalog/aws/` + prodID + `"]`)
 	got := b.WaitText("#entry-AdministratorAccess", "Request", 5*time.Second)
 	for _, want := range []string{"Rule accounts-everyone", "5 minutes by default, up to 1 hour", "Session duration PT1H", "AdministratorAccess"} {
@@ -157,6 +163,7 @@ func TestUIJustInTimeAccess(t *testing.T) {
 			t.Fatalf("the catalog's AdministratorAccess on prod lacks %q:\n%s", want, got)
 		}
 	}
+	serverTime("catalog of prod")
 	b.Screenshot("catalog-account")
 	b.ClickAndWait(`#entry-AdministratorAccess a.btn`)
 	b.WaitVisible("#request-form")
@@ -208,9 +215,17 @@ func TestUIJustInTimeAccess(t *testing.T) {
 	}
 	b.WaitText("#lease-end", "UTC", time.Second)
 	b.Screenshot("request-active")
+	serverTime("request page")
 	b.Open(base + "/requests")
 	b.WaitText("#my-leases", "AdministratorAccess on prod", 5*time.Second)
 	b.Screenshot("my-requests")
+	// On a phone the request page fits the screen's width.
+	b.Viewport(390, 844)
+	b.Open(reqURL)
+	if over := b.Eval(`document.documentElement.scrollWidth - window.innerWidth`); over.(float64) > 0 {
+		t.Fatalf("on a phone the request page is %v px wider than the screen", over)
+	}
+	b.Viewport(1360, 900)
 
 	// Bob releases it; the page shows it revoked once AWS confirmed.
 	b.Open(reqURL)
