@@ -630,11 +630,20 @@ func (s *Service) Cancel(ctx context.Context, c *auth.Caller, id, reason string)
 
 // setPendingExtensionTx records (ext) or clears (nil) an extension waiting for approval on
 // request id (L's Extend calls it when the policy wants extensions approved). The approvers of
-// the request are asked; an extension of a request whose policy has nobody to ask is refused.
+// the request are asked (the admins when its policy named nobody); when its policy approves
+// everything automatically the extension is granted at once (extendTx).
 func (s *Service) setPendingExtensionTx(ctx context.Context, tx *store.Tx, id string, ext *Extension) error {
 	req, err := s.loadRequestTx(ctx, tx, id)
 	if err != nil {
 		return err
+	}
+	if ext != nil {
+		// A policy nobody approves has nobody to ask for more time either: granted at once.
+		if need, err := extensionNeedsApproval(req); err != nil {
+			return err
+		} else if !need {
+			return s.extendTx(ctx, tx, req, ext.Duration, req.Requester)
+		}
 	}
 	req.PendingExtension, req.UpdatedAt = ext, s.now()
 	if err := s.saveTx(ctx, tx, req, req.State); err != nil {

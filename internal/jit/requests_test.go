@@ -554,6 +554,23 @@ func TestPendingExtensionDecisions(t *testing.T) {
 		}
 		_, err = e.svc.Deny(ctx, carol, r.ID, "")
 		wantCode(t, err, CodeConflict, "is active, so it cannot be denied")
+		// An approver's Approve of a pending extension gives the lease the time.
+		leaseDuration := func(id string) time.Duration {
+			l, err := st.LeaseOfRequest(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l.Duration
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return e.svc.setPendingExtensionTx(ctx, tx, r.ID, &Extension{Duration: 20 * time.Minute, Reason: "again"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = e.svc.Approve(ctx, bob, r.ID, "fine")
+		if err != nil || got.PendingExtension != nil || leaseDuration(r.ID) != 80*time.Minute {
+			t.Fatalf("approve extension: %v %+v, lease %s", err, got.PendingExtension, leaseDuration(r.ID))
+		}
 		// A policy that approves automatically extends without approval.
 		auto, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entRead})
 		if err != nil {
@@ -561,6 +578,14 @@ func TestPendingExtensionDecisions(t *testing.T) {
 		}
 		if need, _ := extensionNeedsApproval(auto); need {
 			t.Error("an auto-approved request's extension waits for approval")
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return e.svc.setPendingExtensionTx(ctx, tx, auto.ID, &Extension{Duration: 15 * time.Minute})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.svc.Get(ctx, alice, auto.ID); got.PendingExtension != nil || leaseDuration(auto.ID) != 75*time.Minute {
+			t.Errorf("auto extension: pending %+v, lease %s", got.PendingExtension, leaseDuration(auto.ID))
 		}
 	})
 }
