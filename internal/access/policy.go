@@ -119,8 +119,12 @@ type Policy struct {
 // Line is where the policy starts in its YAML document (0 when built in code).
 func (p *Policy) Line() int { return p.line }
 
-// AutoApproved says every step is approved by nobody: requests are approved at once.
+// AutoApproved says the policy has steps and every one is approved by nobody: requests are
+// approved at once. (A policy without steps, which ParseConfig refuses, is not.)
 func (p *Policy) AutoApproved() bool {
+	if len(p.Steps) == 0 {
+		return false
+	}
 	for _, s := range p.Steps {
 		if !s.Approvers.Nobody {
 			return false
