@@ -536,11 +536,20 @@ func TestShutdownDuringAttemptSendsAfterRestart(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		_ = e.js.Stop(ctx) // cancels the running attempt
 		cancel()
-		list, _, err := st.ListNotifications(context.Background(), store.NotificationFilter{}, store.Page{})
-		if err != nil || len(list) != 1 {
-			t.Fatalf("outbox %v %v", list, err)
+		// The cancelled worker records the interruption as it returns, which may be just after
+		// Stop does.
+		var n store.Notification
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			list, _, err := st.ListNotifications(context.Background(), store.NotificationFilter{}, store.Page{})
+			if err != nil || len(list) != 1 {
+				t.Fatalf("outbox %v %v", list, err)
+			}
+			if n = list[0]; n.LastError != "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if n := list[0]; n.State != store.NotificationQueued || n.Attempts != 1 || n.LastError != "interrupted: the server stopped during the attempt" {
+		if n.State != store.NotificationQueued || n.Attempts != 1 || n.LastError != "interrupted: the server stopped during the attempt" {
 			t.Fatalf("after the shutdown: %+v", n)
 		}
 		e2 := start(t, st, nil, cfg)
