@@ -15,8 +15,10 @@ account of an organization into a .c1z file (gatehouse sync, read back with gate
 inspect), and grants and revokes IAM and Identity Center group memberships and
 permission-set assignments (gatehouse grant, revoke). gatehouse serve is the server:
 scheduled syncs into a store with history, a web UI and a JSON API behind OpenID Connect
-sign-in, and an audit log (gatehouse migrate, token, audit work on its store). It is also a
-baton connector (gatehouse connector).
+sign-in, and an audit log (gatehouse migrate, token, audit work on its store). Against a
+running server, gatehouse access requests, approves and releases just-in-time access and
+gatehouse rules applies its rules (gatehouse login saves an API token). It is also a baton
+connector (gatehouse connector).
 
 Start with "gatehouse demo" (the whole product on a simulated AWS organization, with a demo
 sign-in), or serve the simulator with "gatehouse sim --preset demo" and follow
