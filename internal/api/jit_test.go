@@ -26,7 +26,7 @@ const jitTestSecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 // organization, with API tokens for alice (admin), carol (auditor) and bob and dave
 // (people with Identity Center users in the demo organization, no roles).
 type jitServer struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	srv  *server.Server
 	tok  map[string]string
@@ -37,7 +37,7 @@ type jitServer struct {
 
 // newJITServer starts the server on a store of dialect d; with synced, it runs the first
 // sync and waits for it, so that the inventory (and the catalog) has the organization.
-func newJITServer(t *testing.T, d store.Dialect, synced bool) *jitServer {
+func newJITServer(t testing.TB, d store.Dialect, synced bool) *jitServer {
 	t.Helper()
 	w, err := awssim.Preset("demo", 1)
 	if err != nil {
