@@ -85,12 +85,13 @@ const DefaultReconcile = time.Minute
 // extension is the service's River work (jobs.Extension).
 type extension struct{ s *Service }
 
-// AddWorkers registers the lease and reconciler workers, and the request workers
-// (worker_requests.go).
+// AddWorkers registers the lease and reconciler workers, the request workers
+// (worker_requests.go) and the workers that end live sessions (sessions.go).
 func (e extension) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &leaseWorker{s: e.s})
 	river.AddWorker(w, &reconcileWorker{s: e.s})
 	e.s.addRequestWorkers(w)
+	e.s.addSessionWorkers(w) // sessions.go
 }
 
 // Queues is the lease queue.
