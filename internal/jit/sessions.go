@@ -164,7 +164,9 @@ func (w *endSessionsWorker) Work(ctx context.Context, job *river.Job[endSessions
 }
 
 // Timeout lets the job wait for AWS as long as the provisioner does.
-func (w *endSessionsWorker) Timeout(*river.Job[endSessionsArgs]) time.Duration { return 10 * time.Minute }
+func (w *endSessionsWorker) Timeout(*river.Job[endSessionsArgs]) time.Duration {
+	return 10 * time.Minute
+}
 
 type liftSessionDenyWorker struct {
 	river.WorkerDefaults[liftSessionDenyArgs]
