@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/problem"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -16,6 +17,7 @@ import (
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
 		r.HandleFunc("GET", "/api/v1/notifications", auth.Admin, h.listNotifications)
+		r.HandleFunc("POST", "/api/v1/notifications/{id}/retry", auth.Admin, h.retryNotification)
 	})
 	// Documented here rather than in openapi.go's list, beside the handler it describes.
 	operations = append(operations, operation{
@@ -24,6 +26,10 @@ func init() {
 		Params: []param{query("state", "queued, sent or failed"), query("request_id", "only this request's notifications"),
 			query("endpoint", "only this endpoint's (its configured name)"), query("event", "only this event kind, e.g. granted"), pageSize, pageToken},
 		Status: 200, Response: List[Notification]{}, Errors: map[int]string{400: "bad filter or page_token"},
+	}, operation{
+		Method: "POST", Path: "/api/v1/notifications/{id}/retry", Summary: "Send a failed delivery again, its attempts starting over (after fixing its endpoint); audited",
+		Access: auth.Admin, Params: []param{pathParam("id", "the delivery's id (ntf_...)")}, Status: 200, Response: Notification{},
+		Errors: map[int]string{404: "no such delivery", 409: "the delivery is not failed, or its endpoint is not configured", 503: "notifications are not running on this server"},
 	})
 }
 
@@ -98,4 +104,29 @@ func (h *handlers) listNotifications(w http.ResponseWriter, r *http.Request) {
 		items[i] = notificationJSON(&list[i])
 	}
 	writeList(w, items, next)
+}
+
+// retryNotification: POST /api/v1/notifications/{id}/retry (admin). Queues a failed delivery
+// again (same id and body), its attempts starting over, and answers it (state queued); 404 for
+// no such delivery, 409 when it is not failed or its endpoint is not configured.
+func (h *handlers) retryNotification(w http.ResponseWriter, r *http.Request) {
+	if h.app.Notify == nil {
+		problem.Write(w, http.StatusServiceUnavailable, "notifications are not running on this server")
+		return
+	}
+	c := auth.FromContext(r.Context())
+	n, err := h.app.Notify.Retry(r.Context(), c.Email, c.RemoteAddr, r.PathValue("id"))
+	switch {
+	case errors.Is(err, notify.ErrNoDelivery):
+		problem.Write(w, http.StatusNotFound, err.Error())
+		return
+	case errors.Is(err, notify.ErrNotRetryable):
+		problem.Write(w, http.StatusConflict, err.Error())
+		return
+	case err != nil:
+		h.app.Log.Error("retry a notification", zap.Error(err))
+		problem.Write(w, http.StatusInternalServerError, "the delivery could not be queued again; see the server log")
+		return
+	}
+	writeJSON(w, http.StatusOK, notificationJSON(n))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -28,4 +29,6 @@ type App struct {
 	Syncs *jobs.Service
 	// JIT is just-in-time access: the catalog, requests, approvals and leases.
 	JIT *jit.Service
+	// Notify sends the notifications of just-in-time access (webhooks, Slack).
+	Notify *notify.Notifier
 }

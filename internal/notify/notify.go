@@ -341,3 +341,52 @@ func (n *Notifier) redact(s string) string {
 	}
 	return s
 }
+
+// Errors of Retry (the API answers 404 and 409).
+var (
+	ErrNoDelivery   = errors.New("no such delivery")
+	ErrNotRetryable = errors.New("the delivery cannot be retried")
+)
+
+// Retry queues a failed delivery again, its attempts starting over (an admin fixed the
+// endpoint): the same id and body, so a receiver that got it after all drops it. The new job,
+// the row and the audit entry (notification.retry) are one transaction. It refuses a delivery
+// that is not failed, or whose endpoint is not configured (any more).
+func (n *Notifier) Retry(ctx context.Context, actor, remoteAddr, id string) (*store.Notification, error) {
+	if n.queue == nil {
+		return nil, errors.New("notify: no job queue (SetQueue was not called)")
+	}
+	var row *store.Notification
+	err := n.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		row, err = tx.RequeueNotification(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w %s (GET /api/v1/notifications lists them)", ErrNoDelivery, id)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: delivery %s is %s; only a failed delivery is retried", ErrNotRetryable, id, row.State)
+		}
+		if err != nil {
+			return err
+		}
+		if e, ok := n.endpoints[row.Endpoint]; !ok || e.Channel != row.Channel {
+			return fmt.Errorf("%w: the %s endpoint %q is not configured; add it to notifications in the configuration first", ErrNotRetryable, row.Channel, row.Endpoint)
+		}
+		res, err := n.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: row.ID}, &river.InsertOpts{Queue: Queue, MaxAttempts: n.cfg.MaxAttempts})
+		if err != nil {
+			return fmt.Errorf("queue the delivery: %w", err)
+		}
+		if err := tx.SetNotificationJob(ctx, row.ID, res.Job.ID); err != nil {
+			return err
+		}
+		row.JobID = res.Job.ID
+		_, err = tx.AppendAudit(ctx, actor, "notification.retry", "notification:"+row.ID,
+			map[string]string{"endpoint": row.Endpoint, "event": row.Event, "request_id": row.RequestID, "last_error": row.LastError}, remoteAddr)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.log.Info("notification queued again", zap.String("delivery", row.ID), zap.String("endpoint", row.Endpoint), zap.String("by", actor))
+	return row, nil
+}

@@ -559,3 +559,42 @@ func TestShutdownDuringAttemptSendsAfterRestart(t *testing.T) {
 		}
 	})
 }
+
+// A failed delivery is sent again when an admin retries it (after fixing the endpoint): the
+// same delivery id and body, attempts starting over, audited; a sent or unknown one is refused.
+func TestRetryFailedDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		rc := newReceiver(t, 410)
+		e := start(t, st, nil, notify.Config{Endpoints: []notify.Endpoint{{Name: "ops", Channel: notify.ChannelWebhook, URL: rc.URL, Secret: secret}}})
+		e.notify(t, event("granted"))
+		rows := e.waitFinal(t, 1, 10*time.Second)
+		if rows[0].State != store.NotificationFailed {
+			t.Fatalf("first: %+v", rows[0])
+		}
+		id := rows[0].ID
+		got, err := e.n.Retry(ctx, "admin@example.com", "192.0.2.1", id)
+		if err != nil || got.State != store.NotificationQueued || got.Attempts != 0 {
+			t.Fatalf("retry: %+v %v", got, err)
+		}
+		rows = e.waitFinal(t, 1, 10*time.Second)
+		if n := rows[0]; n.State != store.NotificationSent || n.Attempts != 1 || n.LastStatus != 200 {
+			t.Fatalf("after the retry: %+v", n)
+		}
+		reqs := rc.requests()
+		if len(reqs) != 2 || reqs[1].Header.Get(notify.HeaderDelivery) != id || string(reqs[1].Body) != string(reqs[0].Body) {
+			t.Fatalf("receiver got %d requests; the retry must be the same delivery", len(reqs))
+		}
+		audit, err := st.ListAudit(ctx, store.AuditFilter{Action: "notification.retry"})
+		if err != nil || len(audit) != 1 || audit[0].Actor != "admin@example.com" || audit[0].Target != "notification:"+id || audit[0].RemoteAddr != "192.0.2.1" {
+			t.Fatalf("audit %+v %v", audit, err)
+		}
+		if _, err := e.n.Retry(ctx, "admin@example.com", "", id); !errors.Is(err, notify.ErrNotRetryable) ||
+			err.Error() != "the delivery cannot be retried: delivery "+id+" is sent; only a failed delivery is retried" {
+			t.Fatalf("retry a sent delivery: %v", err)
+		}
+		if _, err := e.n.Retry(ctx, "admin@example.com", "", "ntf_nothing"); !errors.Is(err, notify.ErrNoDelivery) {
+			t.Fatalf("retry nothing: %v", err)
+		}
+	})
+}

@@ -209,6 +209,21 @@ func TestServerDeliversNotificationsAndHidesSecrets(t *testing.T) {
 	if res.StatusCode != 200 || strings.Count(string(answer), `"state":"sent"`) != 2 || !strings.Contains(string(answer), `"endpoint":"chat"`) {
 		t.Fatalf("GET /api/v1/notifications: %d %s", res.StatusCode, answer)
 	}
+	// Retrying is for failed deliveries: a sent one is a 409 saying so.
+	var listed struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	_ = json.Unmarshal(answer, &listed)
+	req, _ = http.NewRequest("POST", hs.URL+"/api/v1/notifications/"+listed.Items[0].ID+"/retry", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	retried, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 409 || !strings.Contains(string(retried), "is sent; only a failed delivery is retried") {
+		t.Fatalf("retry a sent delivery: %d %s", res.StatusCode, retried)
+	}
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

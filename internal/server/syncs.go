@@ -59,6 +59,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	}
 	// Before Start: a job that runs at once (an expiry reminder) may already notify.
 	notifier.SetQueue(syncs)
+	s.App.Notify = notifier
 	if err := syncs.Start(ctx); err != nil {
 		return err
 	}

@@ -265,3 +265,26 @@ func (s *Store) FailLostNotifications(ctx context.Context) ([]Notification, erro
 	}
 	return out, nil
 }
+
+// RequeueNotification puts a failed delivery back in the queue with its attempts starting over
+// (an admin fixed its endpoint), in tx, whose caller inserts the new delivery job and records
+// it with SetNotificationJob. ErrNotFound when there is no such delivery, ErrConflict when it
+// is not failed (a queued one is still being tried; a sent one was delivered).
+func (t *Tx) RequeueNotification(ctx context.Context, id string) (*Notification, error) {
+	n, err := t.q.exec(ctx, "UPDATE notifications SET state = ?, attempts = 0 WHERE id = ? AND state = ?",
+		NotificationQueued, id, NotificationFailed)
+	if err != nil {
+		return nil, fmt.Errorf("requeue notification %s: %w", id, err)
+	}
+	row, err := scanNotification(t.q.queryRow(ctx, "SELECT "+notificationColumns+" FROM notifications WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read notification %s: %w", id, err)
+	}
+	if n != 1 {
+		return row, fmt.Errorf("%w: delivery %s is %s", ErrConflict, id, row.State)
+	}
+	return row, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,6 +203,45 @@ func TestFailLostNotifications(t *testing.T) {
 		}
 		if again, err := s.FailLostNotifications(ctx); err != nil || len(again) != 0 {
 			t.Fatalf("second run: %v %v", again, err)
+		}
+	})
+}
+
+// Only a failed delivery is put back in the queue, with its attempts starting over; its last
+// error stays until the next attempt.
+func TestRequeueNotification(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		n := &store.Notification{ID: store.NewNotificationID(), Channel: "webhook", Endpoint: "ops", Event: "granted", Payload: "{}", CreatedAt: time.Now()}
+		if err := s.InTx(ctx, func(tx *store.Tx) error { return tx.InsertNotification(ctx, n) }); err != nil {
+			t.Fatal(err)
+		}
+		requeue := func(id string) (*store.Notification, error) {
+			var got *store.Notification
+			err := s.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				got, err = tx.RequeueNotification(ctx, id)
+				return err
+			})
+			return got, err
+		}
+		if _, err := requeue(n.ID); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), "is queued") {
+			t.Fatalf("requeue a queued delivery: %v, want ErrConflict saying it is queued", err)
+		}
+		if _, err := requeue("ntf_none"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("requeue nothing: %v", err)
+		}
+		for i := 0; i < 3; i++ {
+			if _, err := s.StartNotificationAttempt(ctx, n.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.FinishNotificationAttempt(ctx, n.ID, store.NotificationResult{State: store.NotificationFailed, Status: 404, Error: "the endpoint answered 404 Not Found", At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := requeue(n.ID)
+		if err != nil || got.State != store.NotificationQueued || got.Attempts != 0 || got.LastError != "the endpoint answered 404 Not Found" || got.LastStatus != 404 {
+			t.Fatalf("requeued: %+v %v", got, err)
 		}
 	})
 }
