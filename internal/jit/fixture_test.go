@@ -46,7 +46,7 @@ func profile(m map[string]any) string {
 	return string(b)
 }
 
-func seed(t *testing.T, st *store.Store) {
+func seed(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	d := &store.InventoryDiff{ConnectionID: conn, Sync: "s1", At: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}

@@ -161,7 +161,8 @@ type StepStatus struct {
 	Approvers []string   `json:"approvers"`
 	Approvals []Decision `json:"approvals"` // approvals and the denial, if any
 	// State is pending (an earlier step is not approved yet), waiting, approved, denied,
-	// timed_out (the request expired) or cancelled.
+	// timed_out (the request expired), cancelled, or not_reached (the request ended, or was
+	// approved as break-glass, before this step).
 	State string     `json:"state"`
 	DueAt *time.Time `json:"due_at,omitempty"`
 	// UsesFallback says the fallback approvers decide this step, and Note why (nobody

@@ -374,6 +374,11 @@ func TestBreakGlass(t *testing.T) {
 		if r.State != StateApproved || !r.BreakGlass || r.ReviewedBy != "" {
 			t.Fatalf("break-glass %+v", r)
 		}
+		for _, s := range r.Steps {
+			if s.State != "not_reached" || len(s.Approvals) != 0 || !strings.HasPrefix(s.Note, "break-glass") {
+				t.Errorf("a break-glass request's step says %s (%q)", s.State, s.Note)
+			}
+		}
 		if s := history(r); s != ">pending_approval by alice@example.com; pending_approval>approved by alice@example.com" {
 			t.Errorf("transitions %s", s)
 		}
