@@ -110,6 +110,16 @@ func TestAccessCLIFlow(t *testing.T) {
 		t.Errorf("approve printed: %s\n%s", stdout, stderr)
 	}
 
+	// show: the history, who and when, on stderr; the request on stdout.
+	stdout, stderr, code = runCLI(t, as("bob"), "", "access", "show", id)
+	if code != 0 || requestLine(t, stdout)["id"] != id || !strings.Contains(stderr, "(new) -> pending_approval  by bob@example.com: incident 4711") ||
+		!strings.Contains(stderr, "pending_approval -> approved  by alice@example.com: ok for 4711") {
+		t.Errorf("access show: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, stderr, code = runCLI(t, as("dave"), "", "access", "show", id); code != 1 || !strings.Contains(stderr, "gatehouse: not found: no request "+id) {
+		t.Errorf("access show of another's request: exit %d\n%s", code, stderr)
+	}
+
 	// A cancelled request cannot be approved: 409, said plainly.
 	stdout, _, code = runCLI(t, as("bob"), "", "access", "request", "--entitlement", s.ent["ReadOnly"], "--reason", "logs")
 	if code != 0 {

@@ -13,12 +13,12 @@ import (
 )
 
 // newAccessCommand is `gatehouse access`: just-in-time access from the command line, for
-// engineers (request, list, approve, deny, cancel, release, extend) and admins (revoke),
+// engineers (request, list, show, approve, deny, cancel, release, extend) and admins (revoke),
 // against a running server. (The access view of a .c1z is gatehouse inspect access.)
 func newAccessCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "access",
-		Short: "Just-in-time access on a Gatehouse server: request, list, approve, deny, cancel, release, extend, revoke",
+		Short: "Just-in-time access on a Gatehouse server: request, list, show, approve, deny, cancel, release, extend, revoke",
 		Long: `gatehouse access works with a running Gatehouse server's just-in-time access, as the person
 an API token acts as. The server comes from --server or GATEHOUSE_SERVER; the token from
 GATEHOUSE_TOKEN or the one gatehouse login saved. Each command prints what happened on
@@ -30,7 +30,7 @@ stderr and the request as one JSON line on stdout.
 
 (To read who can reach what in a .c1z file, use gatehouse inspect access.)`,
 	}
-	cmd.AddCommand(newAccessRequestCommand(), newAccessListCommand(),
+	cmd.AddCommand(newAccessRequestCommand(), newAccessListCommand(), newAccessShowCommand(),
 		newAccessDecideCommand("approve"), newAccessDecideCommand("deny"),
 		newAccessEndCommand("cancel"), newAccessEndCommand("release"), newAccessEndCommand("revoke"),
 		newAccessExtendCommand())

@@ -51,6 +51,10 @@ func TestAccessCLIWaitExtendRelease(t *testing.T) {
 		t.Errorf("--wait ended with:\n%s%s", wout.String(), werr.String())
 	}
 
+	if _, stderr, code := runCLI(t, as("bob"), "", "access", "show", id); code != 0 || !strings.Contains(stderr, "  lease: "+active["starts_at"].(string)+" to "+active["ends_at"].(string)) ||
+		!strings.Contains(stderr, "provisioning -> active  by gatehouse") {
+		t.Errorf("access show of active access: exit %d\n%s", code, stderr)
+	}
 	stdout, stderr, code := runCLI(t, as("bob"), "", "access", "extend", id, "--for", "30m", "--reason", "still on it")
 	if code != 0 || !strings.Contains(stderr, "30m0s more waiting for approval") || requestLine(t, stdout)["pending_extension"] == nil {
 		t.Fatalf("extend: exit %d\n%s%s", code, stdout, stderr)
