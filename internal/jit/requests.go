@@ -123,20 +123,6 @@ func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*
 	target := info.target
 	target.PrincipalID, target.PrincipalName = who.PrincipalID, who.PrincipalName
 
-	// One open request per person and access: a second one would share the first's
-	// assignment and confuse both; extending is the way to more time.
-	open, _, err := s.st.ListAccessRequests(ctx, store.AccessRequestFilter{Requester: requester, States: []string{
-		string(StatePendingApproval), string(StateApproved), string(StateProvisioning), string(StateActive)}}, store.Page{Size: store.MaxPageSize})
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range open {
-		if o.AccessKey == target.AccessKey() {
-			return nil, Errorf(CodeConflict, "you already have request %s for %s (%s); cancel it, or extend it once it is active",
-				o.ID, target.DisplayName, strings.ReplaceAll(o.State, "_", " "))
-		}
-	}
-
 	planned, err := access.Plan(ctx, pol, requester, resolver{s: s, target: target})
 	var planErr *access.PlanError
 	switch {
@@ -168,6 +154,19 @@ func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*
 
 	var out *Request
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		// One open request per person and access: a second one would share the first's
+		// assignment and confuse both; extending is the way to more time. The lock makes two
+		// requests made at once see each other.
+		if err := tx.LockRequestKey(ctx, "request|"+requester+"|"+target.AccessKey()); err != nil {
+			return err
+		}
+		if id, state, err := tx.OpenRequestFor(ctx, requester, target.AccessKey(), []string{string(StatePendingApproval),
+			string(StateApproved), string(StateProvisioning), string(StateActive)}); err != nil {
+			return err
+		} else if id != "" {
+			return Errorf(CodeConflict, "you already have request %s for %s (%s); cancel it, or extend it once it is active",
+				id, target.DisplayName, strings.ReplaceAll(state, "_", " "))
+		}
 		row, err := toRow(req)
 		if err != nil {
 			return err

@@ -594,3 +594,38 @@ func TestPendingExtensionDecisions(t *testing.T) {
 		}
 	})
 }
+
+// Two requests for the same access made at the same moment: one is made, the other is told
+// about it (409).
+func TestConcurrentDuplicateRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st, testDoc)
+		for round := range 4 {
+			errs := make(chan error, 3)
+			ids := make(chan string, 3)
+			for range 3 {
+				go func() {
+					r, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entAdmin, Reason: "x"})
+					if err == nil {
+						ids <- r.ID
+					}
+					errs <- err
+				}()
+			}
+			made := 0
+			for range 3 {
+				if err := <-errs; err == nil {
+					made++
+				} else if CodeOf(err) != CodeConflict || !strings.Contains(err.Error(), "you already have request") {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			if made != 1 {
+				t.Fatalf("round %d: %d requests made for one access at once, want 1", round, made)
+			}
+			if _, err := e.svc.Cancel(ctx, alice, <-ids, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -646,3 +646,37 @@ func (s *Store) RequestableEntitlements(ctx context.Context, q RequestableQuery)
 	}
 	return out, nil
 }
+
+// LockRequestKey serialises, until tx ends, the transactions that lock the same key (on
+// PostgreSQL an advisory transaction lock; SQLite has one writer, so every write transaction
+// is serialised already). Creating a request takes it for the requester's access, so that two
+// requests for the same access made at once cannot both pass the check for an open one.
+func (t *Tx) LockRequestKey(ctx context.Context, key string) error {
+	if t.store.dialect != Postgres {
+		return nil
+	}
+	var one int64
+	if err := t.q.queryRow(ctx, "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended(?, 0))) AS l", key).Scan(&one); err != nil {
+		return fmt.Errorf("lock %s: %w", key, err)
+	}
+	return nil
+}
+
+// OpenRequestFor returns the id and state of a request of requester for accessKey in one of
+// states ("" when there is none), read in tx.
+func (t *Tx) OpenRequestFor(ctx context.Context, requester, accessKey string, states []string) (string, string, error) {
+	args := []any{accessKey, requester}
+	for _, s := range states {
+		args = append(args, s)
+	}
+	var id, state string
+	err := t.q.queryRow(ctx, "SELECT id, state FROM access_requests WHERE access_key = ? AND requester = ? AND state IN ("+
+		placeholders(len(states))+") ORDER BY created_at LIMIT 1", args...).Scan(&id, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("open requests for %s: %w", accessKey, err)
+	}
+	return id, state, nil
+}
