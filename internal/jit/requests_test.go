@@ -391,9 +391,24 @@ func TestBreakGlass(t *testing.T) {
 		}
 		_, err = e.svc.Approve(ctx, alice, r.ID, "")
 		wantCode(t, err, CodeForbidden, "you cannot review it")
+		// The access runs its course before anyone reviews it: the review stays in the inboxes.
+		for _, m := range [][2]State{{StateApproved, StateProvisioning}, {StateProvisioning, StateActive}, {StateActive, StateExpiring}, {StateExpiring, StateExpired}} {
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				_, err := e.svc.transitionTx(ctx, tx, r.ID, []State{m[0]}, m[1], SystemActor, "", "")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if inbox, _, _ := e.svc.List(ctx, dave, ListFilter{Scope: "to_approve"}); len(inbox) != 1 || inbox[0].State != StateExpired {
+			t.Errorf("review in dave's inbox after the access ended: %v", inbox)
+		}
 		got, err := e.svc.Approve(ctx, dave, r.ID, "looked fine")
 		if err != nil || got.ReviewedBy != "dave@example.com" || got.ReviewedAt == nil {
 			t.Fatalf("review: %v %+v", err, got)
+		}
+		if inbox, _, _ := e.svc.List(ctx, bob, ListFilter{Scope: "to_approve"}); len(inbox) != 0 {
+			t.Errorf("reviewed, still in bob's inbox: %v", inbox)
 		}
 		_, err = e.svc.Approve(ctx, bob, r.ID, "")
 		wantCode(t, err, CodeConflict, "so it cannot be approved")

@@ -89,6 +89,9 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, req *Request, from [
 	}
 	now := s.now()
 	req.State, req.UpdatedAt = to, now
+	if to.Final() || to == StateExpiring {
+		req.PendingExtension = nil // no access left to extend
+	}
 	if cur == StatePendingApproval && to != StateApproved {
 		// The approval ends undecided: the waiting step says how, later ones were not reached.
 		for i := range req.Steps {
@@ -108,9 +111,12 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, req *Request, from [
 		return nil, err
 	}
 	if to.Final() || to == StateApproved || to == StateDenied {
-		// Nobody needs to decide it any more.
-		if err := tx.SetRequestApprovers(ctx, req.ID, nil, nil); err != nil {
-			return nil, err
+		// Nobody needs to decide it any more, except the review of break-glass access, which
+		// stays in the reviewers' inboxes until one of them has reviewed it, however it ended.
+		if !req.BreakGlass || req.ReviewedBy != "" || cur == StatePendingApproval {
+			if err := tx.SetRequestApprovers(ctx, req.ID, nil, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	seq, err := tx.AppendRequestTransition(ctx, store.RequestTransition{RequestID: req.ID, From: string(cur), To: string(to),
