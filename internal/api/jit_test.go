@@ -216,3 +216,15 @@ func TestJITAPIRefusesBadInput(t *testing.T) {
 	}
 	s.problem("bob", "GET", "/api/v1/rules", "", 403)
 }
+
+// An API without the jit service (an app assembled without jobs) says so with 503 rather
+// than failing on a nil service.
+func TestJITAPIWithoutService(t *testing.T) {
+	a := newTestAPI(t, storetest.Open(t, store.SQLite))
+	for _, path := range []string{"/api/v1/catalog", "/api/v1/requests", "/api/v1/leases"} {
+		code, body := a.do("person", "GET", path, nil)
+		if code != http.StatusServiceUnavailable || !strings.Contains(body["detail"].(string), "just-in-time access is not running on this server") {
+			t.Errorf("GET %s: %d %v", path, code, body)
+		}
+	}
+}
