@@ -441,7 +441,7 @@ func TestRulesSeedAndApply(t *testing.T) {
 		_, err = e.svc.ApplyRules(ctx, alice, []byte(testDoc))
 		wantCode(t, err, CodeForbidden, "only admins")
 		_, err = e.svc.ApplyRules(ctx, admin, []byte("rules:\n  - name: a\n    requesters: {everyone: true}\n    approval_policy: nope\n"))
-		if err == nil || err.Error() != `rules:4:22: rules[0].approval_policy: no approval policy is called "nope"; define it under policies: (see docs/jit.md)` {
+		if err == nil || err.Error() != `rules.yaml:4:22: rules[0].approval_policy: no approval policy is called "nope"; define it under policies: (see docs/jit.md)` {
 			t.Fatalf("bad doc: %v", err)
 		}
 		if _, v, _ := e.svc.Rules(ctx); v != 1 {
