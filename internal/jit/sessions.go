@@ -105,26 +105,43 @@ func (s *Service) addSessionWorkers(w *river.Workers) {
 	river.AddWorker(w, &liftSessionDenyWorker{s: s})
 }
 
-// sessionAssignment reads the lease and the assignment whose sessions it ends.
-func (s *Service) sessionAssignment(ctx context.Context, leaseID string) (*store.Lease, awsprovision.AccountAssignment, error) {
+// sessionAssignment reads the lease, its target and the assignment whose sessions it
+// ends.
+func (s *Service) sessionAssignment(ctx context.Context, leaseID string) (*store.Lease, Target, awsprovision.AccountAssignment, error) {
+	var t Target
 	l, err := s.st.GetLease(ctx, leaseID)
 	if err != nil {
-		return nil, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s: %w", leaseID, err)
+		return nil, t, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s: %w", leaseID, err)
 	}
-	var t Target
 	if err := json.Unmarshal([]byte(l.Target), &t); err != nil {
-		return nil, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s: target: %w", leaseID, err)
+		return nil, t, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s: target: %w", leaseID, err)
 	}
 	acc, err := accessOf(t)
 	if err != nil {
-		return nil, awsprovision.AccountAssignment{}, err
+		return nil, t, awsprovision.AccountAssignment{}, err
 	}
 	a, ok := acc.(awsprovision.AccountAssignment)
 	if !ok {
-		return nil, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s grants %s, which has no sessions to end", leaseID, acc.Kind())
+		return nil, t, awsprovision.AccountAssignment{}, fmt.Errorf("lease %s grants %s, which has no sessions to end", leaseID, acc.Kind())
 	}
-	return l, a, nil
+	return l, t, a, nil
 }
+
+// noteOnRequestTx shows a step of ending sessions in the request's history, where the
+// request page and the API show every other step: a transition from the request's state
+// to itself (it has ended already) whose reason says what was done.
+func (s *Service) noteOnRequestTx(ctx context.Context, tx *store.Tx, requestID, reason string) error {
+	row, err := tx.GetAccessRequest(ctx, requestID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.AppendRequestTransition(ctx, store.RequestTransition{RequestID: requestID, From: row.State, To: row.State,
+		Actor: SystemActor, At: s.cfg.Now(), Reason: reason})
+	return err
+}
+
+// utcTime writes a time for people, to the second, in UTC.
+func utcTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 type endSessionsWorker struct {
 	river.WorkerDefaults[endSessionsArgs]
@@ -137,7 +154,7 @@ type endSessionsWorker struct {
 func (w *endSessionsWorker) Work(ctx context.Context, job *river.Job[endSessionsArgs]) error {
 	s := w.s
 	before := time.UnixMilli(job.Args.IssuedBefore).UTC()
-	l, a, err := s.sessionAssignment(ctx, job.Args.LeaseID)
+	l, t, a, err := s.sessionAssignment(ctx, job.Args.LeaseID)
 	if err != nil {
 		return err
 	}
@@ -151,11 +168,14 @@ func (w *endSessionsWorker) Work(ctx context.Context, job *river.Job[endSessions
 					&river.InsertOpts{ScheduledAt: liftAt}); err != nil {
 					return err
 				}
-				_, err := tx.AppendAudit(ctx, SystemActor, "lease.sessions_ended", "lease:"+l.ID, map[string]any{
+				if _, err := tx.AppendAudit(ctx, SystemActor, "lease.sessions_ended", "lease:"+l.ID, map[string]any{
 					"request_id": l.RequestID, "outcome": string(res.Outcome), "issued_before": before.Format(time.RFC3339Nano),
 					"session_duration": res.SessionDuration.String(), "lift_at": liftAt.Format(time.RFC3339),
-					"aws_requests": requestIDs(res)}, "")
-				return err
+					"aws_requests": requestIDs(res)}, ""); err != nil {
+					return err
+				}
+				return s.noteOnRequestTx(ctx, tx, l.RequestID, fmt.Sprintf("live AWS sessions in account %s issued before %s ended: a deny is in the permission set %s until %s, when they would have expired",
+					a.AccountID, utcTime(before), t.PermissionSetName, utcTime(liftAt)))
 			})
 		}
 	}
@@ -177,7 +197,7 @@ type liftSessionDenyWorker struct {
 func (w *liftSessionDenyWorker) Work(ctx context.Context, job *river.Job[liftSessionDenyArgs]) error {
 	s := w.s
 	before := time.UnixMilli(job.Args.IssuedBefore).UTC()
-	l, a, err := s.sessionAssignment(ctx, job.Args.LeaseID)
+	l, t, a, err := s.sessionAssignment(ctx, job.Args.LeaseID)
 	if err != nil {
 		return err
 	}
@@ -186,10 +206,13 @@ func (w *liftSessionDenyWorker) Work(ctx context.Context, job *river.Job[liftSes
 		var res *awsprovision.Result
 		if res, err = p.LiftSessionDeny(ctx, a, before); err == nil {
 			return s.st.InTx(ctx, func(tx *store.Tx) error {
-				_, err := tx.AppendAudit(ctx, SystemActor, "lease.session_deny_lifted", "lease:"+l.ID, map[string]any{
+				if _, err := tx.AppendAudit(ctx, SystemActor, "lease.session_deny_lifted", "lease:"+l.ID, map[string]any{
 					"request_id": l.RequestID, "outcome": string(res.Outcome), "issued_before": before.Format(time.RFC3339Nano),
-					"aws_requests": requestIDs(res)}, "")
-				return err
+					"aws_requests": requestIDs(res)}, ""); err != nil {
+					return err
+				}
+				return s.noteOnRequestTx(ctx, tx, l.RequestID, "the deny that ended live AWS sessions was lifted from the permission set "+
+					t.PermissionSetName+": every session it stopped has expired")
 			})
 		}
 	}
@@ -214,10 +237,20 @@ func (s *Service) auditSessionFailure(ctx context.Context, l *store.Lease, actio
 	if ctx.Err() != nil {
 		return
 	}
+	final := attempt >= maxAttempts
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		_, err := tx.AppendAudit(ctx, SystemActor, action, "lease:"+l.ID, map[string]any{
-			"request_id": l.RequestID, "error": cause.Error(), "attempt": attempt, "final": attempt >= maxAttempts}, "")
-		return err
+		if _, err := tx.AppendAudit(ctx, SystemActor, action, "lease:"+l.ID, map[string]any{
+			"request_id": l.RequestID, "error": cause.Error(), "attempt": attempt, "final": final}, ""); err != nil {
+			return err
+		}
+		if !final {
+			return nil
+		}
+		what := "live AWS sessions could not be ended"
+		if action == "lease.session_deny_lift_failed" {
+			what = "the deny that ended live AWS sessions could not be lifted (remove it from the permission set's inline policy by hand)"
+		}
+		return s.noteOnRequestTx(ctx, tx, l.RequestID, what+": "+cause.Error())
 	})
 	if err != nil {
 		s.log.Error("recording a failed session job failed", zap.String("lease", l.ID), zap.String("action", action), zap.Error(err))

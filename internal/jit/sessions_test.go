@@ -174,6 +174,23 @@ func TestRevokeEndsLiveSessions(t *testing.T) {
 		if got := strings.Join(e.audit("lease:"+lb.ID), ","); !strings.HasSuffix(got, ",lease.revoke,lease.sessions_ended,lease.session_deny_lifted") {
 			t.Errorf("audit of bob's lease: %s", got)
 		}
+		// The request's history shows both steps, after its end.
+		var notes []string
+		for _, tr := range e.request(rb.ID).Transitions {
+			if tr.From == StateRevoked && tr.To == StateRevoked && tr.By == SystemActor {
+				notes = append(notes, tr.Reason)
+			}
+		}
+		if len(notes) != 2 || !strings.HasPrefix(notes[0], "live AWS sessions in account "+simProd+" issued before ") ||
+			!strings.Contains(notes[0], " ended: a deny is in the permission set AdministratorAccess until ") ||
+			notes[1] != "the deny that ended live AWS sessions was lifted from the permission set AdministratorAccess: every session it stopped has expired" {
+			t.Errorf("request history notes: %q", notes)
+		}
+		for _, tr := range e.request(ra.ID).Transitions {
+			if strings.Contains(tr.Reason, "sessions") {
+				t.Errorf("alice's request history mentions sessions: %+v", tr)
+			}
+		}
 		la := e.leaseRow(ra.ID)
 		if got := strings.Join(e.audit("lease:"+la.ID), ","); strings.Contains(got, "session") || !strings.HasSuffix(got, ",lease.revoke") {
 			t.Errorf("audit of alice's lease: %s", got)
