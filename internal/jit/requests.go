@@ -283,7 +283,9 @@ func (s *Service) applyEngine(req *Request, eng []access.StepState, st access.St
 		case (st.Outcome == access.Waiting || st.Outcome == access.Stuck) && i == st.Current:
 			if ss.State != "waiting" {
 				ss.State = "waiting"
-				if ss.Timeout > 0 && !ss.UsesFallback {
+				// A step the fallback decides from the start still expires when the policy says
+				// so; escalating it again would go nowhere.
+				if ss.Timeout > 0 && (!ss.UsesFallback || ss.OnTimeout == string(access.Expire)) {
 					due := now.Add(ss.Timeout)
 					ss.DueAt = &due
 				}

@@ -19,11 +19,21 @@ const timeoutDoc = `rules:
     match: {accounts: [dev]}
     requesters: {everyone: true}
     approval_policy: expiring
+  - name: readonly
+    match: {permission_sets: [ReadOnly]}
+    requesters: {everyone: true}
+    approval_policy: fallback-expiring
 policies:
   - name: escalating
     steps:
       - approvers: {people: [bob@example.com]}
         timeout: 1h
+    fallback: {groups: [Security]}
+  - name: fallback-expiring
+    steps:
+      - approvers: {people: [alice@example.com]}
+        timeout: 10m
+        on_timeout: expire
     fallback: {groups: [Security]}
   - name: expiring
     steps:
@@ -46,6 +56,19 @@ func TestApprovalStepTimeouts(t *testing.T) {
 		if d := esc.Steps[0].DueAt; d == nil || !d.Equal(e.clock.Now().Add(time.Hour)) {
 			t.Fatalf("due %v", d)
 		}
+		// Alice is the step's only approver: the fallback decides it, and it still expires.
+		fb, err := e.svc.Create(ctx, alice, CreateInput{EntitlementID: entRead})
+		if err != nil || !fb.Steps[0].UsesFallback || fb.Steps[0].DueAt == nil {
+			t.Fatalf("fallback step with a deadline: %v %+v", err, fb.Steps)
+		}
+		e.clock.Add(11 * time.Minute)
+		if n, err := e.svc.TimeoutSteps(ctx); err != nil || n != 1 {
+			t.Fatalf("10m: %d %v", n, err)
+		}
+		if got, _ := e.svc.Get(ctx, alice, fb.ID); got.State != StateExpired {
+			t.Fatalf("fallback step past its deadline: %s", got.State)
+		}
+		e.clock.Add(-11 * time.Minute)
 		// Before any deadline nothing happens.
 		e.clock.Add(29 * time.Minute)
 		if n, err := e.svc.TimeoutSteps(ctx); err != nil || n != 0 {
