@@ -31,10 +31,6 @@ const (
 	lockTTL = 6 * time.Second
 	// DefaultSweep is how often the sweeper looks for leases that need work at the most.
 	DefaultSweep = 10 * time.Second
-	// sweepStale is how long after it was due a scheduled job may wait for River (whose
-	// leader makes scheduled jobs available every few seconds) before the sweeper gives
-	// the lease a job of its own that runs at once.
-	sweepStale = time.Second
 	// reminderLead is how long before its end a lease's expiry reminder goes out at the
 	// most (a quarter of the lease for short ones).
 	reminderLead = 15 * time.Minute
@@ -582,7 +578,10 @@ func (s *Service) Sweep(ctx context.Context) (store.LeaseDue, error) {
 	}
 	now := s.cfg.Now()
 	for {
-		list, err := s.st.LeasesNeedingJobs(ctx, now, now.Add(-sweepStale), 200)
+		// A job scheduled for a time already past waits for River's leader to make it
+		// available (every 5 s, and not at all while a dead leader's term runs out): the
+		// lease gets a job that runs at once, and the late one finds nothing to do.
+		list, err := s.st.LeasesNeedingJobs(ctx, now, now, 200)
 		if err != nil {
 			errs = append(errs, err)
 			break

@@ -94,9 +94,11 @@ func (e extension) AddWorkers(w *river.Workers) {
 	e.s.addSessionWorkers(w) // sessions.go
 }
 
-// Queues is the lease queue.
+// Queues is the lease queue. It looks for new jobs four times a second (River's default
+// is once; PostgreSQL's notifications wake it sooner anyway): a revoke the sweeper queues
+// at a lease's end starts within a quarter of a second.
 func (e extension) Queues() map[string]river.QueueConfig {
-	return map[string]river.QueueConfig{QueueJIT: {MaxWorkers: jitWorkers}}
+	return map[string]river.QueueConfig{QueueJIT: {MaxWorkers: jitWorkers, FetchPollInterval: 250 * time.Millisecond}}
 }
 
 // PeriodicJobs are the reconciler and the request jobs (the sweeper runs on every
