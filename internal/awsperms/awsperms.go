@@ -357,6 +357,8 @@ var List = []Permission{
 		Why: "polls an asynchronous revoke until it succeeds or fails"},
 	{Action: "sso:ListAccountAssignmentCreationStatus", Operations: []string{"ListAccountAssignmentCreationStatus"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "finds a grant still in progress after a crash, so that it is awaited instead of made twice"},
+	{Action: "sso:ListAccountAssignmentDeletionStatus", Operations: []string{"ListAccountAssignmentDeletionStatus"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
+		Why: "finds a revoke still in progress after a crash, so that a grant of the same access waits for it"},
 	{Action: "sso:ListPermissionSets", Operations: []string{"ListPermissionSets"}, Access: Read, Features: []Feature{Provisioning, IdentityCenter}, Roles: connectorOnly, Resource: AnyResource, Statement: "ReadIdentityCenter",
 		Why: "resolves the permission set id of an account entitlement to the ARN Identity Center lists"},
 	// Ending a revoked user's live sessions (AWS's documented deny in the permission set's

@@ -410,7 +410,7 @@ func (p *Provisioner) await(ctx context.Context, ic *identityCenter, requestID s
 		if err := sleep(ctx, min(jitter(wait), remaining)); err != nil {
 			return status, "", err
 		}
-		wait = min(wait*2, maxPollInterval)
+		wait = min(wait*2, p.opts.MaxPollInterval)
 		var s *ssotypes.AccountAssignmentOperationStatus
 		if deletion {
 			out, err := ic.sso.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{

@@ -58,6 +58,10 @@ type Options struct {
 	AssignmentWait time.Duration
 	// PollInterval is the first wait between status polls (DefaultPollInterval when zero).
 	PollInterval time.Duration
+	// MaxPollInterval caps the wait between status polls, which doubles from
+	// PollInterval (10 s when zero). Just-in-time access keeps it short: a grant is
+	// usable when AWS finished, and a poll that waits long adds to the wait.
+	MaxPollInterval time.Duration
 	// RequestedBy names who asked for the changes, for the log (an operator's login, a
 	// ticket); empty when unknown.
 	RequestedBy string
@@ -134,6 +138,9 @@ func New(sess *awsfetch.Session, opts Options) *Provisioner {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.MaxPollInterval <= 0 {
+		opts.MaxPollInterval = maxPollInterval
 	}
 	log := opts.Logger
 	if log == nil {

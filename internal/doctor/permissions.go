@@ -306,6 +306,10 @@ var probes = map[string]probe{
 		_, err := e.sso.ListAccountAssignmentCreationStatus(ctx, &ssoadmin.ListAccountAssignmentCreationStatusInput{InstanceArn: aws.String(e.instance), MaxResults: aws.Int32(1)})
 		return err
 	}},
+	"sso:ListAccountAssignmentDeletionStatus": {"ic", func(ctx context.Context, e *probeEnv) error {
+		_, err := e.sso.ListAccountAssignmentDeletionStatus(ctx, &ssoadmin.ListAccountAssignmentDeletionStatusInput{InstanceArn: aws.String(e.instance), MaxResults: aws.Int32(1)})
+		return err
+	}},
 	"sso:DescribeAccountAssignmentDeletionStatus": {"ic", func(ctx context.Context, e *probeEnv) error {
 		_, err := e.sso.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{InstanceArn: aws.String(e.instance), AccountAssignmentDeletionRequestId: aws.String(probeUUID)})
 		return err

@@ -346,8 +346,11 @@ func crashTrial(t *testing.T, seed uint64) crashTrialResult {
 		type interval struct{ from, to time.Time }
 		var spans []interval
 		for _, op := range ops {
-			if op.Status != "SUCCEEDED" {
-				t.Fatalf("%s: operation %+v did not succeed", key, op)
+			// The simulator completes an operation on the first request after its delay;
+			// one whose delay has passed is done (a deletion a killed process repeated
+			// may have had no request after it).
+			if op.Status != "SUCCEEDED" && !(op.Status == "IN_PROGRESS" && op.DoneAt.Before(time.Now())) {
+				t.Fatalf("%s: operation %+v did not succeed; ops %+v", key, op, ops)
 			}
 			switch {
 			case !op.Delete:

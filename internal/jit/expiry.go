@@ -172,6 +172,18 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 	if err != nil {
 		return s.grantFailed(ctx, l.ID, attempt, err, true)
 	}
+	if aa, ok := acc.(awsprovision.AccountAssignment); ok {
+		// Another lease of this access is ending: its revoke, perhaps by a process that
+		// died, may have a deletion in flight that would remove the access just after
+		// this grant found it there.
+		if ending, err := s.hasEndingLease(ctx, l); err != nil {
+			return err
+		} else if ending {
+			if _, err := p.AwaitDeletionInFlight(ctx, aa); err != nil {
+				return s.grantFailed(ctx, l.ID, attempt, err, retryable(err))
+			}
+		}
+	}
 	if l.Attempts == 0 {
 		standing, err := s.standing(ctx, p, l, acc)
 		if err != nil {
@@ -282,6 +294,22 @@ func (s *Service) standing(ctx context.Context, p *awsprovision.Provisioner, l *
 		return false, nil
 	}
 	return p.Has(ctx, acc)
+}
+
+// hasEndingLease says whether another lease of the same access is ending.
+func (s *Service) hasEndingLease(ctx context.Context, l *store.Lease) (bool, error) {
+	var ending []store.Lease
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		ending, err = tx.LeasesOfAccess(ctx, l.AccessKey, store.LeaseEnding)
+		return err
+	})
+	for _, o := range ending {
+		if o.ID != l.ID {
+			return true, err
+		}
+	}
+	return false, err
 }
 
 // grantFailed records a failed grant attempt. A retryable failure is retried (River runs
@@ -461,7 +489,7 @@ func (s *Service) revoke(ctx context.Context, leaseID string) error {
 		if res != nil {
 			detail["outcome"], detail["aws_requests"] = string(res.Outcome), requestIDs(res)
 		}
-		if _, err := tx.AppendAudit(ctx, SystemActor, "lease.revoke", "lease:"+cur.ID, detail, ""); err != nil {
+		if _, err := tx.AppendAudit(ctx, SystemActor, "lease.end", "lease:"+cur.ID, detail, ""); err != nil {
 			return err
 		}
 		for _, h := range revokedHooks {
@@ -626,7 +654,7 @@ func (s *Service) requeue(ctx context.Context, listed *store.Lease) error {
 // remind sends the expiry reminder of the active leases ending soon.
 func (s *Service) remind(ctx context.Context, now time.Time) error {
 	soon := now.Add(reminderLead)
-	list, _, err := s.st.ListLeases(ctx, store.LeaseFilter{States: []string{store.LeaseActive}, EndsBefore: &soon}, store.Page{Size: store.MaxPageSize})
+	list, _, err := s.st.ListLeases(ctx, store.LeaseFilter{States: []string{store.LeaseActive}, EndsBefore: &soon, NotReminded: true}, store.Page{Size: store.MaxPageSize})
 	if err != nil {
 		return err
 	}

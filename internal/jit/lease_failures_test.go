@@ -123,7 +123,7 @@ func TestFailedRevokeStaysExpiringUntilAWSConfirms(t *testing.T) {
 			t.Errorf("deletions: %d failed, %d succeeded; want retries, then one success", failed, succeeded)
 		}
 		audit := strings.Join(e.audit("lease:"+r.Lease.ID), ",")
-		if !strings.Contains(audit, "lease.revoke_failed") || !strings.HasSuffix(audit, "lease.revoke") {
+		if !strings.Contains(audit, "lease.revoke_failed") || !strings.HasSuffix(audit, "lease.end") {
 			t.Errorf("audit %s", audit)
 		}
 	})

@@ -60,7 +60,7 @@ func TestLeaseGrantedAndRevokedOnTime(t *testing.T) {
 		if l.State != store.LeaseEnded || l.EndReason != EndExpired || l.EndedAt == nil || l.Standing || l.EndNote != "revoked in AWS (removed)" {
 			t.Errorf("lease %+v", l)
 		}
-		if got := strings.Join(e.audit("lease:"+l.ID), ","); got != "lease.create,lease.grant,lease.revoke" {
+		if got := strings.Join(e.audit("lease:"+l.ID), ","); got != "lease.create,lease.grant,lease.end" {
 			t.Errorf("audit %s", got)
 		}
 		if got := strings.Join(e.ev.kinds(), ","); got != "granted,expiry_warning,expired" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/awsprovision"
 )
@@ -33,6 +34,10 @@ func (s *Service) provisioner(ctx context.Context, connectionID string) (*awspro
 		return nil, fmt.Errorf("the AWS configuration of connection %s: %w", connectionID, err)
 	}
 	opts := s.cfg.Provision
+	if opts.MaxPollInterval <= 0 {
+		// A grant is usable once AWS finished: poll every 2 s at most, not every 10 s.
+		opts.MaxPollInterval = 2 * time.Second
+	}
 	opts.Limiter = &sharedLimiter{s: s, connection: connectionID}
 	opts.Logger = s.log.Named("provision")
 	opts.RequestedBy = "gatehouse just-in-time access"

@@ -230,6 +230,8 @@ type LeaseFilter struct {
 	EndsBefore *time.Time
 	// EndedAfter keeps leases that ended after it.
 	EndedAfter *time.Time
+	// NotReminded keeps leases whose expiry reminder was not sent.
+	NotReminded bool
 }
 
 // ListLeases lists leases, newest first.
@@ -257,6 +259,9 @@ func (s *Store) ListLeases(ctx context.Context, f LeaseFilter, p Page) ([]Lease,
 	if f.EndsBefore != nil {
 		q += " AND ends_at IS NOT NULL AND ends_at < ?"
 		args = append(args, ms(*f.EndsBefore))
+	}
+	if f.NotReminded {
+		q += " AND reminded_at IS NULL"
 	}
 	if f.EndedAfter != nil {
 		q += " AND ended_at IS NOT NULL AND ended_at > ?"
