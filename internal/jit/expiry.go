@@ -173,13 +173,22 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 		return s.grantFailed(ctx, l.ID, attempt, err, true)
 	}
 	if aa, ok := acc.(awsprovision.AccountAssignment); ok {
-		// Another lease of this access is ending: its revoke, perhaps by a process that
-		// died, may have a deletion in flight that would remove the access just after
-		// this grant found it there.
-		if ending, err := s.hasEndingLease(ctx, l); err != nil {
+		// Operations on this assignment that a process which died may have left in
+		// flight: a deletion by the revoke of another lease that is ending (it would
+		// remove the access just after this grant found it there), a creation by an
+		// earlier attempt of this lease or of another pending one (a second Create
+		// would create it twice).
+		ending, tried, err := s.inFlightSuspects(ctx, l)
+		if err != nil {
 			return err
-		} else if ending {
+		}
+		if ending {
 			if _, err := p.AwaitDeletionInFlight(ctx, aa); err != nil {
+				return s.grantFailed(ctx, l.ID, attempt, err, retryable(err))
+			}
+		}
+		if tried {
+			if _, err := p.AwaitCreationInFlight(ctx, aa); err != nil {
 				return s.grantFailed(ctx, l.ID, attempt, err, retryable(err))
 			}
 		}
@@ -190,10 +199,6 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 			return s.grantFailed(ctx, l.ID, attempt, err, retryable(err))
 		}
 		l.Standing = standing
-	} else if aa, ok := acc.(awsprovision.AccountAssignment); ok {
-		if _, err := p.AwaitCreationInFlight(ctx, aa); err != nil {
-			return s.grantFailed(ctx, l.ID, attempt, err, retryable(err))
-		}
 	}
 	// The attempt (and the standing decision) is recorded before AWS is asked to change
 	// anything: a retry after a crash knows it may have to await a creation in flight.
@@ -296,20 +301,27 @@ func (s *Service) standing(ctx context.Context, p *awsprovision.Provisioner, l *
 	return p.Has(ctx, acc)
 }
 
-// hasEndingLease says whether another lease of the same access is ending.
-func (s *Service) hasEndingLease(ctx context.Context, l *store.Lease) (bool, error) {
-	var ending []store.Lease
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+// inFlightSuspects says whether another lease of the same access is ending (its revoke
+// may have a deletion in flight), and whether this lease or another pending one made a
+// grant attempt that has not been recorded as done (a creation may be in flight).
+func (s *Service) inFlightSuspects(ctx context.Context, l *store.Lease) (ending, tried bool, err error) {
+	var others []store.Lease
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		ending, err = tx.LeasesOfAccess(ctx, l.AccessKey, store.LeaseEnding)
+		others, err = tx.LeasesOfAccess(ctx, l.AccessKey, store.LeaseEnding, store.LeasePending)
 		return err
 	})
-	for _, o := range ending {
-		if o.ID != l.ID {
-			return true, err
+	tried = l.Attempts > 0
+	for _, o := range others {
+		switch {
+		case o.ID == l.ID:
+		case o.State == store.LeaseEnding:
+			ending = true
+		case o.Attempts > 0:
+			tried = true
 		}
 	}
-	return false, err
+	return ending, tried, err
 }
 
 // grantFailed records a failed grant attempt. A retryable failure is retried (River runs
