@@ -171,7 +171,7 @@ func TestRevokeEndsLiveSessions(t *testing.T) {
 		if inline != "" {
 			t.Errorf("inline policy after the lift: %q, want none", inline)
 		}
-		if got := strings.Join(e.audit("lease:"+lb.ID), ","); !strings.HasSuffix(got, ",lease.revoke,lease.sessions_ended,lease.session_deny_lifted") {
+		if got := strings.Join(e.audit("lease:"+lb.ID), ","); !strings.HasSuffix(got, ",lease.revoke,lease.end,lease.sessions_ended,lease.session_deny_lifted") {
 			t.Errorf("audit of bob's lease: %s", got)
 		}
 		// The request's history shows both steps, after its end.
@@ -192,7 +192,7 @@ func TestRevokeEndsLiveSessions(t *testing.T) {
 			}
 		}
 		la := e.leaseRow(ra.ID)
-		if got := strings.Join(e.audit("lease:"+la.ID), ","); strings.Contains(got, "session") || !strings.HasSuffix(got, ",lease.revoke") {
+		if got := strings.Join(e.audit("lease:"+la.ID), ","); strings.Contains(got, "session") || !strings.HasSuffix(got, ",lease.revoke,lease.end") {
 			t.Errorf("audit of alice's lease: %s", got)
 		}
 	})
