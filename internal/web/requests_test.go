@@ -287,6 +287,13 @@ func TestExtensionAndBreakGlassReviewButtons(t *testing.T) {
 	res = u.get(carol, "/approvals")
 	mustContain(t, text(res.Body), "AdministratorAccess on prod (333333333333) extension of 30 minutes active", "Approve 30 minutes more", "Deny the extension")
 
+	// Drift and ending live sessions are said on the page.
+	ext.EndSessions = true
+	ext.Lease = &jit.Lease{ID: "lease_1", State: jit.LeaseActive, EndsAt: t0.Add(time.Hour), Drift: "the assignment was removed in AWS outside Gatehouse at 09:05"}
+	res = u.get(bob, "/requests/req_7")
+	mustContain(t, text(res.Body), "AWS disagrees with the lease the assignment was removed in AWS outside Gatehouse at 09:05",
+		"When this access ends, its live AWS sessions end too (rule accounts-everyone): credentials already issued stop working.")
+
 	res = u.get(carol, "/requests/req_bg")
 	mustContain(t, text(res.Body), "Break-glass access", "It waits for an approver's review after the fact.", "Mark reviewed")
 	mustNotContain(t, text(res.Body), "Deny")
