@@ -12,9 +12,15 @@
 // transition row, its audit entry, any job it starts (jobs.Service.InsertTx) and its
 // notification, so that a crash leaves either all of it or none.
 //
-// The files: requests.go (create, decide, cancel, list), approval.go (who may approve, step by
-// step), catalog.go, identity.go (person to AWS principal), transitions.go (the state
-// machine), leases.go, provision.go, expiry.go, reconcile.go, ratelimit.go, worker*.go (River).
+// A request's policy and its approvers are resolved when it is made and kept on it, so that
+// editing a policy, a group or the owners never changes a request in flight; the approval
+// engine itself (who may approve which step, the fallback, distinct) is internal/access's.
+//
+// The files: config.go (the rules and policies document with its versions, the seed, owners),
+// identity.go (entitlement to AWS ids, person to AWS principal), catalog.go, requests.go
+// (create, decide, cancel, list, break-glass, pending extensions), transitions.go (the state
+// machine), worker_requests.go (approval step timeouts), leases.go, provision.go, expiry.go,
+// reconcile.go, ratelimit.go, sessions.go, worker.go (River).
 package jit
 
 import (
