@@ -122,6 +122,15 @@ func TestGeneratedPolicyIsExactlyWhatProvisioningCalls(t *testing.T) {
 	if res, err := p.LiftSessionDeny(ctx, admin, revokedAt); err != nil || res.Outcome != awsprovision.Removed {
 		t.Fatalf("lift the session deny: %v %v", res, err)
 	}
+	// A lease's grant after a restart first looks for a creation or deletion of the same
+	// assignment that a killed process left running: nothing is in flight here.
+	for name, await := range map[string]func(context.Context, awsprovision.AccountAssignment) (bool, error){
+		"creation": p.AwaitCreationInFlight, "deletion": p.AwaitDeletionInFlight,
+	} {
+		if found, err := await(ctx, admin); err != nil || found {
+			t.Fatalf("await a %s in flight: found %v, %v", name, found, err)
+		}
+	}
 
 	// A dry run checks the planned writes with the policy simulator, as the role that
 	// would make them: the generated policies allow that, and the writes.
