@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/awssim"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
 // The crash-safety proof. The server's just-in-time half (store, River jobs, sweeper,
@@ -45,6 +46,8 @@ const crashChildEnv = "GATEHOUSE_JIT_CRASH_CHILD"
 // crashPlan is what a child process is told to do.
 type crashPlan struct {
 	DataDir string
+	// DatabaseURL, when set, is the PostgreSQL store of every replica (the replica test).
+	DatabaseURL string
 	Sim     awssim.Info
 	Leases  []crashLease
 }
@@ -72,7 +75,7 @@ func runCrashChild(spec string) int {
 	}
 	ctx := context.Background()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child:", err); return 1 }
-	st, err := store.Open(ctx, store.Config{DataDir: plan.DataDir})
+	st, err := store.Open(ctx, store.Config{DataDir: plan.DataDir, DatabaseURL: plan.DatabaseURL})
 	if err != nil {
 		return fail(err)
 	}
@@ -236,7 +239,12 @@ func TestCrashSafety(t *testing.T) {
 const crashAssignmentDelay = time.Second
 
 // crashTrial runs one seeded trial and checks it.
-func crashTrial(t *testing.T, seed uint64) crashTrialResult {
+func crashTrial(t *testing.T, seed uint64) crashTrialResult { return crashTrialOn(t, seed, "") }
+
+// crashTrialOn runs a trial: on SQLite, one replica killed and restarted; with a
+// PostgreSQL URL, two replicas of which one is killed (not restarted) while the other
+// carries on.
+func crashTrialOn(t *testing.T, seed uint64, databaseURL string) crashTrialResult {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	w, err := awssim.LoadFixture("../awssim/testdata/provisioning.yaml")
 	if err != nil {
@@ -258,7 +266,7 @@ func crashTrial(t *testing.T, seed uint64) crashTrialResult {
 		}
 	})
 	// Two to four leases of 1 to 3 s; the small choice of access makes overlaps common.
-	plan := crashPlan{DataDir: t.TempDir(), Sim: sim.Info()}
+	plan := crashPlan{DataDir: t.TempDir(), DatabaseURL: databaseURL, Sim: sim.Info()}
 	for n := 2 + rng.IntN(3); len(plan.Leases) < n; {
 		user := []string{"alice", "bob"}[rng.IntN(2)]
 		tg := env.target(user, []string{"Developer", "AdministratorAccess"}[rng.IntN(2)], []string{simProd, simStaging}[rng.IntN(2)])
@@ -280,11 +288,26 @@ func crashTrial(t *testing.T, seed uint64) crashTrialResult {
 	begin := time.Now()
 	child := startCrashChild(t, spec)
 	restarts := []time.Time{begin}
-	for _, at := range killAt {
-		time.Sleep(time.Until(begin.Add(at)))
-		child.kill()
+	if databaseURL != "" {
+		// The first replica creates the requests; the second starts once they exist, and
+		// the first is killed once, holding whatever jobs and locks it has then.
+		for line := range child.lines {
+			if line == "STARTED" {
+				break
+			}
+		}
+		victim := child
 		child = startCrashChild(t, spec)
-		restarts = append(restarts, child.started)
+		killAt = killAt[:1]
+		time.Sleep(time.Until(begin.Add(killAt[0])))
+		victim.kill()
+	} else {
+		for _, at := range killAt {
+			time.Sleep(time.Until(begin.Add(at)))
+			child.kill()
+			child = startCrashChild(t, spec)
+			restarts = append(restarts, child.started)
+		}
 	}
 	deadline := time.After(90 * time.Second)
 	for done := false; !done; {
@@ -302,7 +325,7 @@ func crashTrial(t *testing.T, seed uint64) crashTrialResult {
 	}
 	_ = child.cmd.Wait()
 
-	st, err := store.Open(context.Background(), store.Config{DataDir: plan.DataDir})
+	st, err := store.Open(context.Background(), store.Config{DataDir: plan.DataDir, DatabaseURL: databaseURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,4 +450,35 @@ func crashTrial(t *testing.T, seed uint64) crashTrialResult {
 	}
 	t.Logf("seed %d: leases %s; kills at %v; worst lateness %s", seed, strings.Join(names, " "), killAt, res.worstLateness.Round(time.Millisecond))
 	return res
+}
+
+// Two replicas on PostgreSQL: one is killed (SIGKILL, not restarted) at a random moment
+// while it holds jobs and locks; the other ends every lease on time (within 5 s of its end),
+// with the same checks as TestCrashSafety. GATEHOUSE_REPLICA_TRIALS sets the number of
+// trials (default 3).
+func TestReplicaKilledOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills replicas for half a minute; it runs without -short")
+	}
+	trials := 3
+	if v := os.Getenv("GATEHOUSE_REPLICA_TRIALS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("GATEHOUSE_REPLICA_TRIALS=%q: want a positive number", v)
+		}
+		trials = n
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var worst time.Duration
+	for i := 0; i < trials; i++ {
+		seed := uint64(20261300 + i)
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			url := storetest.NewDatabase(t)
+			res := crashTrialOn(t, seed, url)
+			worst = max(worst, res.worstLateness)
+		})
+	}
+	t.Logf("%d trials: every ended lease revoked in AWS by the surviving replica; latest %s after its end", trials, worst.Round(time.Millisecond))
 }
