@@ -346,6 +346,17 @@ func crashTrialOn(t *testing.T, seed uint64, databaseURL string) crashTrialResul
 		return from
 	}
 	deadlineOf := func(end time.Time) time.Time { return clockFrom(end).Add(5 * time.Second) }
+	// Operations a killed process started may still be in flight (a repeated deletion):
+	// let them finish, so that what they do is checked too.
+	var lastDone time.Time
+	sim.Do(func(w *awssim.World) {
+		for _, op := range w.SSO.Operations {
+			if op.DoneAt.After(lastDone) {
+				lastDone = op.DoneAt
+			}
+		}
+	})
+	time.Sleep(time.Until(lastDone.Add(10 * time.Millisecond)))
 	byKey := map[string][]store.Lease{}
 	for _, l := range list {
 		if l.State != store.LeaseEnded || l.EndReason != EndExpired || l.EndsAt == nil || l.StartsAt == nil {
