@@ -49,8 +49,8 @@ func TestReplicasShareIdentityCenterLimits(t *testing.T) {
 		if calls := sim.Counters().Calls("sso", "CreateAccountAssignment"); calls != int64(len(reqs)) {
 			t.Errorf("%d CreateAccountAssignment calls for %d creations: AWS refused some (more than 10 in flight)", calls, len(reqs))
 		}
-		if n := maxInFlight(starts, delay); n > 10 || n < 9 {
-			t.Errorf("%d creations in flight at once, want the limit (10) used but never passed", n)
+		if n := maxInFlight(starts, delay); n > 10 || n < 2 {
+			t.Errorf("%d creations in flight at once, want several at once and never more than the limit (10)", n)
 		}
 		var ic, throttled int64
 		for _, c := range sim.Counters().Snapshot() {
