@@ -109,7 +109,7 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 		Roles []string `json:"roles"`
 	}
 	getJSON(t, c, demo.URL+"/api/v1/me", &me)
-	if me.Email != "alice@example.com" || !slices.Equal(me.Roles, []string{"admin"}) {
+	if me.Email != "alice@example.com" || !slices.Equal(me.Roles, []string{"admin", "approver"}) { // approver: the fallback of the demo policies
 		t.Fatalf("/api/v1/me = %+v", me)
 	}
 	var syncs struct {
@@ -153,6 +153,12 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("alice's access lacks AdministratorAccess on prod via Admins: %+v", access.Items)
+	}
+
+	// Dave approves under the demo's policies: /api/v1/me says so.
+	getJSON(t, demoSignIn(t, demo.URL, "dave"), demo.URL+"/api/v1/me", &me)
+	if me.Email != "dave@example.com" || !slices.Equal(me.Roles, []string{"approver"}) {
+		t.Fatalf("/api/v1/me of dave = %+v", me)
 	}
 
 	// The story's request is active: Bob sees it with its lease, and AWS has the assignment.

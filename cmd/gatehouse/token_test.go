@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestTokenCommands(t *testing.T) {
 		Roles []string `json:"roles"`
 	}
 	_ = json.Unmarshal([]byte(body), &got)
-	if code != 200 || got.Email != "ann@example.com" || len(got.Roles) != 1 || got.Roles[0] != "admin" {
+	if code != 200 || got.Email != "ann@example.com" || !slices.Equal(got.Roles, []string{"admin", "approver"}) { // approver: the seed policy's admins
 		t.Fatalf("GET /api/v1/me with the CLI's token: %d %s", code, body)
 	}
 

@@ -23,12 +23,19 @@ type Me struct {
 
 // me answers who is calling.
 //
-// GET /api/v1/me (signed in): 200 {"email", "name", "roles": ["admin", "auditor", ...], "via"}.
+// GET /api/v1/me (signed in): 200 {"email", "name", "roles": ["admin", "auditor", "approver"], "via"}:
+// admin and auditor from the server's configuration, approver from the approval policies.
 func (h *handlers) me(w http.ResponseWriter, r *http.Request) {
 	c := auth.FromContext(r.Context())
-	roles := c.Roles
-	if roles == nil {
-		roles = []string{}
+	roles := append([]string{}, c.Roles...)
+	if h.app.JIT != nil {
+		// Approver comes from the approval policies in force, not from the configuration.
+		more, err := h.app.JIT.Roles(r.Context(), c)
+		if err != nil {
+			h.jitError(w, r, err)
+			return
+		}
+		roles = append(roles, more...)
 	}
 	writeJSON(w, http.StatusOK, Me{Email: c.Email, Name: c.Name, Roles: roles, Via: c.Via})
 }
