@@ -75,10 +75,11 @@ func itemOf(info *entitlementInfo, d access.Decision, pol *access.Policy) Catalo
 	return it
 }
 
-// Catalog lists what the caller may request (the rules allow it), by entitlement id, one page
-// at a time. Q searches display names, account names and ids, and permission set and group
-// names. Whether the caller has the AWS identity the access needs is Entry's (and Create's)
-// to say, with why.
+// Catalog lists what the caller may request (the rules allow it, and the caller has the AWS
+// identity it would be granted to: an Identity Center user, or for an IAM group an IAM user in
+// its account), by entitlement id, one page at a time. Q searches display names, account names
+// and ids, and permission set and group names. Entry says, for one entitlement, why it is not
+// requestable.
 func (s *Service) Catalog(ctx context.Context, c *auth.Caller, q CatalogQuery) ([]CatalogItem, string, error) {
 	if err := signedIn(c); err != nil {
 		return nil, "", err
@@ -102,6 +103,7 @@ func (s *Service) Catalog(ctx context.Context, c *auth.Caller, q CatalogQuery) (
 	email := strings.ToLower(c.Email)
 	look := newLookups(s)
 	groups := &requesterGroups{s: s, email: email, groups: map[string][]string{}}
+	identities := &requesterIdentities{s: s, email: email, known: map[string]bool{}}
 	out := []CatalogItem{}
 	for {
 		ents, err := s.st.RequestableEntitlements(ctx, store.RequestableQuery{Q: q.Q, AccountID: q.AccountID,
@@ -126,6 +128,11 @@ func (s *Service) Catalog(ctx context.Context, c *auth.Caller, q CatalogQuery) (
 			d := cfg.Rules.Decide(info.rules, access.Requester{Email: email, Groups: gs})
 			if !d.Requestable {
 				continue
+			}
+			if ok, err := identities.has(ctx, info.target); err != nil {
+				return nil, "", err
+			} else if !ok {
+				continue // no AWS identity to grant it to: Entry says why
 			}
 			out = append(out, itemOf(info, d, cfg.Policy(d.ApprovalPolicy)))
 			if len(out) == size {
@@ -187,4 +194,28 @@ func (s *Service) Entry(ctx context.Context, c *auth.Caller, entitlementID strin
 		}
 	}
 	return e, nil
+}
+
+// requesterIdentities remembers whether the caller has the principal a kind of access needs:
+// one lookup per connection (Identity Center) or per account (IAM), not one per entitlement.
+type requesterIdentities struct {
+	s     *Service
+	email string
+	known map[string]bool
+}
+
+func (r *requesterIdentities) has(ctx context.Context, t Target) (bool, error) {
+	key := t.ConnectionID + "|" + string(t.Kind)
+	if t.Kind == KindIAMGroupMembership {
+		key += "|" + t.AccountID
+	}
+	if ok, seen := r.known[key]; seen {
+		return ok, nil
+	}
+	who, err := r.s.identityFor(ctx, t, r.email)
+	if err != nil {
+		return false, err
+	}
+	r.known[key] = who.PrincipalID != ""
+	return r.known[key], nil
 }

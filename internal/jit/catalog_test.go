@@ -2,6 +2,7 @@ package jit
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +30,13 @@ func catalogIDs(t *testing.T, items []CatalogItem) []string {
 func TestCatalog(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		e := newEnv(t, st, strings.Replace(testDoc, "policies:\n", securityOnly+"policies:\n", 1))
-		all := []string{entAdmin, entRead, entDevAdm, entOps, entAppr, "sso_group:g-security:member"}
+		// Not IAM group ops: dave has no IAM user in prod to add to it.
+		all := []string{entAdmin, entRead, entDevAdm, entAppr, "sso_group:g-security:member"}
 		items, next, err := e.svc.Catalog(ctx, dave, CatalogQuery{})
 		if err != nil || next != "" {
 			t.Fatal(err, next)
 		}
-		if got := catalogIDs(t, items); !reflect.DeepEqual(got, []string{entAdmin, entRead, entDevAdm, entOps, entAppr, "sso_group:g-security:member"}) {
+		if got := catalogIDs(t, items); !reflect.DeepEqual(got, all) {
 			t.Fatalf("dave's catalog %v (want %v)", got, all)
 		}
 		adm := items[0]
@@ -48,8 +50,14 @@ func TestCatalog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := catalogIDs(t, items); reflect.DeepEqual(got, all) || got[0] != entRead {
-			t.Errorf("alice's catalog %v", got)
+		if got := catalogIDs(t, items); reflect.DeepEqual(got, all) || got[0] != entRead || !slices.Contains(got, entOps) {
+			t.Errorf("alice's catalog %v (her IAM user alice-iam can join ops)", got)
+		}
+		// Frank has no Identity Center user (and no IAM user): nothing is his to request, and
+		// Entry says why.
+		items, _, err = e.svc.Catalog(ctx, frank, CatalogQuery{})
+		if err != nil || len(items) != 0 {
+			t.Errorf("frank's catalog %v %v", catalogIDs(t, items), err)
 		}
 		// Pages and search.
 		p1, tok, err := e.svc.Catalog(ctx, dave, CatalogQuery{Page: store.Page{Size: 4}})
