@@ -63,16 +63,20 @@ export GATEHOUSE_CHROMIUM="$CHROMIUM" GATEHOUSE_REQUIRE_CHROMIUM=1
 if [ -z "${GATEHOUSE_TEST_DATABASE_URL:-}" ]; then
   pgdir=$(mktemp -d /tmp/gatehouse-test-pg.XXXXXX)
   trap 'scripts/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
-  pgport=""
-  for p in $(seq 55440 55499); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then pgport=$p; break; fi
+  # Ports below Linux's ephemeral range (32768-60999), so that no client connection's local
+  # port takes ours; a port that still cannot be bound is skipped for the next one.
+  GATEHOUSE_TEST_DATABASE_URL=""
+  for p in $(seq 25440 25499); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+    echo "--- starting PostgreSQL on 127.0.0.1:$p"
+    if GATEHOUSE_TEST_DATABASE_URL=$(scripts/postgres.sh start "$pgdir" "$p"); then break; fi
+    GATEHOUSE_TEST_DATABASE_URL=""
+    echo "--- 127.0.0.1:$p cannot be used; trying the next port"
   done
-  if [ -z "$pgport" ]; then
-    echo "scripts/test.sh: no free loopback port in 55440-55499 for the test PostgreSQL" >&2
+  if [ -z "$GATEHOUSE_TEST_DATABASE_URL" ]; then
+    echo "scripts/test.sh: could not start the test PostgreSQL on any loopback port in 25440-25499 (see the messages above)" >&2
     exit 1
   fi
-  echo "--- starting PostgreSQL on 127.0.0.1:$pgport"
-  GATEHOUSE_TEST_DATABASE_URL=$(scripts/postgres.sh start "$pgdir" "$pgport")
   export GATEHOUSE_TEST_DATABASE_URL
 fi
 export GATEHOUSE_REQUIRE_POSTGRES=1
