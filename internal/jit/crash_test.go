@@ -48,8 +48,8 @@ type crashPlan struct {
 	DataDir string
 	// DatabaseURL, when set, is the PostgreSQL store of every replica (the replica test).
 	DatabaseURL string
-	Sim     awssim.Info
-	Leases  []crashLease
+	Sim         awssim.Info
+	Leases      []crashLease
 }
 
 type crashLease struct {
