@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/review"
 	"github.com/gatehouse/gatehouse/internal/secrets"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -31,4 +32,6 @@ type App struct {
 	JIT *jit.Service
 	// Notify sends the notifications of just-in-time access (webhooks, Slack).
 	Notify *notify.Notifier
+	// Reviews are the access review campaigns.
+	Reviews *review.Service
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/review"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -66,6 +67,12 @@ func (s *Server) startJobs(ctx context.Context) error {
 	s.App.Syncs = syncs
 	jitSvc.SetQueue(syncs)
 	s.App.JIT = jitSvc
+	reviews, err := review.New(review.Config{Store: st, Log: s.log, BaseURL: s.cfg.PublicURL})
+	if err != nil {
+		return err
+	}
+	reviews.SetQueue(syncs)
+	s.App.Reviews = reviews
 	// The lease sweeper runs on every replica; stops run in reverse order, so it stops
 	// after the jobs.
 	s.stops = append(s.stops, jitSvc.Start(ctx), syncs.Stop)
