@@ -129,6 +129,7 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 		return fmt.Errorf("lease %s: target: %w", l.ID, err)
 	}
 	// The request moves to provisioning; a request cancelled meanwhile ends the lease.
+	ended := false
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		req, err := s.loadRequestTx(ctx, tx, l.RequestID)
 		if err != nil {
@@ -155,12 +156,10 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 		if _, err := tx.AppendAudit(ctx, SystemActor, "lease.end", "lease:"+l.ID, map[string]any{"note": cur.EndNote}, ""); err != nil {
 			return err
 		}
-		return errDone
-	})
-	if errors.Is(err, errDone) {
+		ended = true // committed: errDone would roll the end back
 		return nil
-	}
-	if err != nil {
+	})
+	if err != nil || ended {
 		return err
 	}
 
@@ -202,10 +201,23 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 	}
 	// The attempt (and the standing decision) is recorded before AWS is asked to change
 	// anything: a retry after a crash knows it may have to await a creation in flight.
+	// A lease released or revoked before any attempt ends here, with nothing asked of
+	// AWS: no attempt can have created its access, so there is nothing to take back.
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		// The request first, then the lease: the order endEarly locks them in.
+		if _, err := s.loadRequestTx(ctx, tx, l.RequestID); err != nil {
+			return err
+		}
 		cur, err := tx.Lease(ctx, l.ID)
 		if err != nil {
 			return err
+		}
+		if cur.State != store.LeasePending {
+			return errDone // another job of the lease moved it on
+		}
+		if cur.Attempts == 0 && cur.EndReason != "" {
+			ended = true
+			return s.endUngrantedTx(ctx, tx, cur)
 		}
 		if cur.Attempts == 0 {
 			cur.Standing = l.Standing
@@ -215,7 +227,10 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 		*l = *cur
 		return tx.UpdateLease(ctx, cur)
 	})
-	if err != nil {
+	if errors.Is(err, errDone) {
+		return nil
+	}
+	if err != nil || ended {
 		return err
 	}
 	res, err := p.Grant(ctx, acc)
@@ -268,6 +283,32 @@ func (s *Service) grant(ctx context.Context, l *store.Lease, attempt int) error 
 	}
 	s.wakeSweeper()
 	return nil
+}
+
+// endUngrantedTx ends, in tx, a pending lease that was released or revoked before its
+// grant made any attempt: nothing was asked of AWS, so nothing is taken back. The request
+// goes the way of every early end (provisioning > expiring > revoked), each move stored,
+// audited and notified as a revoke's are.
+func (s *Service) endUngrantedTx(ctx context.Context, tx *store.Tx, l *store.Lease) error {
+	now := s.cfg.Now()
+	word := l.EndReason
+	if word == EndRevoked {
+		word = "revoked by an admin"
+	}
+	note := word + " before it was granted: nothing was granted in AWS"
+	l.State, l.EndedAt, l.EndNote, l.LastError, l.UpdatedAt = store.LeaseEnded, &now, note, "", now
+	if err := tx.UpdateLease(ctx, l); err != nil {
+		return err
+	}
+	if _, err := tx.AppendAudit(ctx, SystemActor, "lease.end", "lease:"+l.ID, map[string]any{
+		"request_id": l.RequestID, "reason": l.EndReason, "note": note}, ""); err != nil {
+		return err
+	}
+	if _, err := s.transitionTx(ctx, tx, l.RequestID, []State{StateProvisioning}, StateExpiring, l.EndedBy, l.EndReason+" before it was granted", ""); err != nil {
+		return err
+	}
+	_, err := s.transitionTx(ctx, tx, l.RequestID, []State{StateExpiring}, StateRevoked, SystemActor, note, "revoked")
+	return err
 }
 
 // standing decides whether the lease's access exists without any lease: another lease of

@@ -96,8 +96,9 @@ func (s *Service) Revoke(ctx context.Context, c *auth.Caller, id, reason string)
 }
 
 // endEarly ends access before its lease runs out. An active lease moves to ending at once
-// with a job to revoke it; a lease still being granted is marked, and its grant job
-// revokes it as soon as AWS confirms the grant.
+// with a job to revoke it; a lease still being granted is marked: its grant job ends it
+// without asking AWS anything when no attempt was made yet, and otherwise revokes it as
+// soon as AWS confirms the grant.
 func (s *Service) endEarly(ctx context.Context, c *auth.Caller, id, reason, how string) (*Request, error) {
 	if c == nil || c.Email == "" {
 		return nil, Errorf(CodeForbidden, "sign in first")

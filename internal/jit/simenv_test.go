@@ -39,15 +39,18 @@ const (
 // simEnv is a replica of the server's just-in-time access (service, River jobs, sweeper)
 // on a store, against a simulator.
 type simEnv struct {
-	t     *testing.T
-	svc   *Service
-	st    *store.Store
-	sim   *awssim.Sim
-	ev    *events
-	jobs  *jobs.Service
-	users map[string]string // user name -> id
-	ps    map[string]string // permission set name -> ARN
-	stop  func()
+	t    *testing.T
+	svc  *Service
+	st   *store.Store
+	sim  *awssim.Sim
+	ev   *events
+	jobs *jobs.Service
+	// fetchErr, when it returns an error, makes reading the connection's AWS
+	// configuration fail (a grant job then fails before it asks AWS anything).
+	fetchErr func() error
+	users    map[string]string // user name -> id
+	ps       map[string]string // permission set name -> ARN
+	stop     func()
 }
 
 // noConnections gives the jobs no connection to sync (the lease tests need none).
@@ -111,6 +114,11 @@ func newSimEnv(t *testing.T, st *store.Store, sim *awssim.Sim) *simEnv {
 		FetchConfig: func(ctx context.Context, id string) (awsfetch.Config, error) {
 			if id != simConn {
 				return awsfetch.Config{}, fmt.Errorf("unknown connection %s", id)
+			}
+			if e.fetchErr != nil {
+				if err := e.fetchErr(); err != nil {
+					return awsfetch.Config{}, err
+				}
 			}
 			return simConfig(info), nil
 		},
