@@ -200,6 +200,15 @@ type fixtureSSOUser struct {
 	Email       string `yaml:"email"`
 	Active      *bool  `yaml:"active"`
 	ExternalID  string `yaml:"external_id"`
+	Title       string `yaml:"title"`
+	// Manager is the user name of another user of the identity store; it and the
+	// attributes below are the enterprise extension (aws:identitystore:enterprise).
+	Manager        string `yaml:"manager"`
+	EmployeeNumber string `yaml:"employee_number"`
+	CostCenter     string `yaml:"cost_center"`
+	Organization   string `yaml:"organization"`
+	Division       string `yaml:"division"`
+	Department     string `yaml:"department"`
 }
 
 type fixtureSSOGroup struct {
@@ -1063,7 +1072,26 @@ func (b *fixtureBuilder) identityCenter(ic *fixtureIdentityCenter) {
 			u.Active = *fu.Active
 		}
 		u.ExternalID = fu.ExternalID
+		u.Title = fu.Title
+		u.Enterprise = Enterprise{EmployeeNumber: fu.EmployeeNumber, CostCenter: fu.CostCenter,
+			Organization: fu.Organization, Division: fu.Division, Department: fu.Department}
 		b.ssoUsers[fu.UserName] = u
+	}
+	// Managers name other users, declared before or after: resolved once all exist.
+	for i, fu := range ic.Users {
+		u := b.ssoUsers[fu.UserName]
+		if fu.Manager == "" || u == nil {
+			continue
+		}
+		m := b.ssoUsers[fu.Manager]
+		switch {
+		case m == nil:
+			b.problem(fmt.Sprintf("identity_center.users[%d].manager", i), "no Identity Center user %q; write the user_name of another user in identity_center.users", fu.Manager)
+		case m == u:
+			b.problem(fmt.Sprintf("identity_center.users[%d].manager", i), "user %q cannot be their own manager", fu.Manager)
+		default:
+			u.Enterprise.ManagerID = m.ID
+		}
 	}
 
 	for i, fg := range ic.Groups {

@@ -725,6 +725,7 @@ func (g *genState) identityCenter() {
 		u.Active = !g.chance(5) // deactivated in the IdP, visible through SCIM
 		u.ExternalID = fmt.Sprintf("00u%017x", rng.Int63())
 	}
+	genReportingLines(w.SSO.Users)
 
 	roles := []string{"Developers", "Admins", "ReadOnly", "OnCall", "Leads"}
 	for i := 0; i < s.SSOGroups; i++ {
@@ -1039,6 +1040,24 @@ func genDemoWorld(seed int64, now time.Time) *World {
 		people[p.user] = u
 	}
 	people["erin"].Active = false // left the company; the IdP deactivated her, the assignment stayed
+	// Reporting lines, as the IdP sends them through SCIM's enterprise extension: Dave leads
+	// the developers (so a policy step "the requester's manager" sends Bob's requests to
+	// him), Alice leads the platform and Dave; Carol reports outside Identity Center.
+	for _, p := range []struct{ user, manager, title, department string }{
+		{"alice", "", "Head of Platform", "Platform"},
+		{"bob", "dave", "Software Engineer", "Engineering"},
+		{"carol", "", "Security Auditor", "Security"},
+		{"dave", "alice", "Engineering Team Lead", "Engineering"},
+		{"erin", "dave", "Software Engineer", "Engineering"},
+		{"frank", "dave", "Software Engineer", "Engineering"},
+	} {
+		u := people[p.user]
+		u.Title, u.Enterprise.Department, u.Enterprise.Organization = p.title, p.department, "Example Corp"
+		u.Enterprise.CostCenter = "CC-" + strings.ToUpper(p.department[:3])
+		if p.manager != "" {
+			u.Enterprise.ManagerID = people[p.manager].ID
+		}
+	}
 
 	teamsOf := map[string]*SSOGroup{}
 	for _, grp := range []struct {
@@ -1081,4 +1100,24 @@ func genDemoWorld(seed int64, now time.Time) *World {
 	w.SetConnectorPolicy(GeneratedConnectorPolicy(true))
 	g.startClock()
 	return w
+}
+
+// genReportingLines gives generated users managers and departments without drawing on
+// the random source (so that every other part of a generated world stays as it was):
+// users form teams of eight in order, each team's first user leads it and reports to the
+// first user, who has no manager; a team's department is a team name.
+func genReportingLines(users []*SSOUser) {
+	const team = 8
+	for i, u := range users {
+		lead := users[i/team*team]
+		u.Enterprise.Department = genTitle(genTeams[i/team%len(genTeams)])
+		u.Enterprise.EmployeeNumber = fmt.Sprintf("E%06d", i+1)
+		switch {
+		case i == 0:
+		case u == lead:
+			u.Enterprise.ManagerID = users[0].ID
+		default:
+			u.Enterprise.ManagerID = lead.ID
+		}
+	}
 }

@@ -154,21 +154,84 @@ type idsExternalIDJSON struct {
 }
 
 type idsUserJSON struct {
-	DisplayName     string              `json:"DisplayName,omitempty"`
-	Emails          []idsEmailJSON      `json:"Emails,omitempty"`
-	ExternalIDs     []idsExternalIDJSON `json:"ExternalIds,omitempty"`
-	IdentityStoreID string              `json:"IdentityStoreId"`
-	Name            *idsNameJSON        `json:"Name,omitempty"`
-	UserID          string              `json:"UserId"`
-	UserName        string              `json:"UserName,omitempty"`
-	UserStatus      string              `json:"UserStatus,omitempty"`
+	DisplayName     string                     `json:"DisplayName,omitempty"`
+	Emails          []idsEmailJSON             `json:"Emails,omitempty"`
+	Extensions      map[string]idsEnterpriseJS `json:"Extensions,omitempty"`
+	ExternalIDs     []idsExternalIDJSON        `json:"ExternalIds,omitempty"`
+	IdentityStoreID string                     `json:"IdentityStoreId"`
+	Name            *idsNameJSON               `json:"Name,omitempty"`
+	Title           string                     `json:"Title,omitempty"`
+	UserID          string                     `json:"UserId"`
+	UserName        string                     `json:"UserName,omitempty"`
+	UserStatus      string                     `json:"UserStatus,omitempty"`
+}
+
+// idsEnterpriseExtension is the one extension name the Identity Store API supports
+// (API reference, ListUsers and DescribeUser: "aws:identitystore:enterprise is the only
+// supported extension name").
+const idsEnterpriseExtension = "aws:identitystore:enterprise"
+
+// idsExtensionNamePattern is the documented pattern of an extension name (1 to 50
+// characters).
+var idsExtensionNamePattern = regexp.MustCompile(`^aws:identitystore:[a-z]{1,20}$`)
+
+// idsEnterpriseJS is the enterprise extension's document. The Identity Store API
+// documents the extension as a Document; its attributes are those of SCIM's enterprise
+// extension (RFC 7643 section 4.3), which the Identity Store mirrors, with the manager as
+// {"value": the manager's user id} (Identity Center's SCIM does not support the manager's
+// displayName sub-attribute).
+type idsEnterpriseJS struct {
+	EmployeeNumber string          `json:"employeeNumber,omitempty"`
+	CostCenter     string          `json:"costCenter,omitempty"`
+	Organization   string          `json:"organization,omitempty"`
+	Division       string          `json:"division,omitempty"`
+	Department     string          `json:"department,omitempty"`
+	Manager        *idsManagerJSON `json:"manager,omitempty"`
+}
+
+type idsManagerJSON struct {
+	Value string `json:"value"`
+}
+
+// idsExtensions checks the Extensions member of ListUsers and DescribeUser (1 to 10
+// names, each of the documented pattern, and supported) and reports whether the
+// enterprise extension was asked for. A name of the right form that the API does not
+// support is refused too: AWS documents the enterprise one as the only supported name.
+func idsExtensions(names *[]string) (enterprise bool, err *apiError) {
+	if names == nil {
+		return false, nil
+	}
+	if n := len(*names); n < 1 || n > 10 {
+		return false, icError("ValidationException", "1 validation error detected: Value '[%s]' at 'extensions' failed to satisfy constraint: Member must have length less than or equal to 10, Member must have length greater than or equal to 1", strings.Join(*names, ", "))
+	}
+	for _, name := range *names {
+		if len(name) > 50 || !idsExtensionNamePattern.MatchString(name) {
+			return false, icError("ValidationException", "1 validation error detected: Value '[%s]' at 'extensions' failed to satisfy constraint: Member must satisfy constraint: [Member must have length less than or equal to 50, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: aws:identitystore:[a-z]{1,20}]", strings.Join(*names, ", "))
+		}
+		if name != idsEnterpriseExtension {
+			return false, icError("ValidationException", "Extension %s is not supported; %s is the only supported extension name.", name, idsEnterpriseExtension)
+		}
+		enterprise = true
+	}
+	return enterprise, nil
 }
 
 // toIDSUserJSON is a user as ListUsers and DescribeUser answer it, with UserStatus
 // ENABLED or DISABLED as AWS reports it; Options.NoUserStatus leaves it out, as identity
-// stores and emulators that predate it do.
-func toIDSUserJSON(q *request, s *SSOInstance, u *SSOUser) idsUserJSON {
-	out := idsUserJSON{DisplayName: u.DisplayName, IdentityStoreID: s.IdentityStoreID, UserID: u.ID, UserName: u.UserName, UserStatus: "DISABLED"}
+// stores and emulators that predate it do. The enterprise extension is in it only when
+// the call asked for it (enterprise) and the user has some of its attributes: AWS leaves
+// Extensions out otherwise ("Not populated if the user has no requested extensions").
+func toIDSUserJSON(q *request, s *SSOInstance, u *SSOUser, enterprise bool) idsUserJSON {
+	out := idsUserJSON{DisplayName: u.DisplayName, IdentityStoreID: s.IdentityStoreID, UserID: u.ID, UserName: u.UserName, UserStatus: "DISABLED",
+		Title: u.Title}
+	if e := u.Enterprise; enterprise && !e.IsZero() {
+		doc := idsEnterpriseJS{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter, Organization: e.Organization,
+			Division: e.Division, Department: e.Department}
+		if e.ManagerID != "" {
+			doc.Manager = &idsManagerJSON{Value: e.ManagerID}
+		}
+		out.Extensions = map[string]idsEnterpriseJS{idsEnterpriseExtension: doc}
+	}
 	if u.Active {
 		out.UserStatus = "ENABLED"
 	}
@@ -190,12 +253,18 @@ func toIDSUserJSON(q *request, s *SSOInstance, u *SSOUser) idsUserJSON {
 func idsListUsers(q *request) (any, *apiError) {
 	var in struct {
 		IdentityStoreID string      `json:"IdentityStoreId"`
+		Extensions      *[]string   `json:"Extensions"`
 		Filters         []idsFilter `json:"Filters"`
 		MaxResults      *int32      `json:"MaxResults"`
 		NextToken       string      `json:"NextToken"`
 	}
 	if err := q.decodeJSON(&in); err != nil {
 		return nil, err
+	}
+	// Input validation comes before the store is looked up, as in AWS.
+	enterprise, verr := idsExtensions(in.Extensions)
+	if verr != nil {
+		return nil, verr
 	}
 	s, err := q.identityStore(in.IdentityStoreID)
 	if err != nil {
@@ -208,7 +277,7 @@ func idsListUsers(q *request) (any, *apiError) {
 	var users []idsUserJSON
 	for _, u := range s.Users {
 		if userName == "" || strings.EqualFold(u.UserName, userName) {
-			users = append(users, toIDSUserJSON(q, s, u))
+			users = append(users, toIDSUserJSON(q, s, u, enterprise))
 		}
 	}
 	pg, next, err := icPage(q, users, in.NextToken, in.MaxResults)
@@ -235,11 +304,16 @@ func idsUser(s *SSOInstance, member, id string) (*SSOUser, *apiError) {
 
 func idsDescribeUser(q *request) (any, *apiError) {
 	var in struct {
-		IdentityStoreID string `json:"IdentityStoreId"`
-		UserID          string `json:"UserId"`
+		IdentityStoreID string    `json:"IdentityStoreId"`
+		UserID          string    `json:"UserId"`
+		Extensions      *[]string `json:"Extensions"`
 	}
 	if err := q.decodeJSON(&in); err != nil {
 		return nil, err
+	}
+	enterprise, verr := idsExtensions(in.Extensions)
+	if verr != nil {
+		return nil, verr
 	}
 	s, err := q.identityStore(in.IdentityStoreID)
 	if err != nil {
@@ -249,7 +323,7 @@ func idsDescribeUser(q *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	return toIDSUserJSON(q, s, u), nil
+	return toIDSUserJSON(q, s, u, enterprise), nil
 }
 
 // idsCreateUser creates a user with the attributes the simulator models: user name, display

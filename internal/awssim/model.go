@@ -313,7 +313,28 @@ type SSOUser struct {
 	Email       string
 	Active      bool // UserStatus ENABLED in the Identity Store API, active in SCIM
 	ExternalID  string
+	// Title is the core attribute title (User.Title in the Identity Store API).
+	Title string
+	// Enterprise holds the SCIM enterprise extension's attributes: the Identity Store
+	// API returns them only to a ListUsers or DescribeUser that asks for the extension
+	// aws:identitystore:enterprise.
+	Enterprise Enterprise
 }
+
+// Enterprise is the enterprise extension of a user (RFC 7643 section 4.3): the manager,
+// by the Identity Center user id of another user, and the organisation attributes.
+type Enterprise struct {
+	ManagerID      string
+	EmployeeNumber string
+	CostCenter     string
+	Organization   string
+	Division       string
+	Department     string
+}
+
+// IsZero reports whether no enterprise attribute is set: AWS then leaves the extension
+// out of the user even when asked for it.
+func (e Enterprise) IsZero() bool { return e == Enterprise{} }
 
 // SSOGroup is an identity store group.
 type SSOGroup struct {

@@ -175,6 +175,27 @@ type scimUser struct {
 	DisplayName string      `json:"displayName,omitempty"`
 	Active      bool        `json:"active"`
 	Emails      []scimEmail `json:"emails,omitempty"`
+	Title       string      `json:"title,omitempty"`
+	// Enterprise is the enterprise extension, under its schema URN, when the user has
+	// any of its attributes (the manager as {"value": user id}: Identity Center does not
+	// support the manager's displayName).
+	Enterprise *scimEnterprise `json:"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User,omitempty"`
+}
+
+// scimSchemaEnterprise is the enterprise extension's schema URN (RFC 7643 section 4.3).
+const scimSchemaEnterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+type scimEnterprise struct {
+	EmployeeNumber string       `json:"employeeNumber,omitempty"`
+	CostCenter     string       `json:"costCenter,omitempty"`
+	Organization   string       `json:"organization,omitempty"`
+	Division       string       `json:"division,omitempty"`
+	Department     string       `json:"department,omitempty"`
+	Manager        *scimManager `json:"manager,omitempty"`
+}
+
+type scimManager struct {
+	Value string `json:"value"`
 }
 
 type scimMember struct {
@@ -197,6 +218,15 @@ func toSCIMUser(u *SSOUser) scimUser {
 	}
 	if u.Email != "" {
 		out.Emails = []scimEmail{{Value: u.Email, Type: "work", Primary: true}}
+	}
+	out.Title = u.Title
+	if e := u.Enterprise; !e.IsZero() {
+		out.Schemas = append(out.Schemas, scimSchemaEnterprise)
+		out.Enterprise = &scimEnterprise{EmployeeNumber: e.EmployeeNumber, CostCenter: e.CostCenter, Organization: e.Organization,
+			Division: e.Division, Department: e.Department}
+		if e.ManagerID != "" {
+			out.Enterprise.Manager = &scimManager{Value: e.ManagerID}
+		}
 	}
 	return out
 }
