@@ -249,6 +249,17 @@ type SSOUser struct {
 	Status       string
 	StatusSource string
 	StatusNote   string
+	// Title is the core attribute title. ManagerID (the Identity Center user id of the
+	// user's manager) and the rest are the enterprise extension (SCIM's
+	// urn:ietf:params:scim:schemas:extension:enterprise:2.0:User, the Identity Store
+	// API's aws:identitystore:enterprise), empty when the identity store has none.
+	Title          string
+	ManagerID      string
+	EmployeeNumber string
+	CostCenter     string
+	Organization   string
+	Division       string
+	Department     string
 }
 
 // SSOGroup is an identity store group.
