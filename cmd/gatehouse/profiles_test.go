@@ -45,6 +45,11 @@ func dumpProfiles(t *testing.T, path string, w syncWindow) string {
 		case "iam_user":
 			fields = profileFields(t, p, w, "status", "console_access", "mfa_active", "mfa_devices", "password_last_used",
 				"last_login", "access_keys", "access_key_ids", "credentials_source", "credential_report_generated_at", "credentials_unread", "credential_report")
+		case "sso_user":
+			// The title and enterprise attributes (the manager as AWS gives it, and
+			// resolved to a user of the same store).
+			fields = profileFields(t, p, w, "user_name", "title", "manager_id", "manager_email", "manager_name", "department", "division",
+				"organization", "cost_center", "employee_number")
 		case "account":
 			if p["synced"] != true {
 				continue

@@ -66,6 +66,7 @@ func (x *identityCenterIndex) ssoUserResource(u *inventory.SSOUser) (*v2.Resourc
 		p.str("status_note", details)
 	}
 	p.strs("groups", x.userGroups[u.ID])
+	x.enterpriseProfile(p, u)
 
 	traitOpts := []resource.UserTraitOption{
 		resource.WithUserLogin(u.UserName),
@@ -83,6 +84,28 @@ func (x *identityCenterIndex) ssoUserResource(u *inventory.SSOUser) (*v2.Resourc
 		resource.WithResourceProfile(p),
 		resource.WithResourceStatus(status, details),
 	)
+}
+
+// enterpriseProfile adds the user's title and enterprise attributes: manager_id (the
+// manager's Identity Center user id, as AWS gives it) and, when the manager is a user of
+// the same identity store, manager_email and manager_name, resolved within the users the
+// sync read (no call of its own); then department, division, organization, cost_center
+// and employee_number. Approval policies' "the requester's manager" reads manager_email,
+// or manager_id when the manager has no email (docs/jit.md).
+func (x *identityCenterIndex) enterpriseProfile(p profile, u *inventory.SSOUser) {
+	p.str("title", u.Title)
+	if u.ManagerID != "" {
+		p["manager_id"] = u.ManagerID
+		if m := x.userByID[u.ManagerID]; m != nil && m.ID != u.ID {
+			p.str("manager_email", m.Email)
+			p["manager_name"] = ssoUserName(m)
+		}
+	}
+	p.str("department", u.Department)
+	p.str("division", u.Division)
+	p.str("organization", u.Organization)
+	p.str("cost_center", u.CostCenter)
+	p.str("employee_number", u.EmployeeNumber)
 }
 
 func ssoUserName(u *inventory.SSOUser) string {
