@@ -272,9 +272,10 @@ func profileStrings(p json.RawMessage, key string) []string {
 
 // manager is the email of email's manager: the Identity Center user's manager attribute
 // (SCIM's enterprise extension), read from the inventory profile as manager_email, or as
-// manager / manager_id naming another user by id or email. The Identity Store API returns the
-// attribute only with the extension aws:identitystore:enterprise, which the sync does not ask
-// for yet, so without it the step goes to the policy's fallback approvers (docs/jit.md).
+// manager / manager_id naming another user by id or email. The sync reads it with ListUsers'
+// extension aws:identitystore:enterprise and sets manager_id (and manager_email when the
+// manager is a user of the same identity store); a user whose identity store has no manager
+// for them has neither, and the step goes to the policy's fallback approvers (docs/jit.md).
 func (s *Service) manager(ctx context.Context, connectionID, email string) (string, error) {
 	user, _, err := s.ssoUser(ctx, connectionID, email)
 	if err != nil || user == nil {
