@@ -1,5 +1,6 @@
 // Package notify tells people and other systems about just-in-time access events (a request
-// made, approved, granted, about to expire, revoked, failed, ...): generic webhooks receive a
+// made, approved, granted, about to expire, revoked, failed, ...) and access review events (a
+// campaign started, reminders, an owner task; review.go): generic webhooks receive a
 // signed JSON document (webhook.go), Slack incoming webhooks a one-line message (slack.go).
 //
 // Delivery goes through an outbox. Notifier.NotifyTx runs inside the transaction that changes
@@ -255,41 +256,12 @@ func (n *Notifier) NotifyTx(ctx context.Context, tx *store.Tx, ev jit.Event) err
 	if ev.At.IsZero() {
 		ev.At = n.cfg.Now()
 	}
-	for _, name := range n.names() {
-		e := n.endpoints[name]
-		if !e.Wants(ev.Kind) {
-			continue
+	return n.queueTx(ctx, tx, ev.Kind, ev.RequestID, func(channel string) ([]byte, error) {
+		if channel == ChannelSlack {
+			return slackBody(ev)
 		}
-		if n.queue == nil {
-			return errors.New("notify: no job queue (SetQueue was not called); the event is not recorded")
-		}
-		var body []byte
-		var err error
-		switch e.Channel {
-		case ChannelWebhook:
-			body, err = webhookBody(ev)
-		case ChannelSlack:
-			body, err = slackBody(ev)
-		}
-		if err != nil {
-			return fmt.Errorf("notify %s: %w", e.Name, err)
-		}
-		row := &store.Notification{
-			ID: store.NewNotificationID(), Channel: e.Channel, Endpoint: e.Name, Event: ev.Kind, RequestID: ev.RequestID,
-			Payload: string(body), CreatedAt: time.UnixMilli(n.cfg.Now().UnixMilli()).UTC(),
-		}
-		if err := tx.InsertNotification(ctx, row); err != nil {
-			return err
-		}
-		res, err := n.queue.InsertTx(ctx, tx, DeliverArgs{DeliveryID: row.ID}, &river.InsertOpts{Queue: Queue, MaxAttempts: n.cfg.MaxAttempts})
-		if err != nil {
-			return fmt.Errorf("queue the delivery to %s: %w", e.Name, err)
-		}
-		if err := tx.SetNotificationJob(ctx, row.ID, res.Job.ID); err != nil {
-			return fmt.Errorf("record the delivery job: %w", err)
-		}
-	}
-	return nil
+		return webhookBody(ev)
+	})
 }
 
 // names are the endpoint names in a fixed order, so that deliveries are queued in the same
