@@ -142,20 +142,6 @@ func (s *Service) Compare(ctx context.Context, c *auth.Caller, campaignID string
 	return nil, errNotBuilt
 }
 
-// AfterIngest verifies remediation against a newly ingested sync: a revoked item whose
-// access the sync no longer shows is remediated (only for accounts the sync read), and any
-// item whose access disappeared is marked access gone. Called by the server after each
-// ingest. verify.go
-func (s *Service) AfterIngest(ctx context.Context, connectionID, syncID string) error {
-	return errNotBuilt
-}
-
-// CompleteTask marks an owner task done by its owner or an admin; the item stays task_open
-// until a sync shows the change. remediate.go
-func (s *Service) CompleteTask(ctx context.Context, c *auth.Caller, campaignID, itemID, note string) (*Item, error) {
-	return nil, errNotBuilt
-}
-
 // Roles are the roles reviews give email for /api/v1/me: "reviewer" while they have items to
 // decide in an active campaign. decisions.go
 func (s *Service) Roles(ctx context.Context, email string) ([]string, error) {

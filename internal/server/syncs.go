@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connection"
@@ -40,14 +42,28 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err := jitSvc.SeedRules(ctx); err != nil {
 		return fmt.Errorf("seed the just-in-time rules: %w", err)
 	}
+	// Access reviews revoke through the leases' provisioners (one per connection, shared
+	// limits) and end leases through their own path; their jobs run on the same River client.
+	reviews, err := review.New(review.Config{Store: st, Log: s.log, BaseURL: s.cfg.PublicURL,
+		Provisioners: jitSvc, Leases: jitSvc, Notifier: notifier})
+	if err != nil {
+		return err
+	}
 	syncs, err := jobs.New(jobs.Config{
-		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension()},
+		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension()},
 		Store:      st, Log: s.log, Metrics: s.Metrics,
 		Connections: storedConnections{s.App.Connections, st},
 		Ingest: func(ctx context.Context, in jobs.IngestInput) (any, error) {
 			res, err := ingest.Apply(ctx, st, ingestInput(in))
 			if err != nil {
 				return nil, err
+			}
+			// Access reviews verify their revokes against what the sync read. The inventory
+			// is in; a failure here is logged and retried by the next sync's verification,
+			// never a failed sync.
+			if err := reviews.AfterIngest(ctx, in.ConnectionID, in.SyncID); err != nil {
+				s.log.Error("access reviews could not verify against the sync", zap.String("connection", in.ConnectionID),
+					zap.String("sync", in.SyncID), zap.Error(err))
 			}
 			return ingestSummary(res), nil
 		},
@@ -60,6 +76,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	}
 	// Before Start: a job that runs at once (an expiry reminder) may already notify.
 	notifier.SetQueue(syncs)
+	reviews.SetQueue(syncs) // the due-date job may revoke (undecided: revoke) at once
 	s.App.Notify = notifier
 	if err := syncs.Start(ctx); err != nil {
 		return err
@@ -67,11 +84,6 @@ func (s *Server) startJobs(ctx context.Context) error {
 	s.App.Syncs = syncs
 	jitSvc.SetQueue(syncs)
 	s.App.JIT = jitSvc
-	reviews, err := review.New(review.Config{Store: st, Log: s.log, BaseURL: s.cfg.PublicURL})
-	if err != nil {
-		return err
-	}
-	reviews.SetQueue(syncs)
 	s.App.Reviews = reviews
 	// The lease sweeper runs on every replica; stops run in reverse order, so it stops
 	// after the jobs.
