@@ -58,63 +58,6 @@ type CampaignQuery struct {
 
 // The methods below are the contract. Each stub is replaced by the file named.
 
-// CreateCampaign creates a draft campaign (admins and auditors). campaigns.go
-func (s *Service) CreateCampaign(ctx context.Context, c *auth.Caller, in CampaignInput) (*Campaign, error) {
-	return nil, errNotBuilt
-}
-
-// UpdateCampaign edits a draft campaign. campaigns.go
-func (s *Service) UpdateCampaign(ctx context.Context, c *auth.Caller, id string, in CampaignInput) (*Campaign, error) {
-	return nil, errNotBuilt
-}
-
-// Campaign returns a campaign with its progress (admins, auditors, and its reviewers).
-// campaigns.go
-func (s *Service) Campaign(ctx context.Context, c *auth.Caller, id string) (*Campaign, error) {
-	return nil, errNotBuilt
-}
-
-// Campaigns lists campaigns, newest first: all of them for admins and auditors, the ones
-// with items for the caller otherwise. campaigns.go
-func (s *Service) Campaigns(ctx context.Context, c *auth.Caller, q CampaignQuery) ([]Campaign, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Start freezes the items from the inventory (one per grant in scope, per way it is held),
-// assigns their reviewers and notifies them. campaigns.go
-func (s *Service) Start(ctx context.Context, c *auth.Caller, id string) (*Campaign, error) {
-	return nil, errNotBuilt
-}
-
-// Close closes an active campaign: no more decisions. Items still pending stay pending (the
-// report says so); the undecided policy applies at the due date, not at close. campaigns.go
-func (s *Service) Close(ctx context.Context, c *auth.Caller, id string) (*Campaign, error) {
-	return nil, errNotBuilt
-}
-
-// Items lists a campaign's items the caller may see. decisions.go
-func (s *Service) Items(ctx context.Context, c *auth.Caller, campaignID string, q ItemQuery) ([]Item, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Item returns one item with its history. decisions.go
-func (s *Service) Item(ctx context.Context, c *auth.Caller, campaignID, itemID string) (*Item, error) {
-	return nil, errNotBuilt
-}
-
-// Inbox lists the items waiting for the caller across active campaigns, due first.
-// decisions.go
-func (s *Service) Inbox(ctx context.Context, c *auth.Caller, q ItemQuery) ([]Item, string, error) {
-	return nil, "", errNotBuilt
-}
-
-// Decide records the caller's decision on an item (403 when the caller is not its reviewer
-// or it is their own access; 409 when it is already decided or the campaign is not active).
-// A revoke starts the remediation in the same transaction. decisions.go
-func (s *Service) Decide(ctx context.Context, c *auth.Caller, campaignID, itemID string, in DecisionInput) (*Item, error) {
-	return nil, errNotBuilt
-}
-
 // DecideBulk decides every item matching q that the caller may decide. decisions.go
 func (s *Service) DecideBulk(ctx context.Context, c *auth.Caller, campaignID string, q ItemQuery, in DecisionInput) (*BulkResult, error) {
 	return nil, errNotBuilt
@@ -139,11 +82,5 @@ func (s *Service) Export(ctx context.Context, c *auth.Caller, campaignID, format
 
 // Compare compares a campaign with the previous campaign of the same scope. compare.go
 func (s *Service) Compare(ctx context.Context, c *auth.Caller, campaignID string) (*Comparison, error) {
-	return nil, errNotBuilt
-}
-
-// Roles are the roles reviews give email for /api/v1/me: "reviewer" while they have items to
-// decide in an active campaign. decisions.go
-func (s *Service) Roles(ctx context.Context, email string) ([]string, error) {
 	return nil, errNotBuilt
 }
