@@ -38,6 +38,9 @@ type operation struct {
 	Response any
 	// Binary says the success body is a file (application/octet-stream).
 	Binary bool
+	// Files are the media types of a success body that is a file in one of several
+	// formats (an export).
+	Files []string
 	// TextBody and TextResponse are the media types of a body and a success body that are
 	// text, not JSON (the rules document is YAML).
 	TextBody, TextResponse string
@@ -59,6 +62,18 @@ func pathParam(name, desc string) param {
 }
 
 func query(name, desc string) param { return param{Name: name, In: "query", Description: desc} }
+
+// itemParams are the filters of review items (reviewer only for a campaign's items).
+func itemParams(reviewer bool) []param {
+	ps := []param{query("state", "pending, kept, revocation_pending, remediated or task_open")}
+	if reviewer {
+		ps = append(ps, query("reviewer", "only this reviewer's items (email; auditors and admins)"))
+	}
+	return append(ps, query("account", "only this account's items (account id)"), query("via", "direct, group or lease"),
+		query("admin_only", "true: admin-level access only"), query("decision", "keep, revoke or none (undecided)"),
+		query("identity", "only this person's items (email)"), query("resource_type", "account, sso_group, iam_group, iam_policy"),
+		query("q", "search in identity, principal, entitlement and account names"), pageSize, pageToken)
+}
 
 // operations are every /api/v1 route.
 var operations = []operation{
@@ -164,6 +179,50 @@ var operations = []operation{
 		TextBody: "application/yaml", Status: 200, Response: RulesApplied{},
 		Errors: map[int]string{400: "the document has problems: each with its line, column, field and message"}, ErrorBodies: map[int]any{400: RulesRejected{}}},
 
+	{Method: "GET", Path: "/api/v1/campaigns", Summary: "Access review campaigns, newest first (every campaign for auditors and admins; the ones you review otherwise)", Access: auth.SignedIn,
+		Params: []param{query("state", "draft, active or closed"), query("q", "search in the name"), pageSize, pageToken}, Status: 200, Response: List[Campaign]{}},
+	{Method: "POST", Path: "/api/v1/campaigns", Summary: "Create a draft campaign: name, scope, reviewers, due date and what happens to undecided items", Access: auth.Auditor,
+		Body: CampaignBody{}, Status: 201, Response: Campaign{},
+		Errors: map[int]string{400: "bad input: an unknown scope or reviewers key, a due date that is no RFC 3339 time, undecided not keep, revoke or escalate"}},
+	{Method: "GET", Path: "/api/v1/campaigns/{id}", Summary: "One campaign with its progress (and progress per reviewer)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id")}, Status: 200, Response: Campaign{}, Errors: map[int]string{404: "no such campaign, or not one you review"}},
+	{Method: "PATCH", Path: "/api/v1/campaigns/{id}", Summary: "Edit a draft campaign: only the keys sent change", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the campaign's id")}, Body: CampaignBody{}, Status: 200, Response: Campaign{},
+		Errors: map[int]string{404: "no such campaign", 409: "the campaign has started: it can no longer be edited"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/start", Summary: "Start a campaign: freeze one item per grant in scope from the inventory, assign reviewers and notify them", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the campaign's id")}, Status: 200, Response: Campaign{}, Errors: map[int]string{404: "no such campaign", 409: "the campaign is not a draft"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/close", Summary: "Close an active campaign: no more decisions (pending items stay pending and the report says so)", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the campaign's id")}, Status: 200, Response: Campaign{}, Errors: map[int]string{404: "no such campaign", 409: "the campaign is not active"}},
+	{Method: "GET", Path: "/api/v1/campaigns/{id}/export", Summary: "The campaign's evidence as a file (CSV, JSON or a printable HTML report), with its SHA-256 in X-Content-SHA256; audited", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the campaign's id"), query("format", "csv (default), json or html")}, Status: 200,
+		Files: []string{"text/csv", "application/json", "text/html"}, Errors: map[int]string{404: "no such campaign"}},
+	{Method: "GET", Path: "/api/v1/campaigns/{id}/compare", Summary: "Compare a campaign with the previous campaign of the same scope: access new since, access kept, revoked access that is back", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id")}, Status: 200, Response: CampaignComparison{}, Errors: map[int]string{403: "you may not see this campaign", 404: "no such campaign"}},
+	{Method: "GET", Path: "/api/v1/campaigns/{id}/items", Summary: "A campaign's items (every item for auditors and admins, yours for a reviewer), in campaign order", Access: auth.SignedIn,
+		Params: append([]param{pathParam("id", "the campaign's id")}, itemParams(true)...), Status: 200, Response: List[ReviewItem]{},
+		Errors: map[int]string{404: "no such campaign, or not one you review"}},
+	{Method: "GET", Path: "/api/v1/campaigns/{id}/items/{item}", Summary: "One item with its context, plan, remediation and history", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id"), pathParam("item", "the item's id (it-...)")}, Status: 200, Response: ReviewItem{},
+		Errors: map[int]string{404: "no such item, or not one you review"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/items/{item}/decision", Summary: "Decide an item: keep or revoke, with a reason (required to keep admin-level access); a revoke starts its remediation", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id"), pathParam("item", "the item's id")}, Body: DecisionBody{}, Status: 200, Response: ReviewItem{},
+		Errors: map[int]string{400: "decision not keep or revoke, or keeping admin-level access without a reason", 403: "you are not the item's reviewer, or it is your own access",
+			404: "no such item", 409: "the item is already decided, or the campaign is not active"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/items/{item}/delegate", Summary: "Hand an item you review to someone else (never the person whose access it is)", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id"), pathParam("item", "the item's id")}, Body: HandOverBody{}, Status: 200, Response: ReviewItem{},
+		Errors: map[int]string{403: "you are not the item's reviewer, or the person is the item's identity", 404: "no such item", 409: "the item is decided, or the campaign is not active"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/items/{item}/reassign", Summary: "Give an item to another reviewer (auditors and admins)", Access: auth.Auditor,
+		Params: []param{pathParam("id", "the campaign's id"), pathParam("item", "the item's id")}, Body: HandOverBody{}, Status: 200, Response: ReviewItem{},
+		Errors: map[int]string{404: "no such item", 409: "the item is decided, or the campaign is not active"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/items/{item}/task_done", Summary: "Mark an owner task done (its owner or an admin); the item stays task_open until a sync shows the change", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id"), pathParam("item", "the item's id")}, Body: TaskDoneBody{}, Status: 200, Response: ReviewItem{},
+		Errors: map[int]string{403: "not the task's owner", 404: "no such item", 409: "the item has no open task"}},
+	{Method: "POST", Path: "/api/v1/campaigns/{id}/decisions", Summary: "Decide in bulk every item matching a filter that you may decide; the others are listed with why", Access: auth.SignedIn,
+		Params: []param{pathParam("id", "the campaign's id")}, Body: BulkDecisionBody{}, Status: 200, Response: BulkDecisionResult{},
+		Errors: map[int]string{400: "a bad filter, or decision not keep or revoke", 404: "no such campaign", 409: "the campaign is not active"}},
+	{Method: "GET", Path: "/api/v1/reviews", Summary: "Your inbox: the items waiting for your decision across active campaigns, due first", Access: auth.SignedIn,
+		Params: itemParams(false), Status: 200, Response: List[ReviewItem]{}},
+
 	{Method: "GET", Path: "/api/v1/tokens", Summary: "Your API tokens (all tokens for admins with all=true)", Access: auth.SignedIn,
 		Params: []param{query("all", "true: every person's tokens (admins only)"), pageSize, pageToken}, Status: 200, Response: List[Token]{}},
 	{Method: "POST", Path: "/api/v1/tokens", Summary: "Create an API token acting as you; the secret is in this answer only", Access: auth.SignedIn,
@@ -221,6 +280,17 @@ func Spec() map[string]any {
 		ok := map[string]any{"description": http.StatusText(op.Status)}
 		if op.Binary {
 			ok["content"] = map[string]any{"application/octet-stream": map[string]any{"schema": map[string]string{"type": "string", "format": "binary"}}}
+		}
+		if len(op.Files) > 0 {
+			content := map[string]any{}
+			for _, m := range op.Files {
+				content[m] = map[string]any{"schema": map[string]string{"type": "string", "format": "binary"}}
+			}
+			ok["content"] = content
+			ok["headers"] = map[string]any{
+				"Content-Disposition": map[string]any{"description": "attachment, with the file's name", "schema": map[string]string{"type": "string"}},
+				"X-Content-SHA256":    map[string]any{"description": "hex SHA-256 of the body, as the audit log records it", "schema": map[string]string{"type": "string"}},
+			}
 		}
 		if op.TextResponse != "" {
 			ok["content"] = map[string]any{op.TextResponse: map[string]any{"schema": map[string]string{"type": "string"}}}

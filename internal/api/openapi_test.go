@@ -102,6 +102,17 @@ func TestOpenAPIDocumentIsServedAndConsistent(t *testing.T) {
 		"Lease":             {"id", "request_id", "requester", "entitlement_id", "state", "starts_at", "ends_at", "ended_at", "end_reason", "drift"},
 		"RulesRejected":     {"type", "title", "status", "detail", "problems"},
 		"RulesProblem":      {"line", "column", "field", "message"},
+		// Access reviews (issue 12's stable contract).
+		"Campaign": {"id", "name", "description", "state", "scope", "reviewers", "due", "undecided", "created_by", "created_at", "started_at",
+			"closed_at", "previous", "progress", "by_reviewer"},
+		"ReviewScope":     {"accounts", "permission_sets", "applications", "admin_only"},
+		"ReviewReviewers": {"people", "manager", "owner"},
+		"ReviewItem": {"id", "campaign_id", "grant_id", "identity", "principal", "entitlement", "account_id", "account_name", "via", "via_name",
+			"since", "admin_level", "context", "reviewer", "reviewers", "decision", "reason", "decided_by", "decided_at", "state", "plan",
+			"remediation", "access_gone_at", "events"},
+		"ReviewEntitlement":  {"id", "name", "resource_type", "resource_id", "resource_name"},
+		"BulkDecisionResult": {"decided", "skipped"},
+		"DecisionBody":       {"decision", "reason"},
 	} {
 		s, ok := doc.Components.Schemas[schema]
 		if !ok {
@@ -117,6 +128,16 @@ func TestOpenAPIDocumentIsServedAndConsistent(t *testing.T) {
 	// The rules document is YAML both ways.
 	if _, ok := doc.Paths["/api/v1/rules"]["put"]["requestBody"].(map[string]any)["content"].(map[string]any)["application/yaml"]; !ok {
 		t.Errorf("PUT /api/v1/rules does not take application/yaml: %v", doc.Paths["/api/v1/rules"]["put"])
+	}
+	// The export is a file in one of three formats, with its SHA-256 in a header.
+	export := doc.Paths["/api/v1/campaigns/{id}/export"]["get"]["responses"].(map[string]any)["200"].(map[string]any)
+	for _, m := range []string{"text/csv", "application/json", "text/html"} {
+		if _, ok := export["content"].(map[string]any)[m]; !ok {
+			t.Errorf("the export does not document %s: %v", m, export)
+		}
+	}
+	if _, ok := export["headers"].(map[string]any)["X-Content-SHA256"]; !ok {
+		t.Errorf("the export does not document X-Content-SHA256: %v", export)
 	}
 	get := doc.Paths["/api/v1/people/{email}/access"]["get"]
 	if get == nil || get["responses"].(map[string]any)["403"] == nil {
