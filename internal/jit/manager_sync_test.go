@@ -41,67 +41,19 @@ policies:
 // auditor who is not his manager is refused (403), as is bob himself; alice, who has no
 // manager, cannot make such a request.
 func TestManagerStepResolvedFromSyncedData(t *testing.T) {
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	w, err := awssim.LoadFixture(filepath.Join("..", "awssim", "testdata", "org-identity-center.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := awssim.New(w, awssim.Options{})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	var cfg awsfetch.Config
-	var prod, psAdmin, psRead string
-	sim.Do(func(w *awssim.World) {
-		cfg = awsfetch.Config{Region: w.Region, EndpointURL: url, RoleARN: w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
-			Credentials: credentials.NewStaticCredentialsProvider(w.Connector.AccessKeyID, w.Connector.SecretAccessKey, ""),
-			Orgs:        true, IdentityCenter: true, IdentityCenterRegion: w.SSO.Region,
-			Quotas: awsfetch.Quotas{"iam": {}, "sts": {}, "organizations": {}, "identitycenter": {}, "sso:DescribePermissionSet": {}},
-		}
-		for id, a := range w.Accounts {
-			if a.Name == "prod" {
-				prod = id
-			}
-		}
-		for _, p := range w.SSO.PermissionSets {
-			switch p.Name {
-			case "AdministratorAccess":
-				psAdmin = p.ARN[strings.LastIndex(p.ARN, "/")+1:]
-			case "ReadOnly":
-				psRead = p.ARN[strings.LastIndex(p.ARN, "/")+1:]
-			}
-		}
-	})
+	file, ids, _ := syncWorld(t, w)
+	prod, psAdmin, psRead := ids["account:prod"], ids["ps:AdministratorAccess"], ids["ps:ReadOnly"]
 	if prod == "" || psAdmin == "" || psRead == "" {
 		t.Fatal("the fixture has no prod account, AdministratorAccess or ReadOnly")
-	}
-	file := filepath.Join(t.TempDir(), "org.c1z")
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if _, err := syncrun.Run(sctx, cfg, file); err != nil {
-		t.Fatalf("sync: %v", err)
 	}
 	ent := "account:" + prod + ":" + psAdmin
 
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		if _, err := ingest.Apply(ctx, st, ingest.Input{ConnectionID: conn, SyncID: "s1", C1ZPath: file, At: time.Now()}); err != nil {
-			t.Fatalf("ingest: %v", err)
-		}
-		if err := st.SetConfiguredRoles(ctx, map[string][]string{"admin@example.com": {auth.RoleAdmin}, "audrey@example.com": {auth.RoleAuditor}}); err != nil {
-			t.Fatal(err)
-		}
-		svc, err := New(Config{Store: st, Notifier: &events{}, BaseURL: "https://gh.example.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc.SetQueue(&fakeQueue{})
-		if _, err := svc.ApplyRules(ctx, admin, []byte(managerDoc)); err != nil {
-			t.Fatalf("apply rules: %v", err)
-		}
+		svc := ingestedService(t, st, file, nil)
 
 		r, err := svc.Create(ctx, bob, CreateInput{EntitlementID: ent, Reason: "deploy"})
 		if err != nil {
@@ -142,4 +94,93 @@ func (s *Service) mustGet(t *testing.T, id string) *Request {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// The demo organization (gatehouse demo, gatehouse sim --preset demo): Bob reports to Dave,
+// the team lead, so under a policy whose step is the requester's manager his request waits
+// for Dave, and Dave's approval decides it.
+func TestManagerStepDemoBobToDave(t *testing.T) {
+	w, err := awssim.Preset("demo", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, ids, skipped := syncWorld(t, w)
+	ent := "account:" + ids["account:management"] + ":" + ids["ps:Billing"]
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		svc := ingestedService(t, st, file, skipped)
+		r, err := svc.Create(ctx, bob, CreateInput{EntitlementID: ent, Reason: "invoices"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := r.Steps[0]; s.UsesFallback || !reflect.DeepEqual(s.Approvers, []string{"dave@example.com"}) {
+			t.Fatalf("bob's request waits for %v (fallback %v), want dave", s.Approvers, s.UsesFallback)
+		}
+		if got, err := svc.Approve(ctx, dave, r.ID, "ok"); err != nil || got.State != StateApproved {
+			t.Fatalf("dave's approval: %v, %v", err, got)
+		}
+	})
+}
+
+// syncWorld serves w and syncs it (Organizations and Identity Center, accounts that cannot
+// be read skipped) through the real SDK clients into a .c1z. ids names what the tests need:
+// "account:NAME" (id) and "ps:NAME" (ps-... id).
+func syncWorld(t *testing.T, w *awssim.World) (string, map[string]string, []ingest.SkippedAccount) {
+	t.Helper()
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	sim := awssim.New(w, awssim.Options{})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	var cfg awsfetch.Config
+	ids := map[string]string{}
+	sim.Do(func(w *awssim.World) {
+		cfg = awsfetch.Config{Region: w.Region, EndpointURL: url, RoleARN: w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
+			Credentials: credentials.NewStaticCredentialsProvider(w.Connector.AccessKeyID, w.Connector.SecretAccessKey, ""),
+			Orgs:        true, IdentityCenter: true, IdentityCenterRegion: w.SSO.Region, AllowPartial: true,
+			Quotas: awsfetch.Quotas{"iam": {}, "sts": {}, "organizations": {}, "identitycenter": {}, "sso:DescribePermissionSet": {}},
+		}
+		for id, a := range w.Accounts {
+			ids["account:"+a.Name] = id
+		}
+		for _, p := range w.SSO.PermissionSets {
+			ids["ps:"+p.Name] = p.ARN[strings.LastIndex(p.ARN, "/")+1:]
+		}
+	})
+	file := filepath.Join(t.TempDir(), "org.c1z")
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	res, err := syncrun.Run(sctx, cfg, file)
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	var skipped []ingest.SkippedAccount
+	for _, a := range res.Fetch.Skipped {
+		skipped = append(skipped, ingest.SkippedAccount{AccountID: a.ID, Reason: a.Reason})
+	}
+	return file, ids, skipped
+}
+
+// ingestedService ingests the sync into st as connection conn and returns a just-in-time
+// service on it with managerDoc applied, an admin and an auditor configured.
+func ingestedService(t *testing.T, st *store.Store, file string, skipped []ingest.SkippedAccount) *Service {
+	t.Helper()
+	if _, err := ingest.Apply(ctx, st, ingest.Input{ConnectionID: conn, SyncID: "s1", C1ZPath: file, At: time.Now(), Skipped: skipped}); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	if err := st.SetConfiguredRoles(ctx, map[string][]string{"admin@example.com": {auth.RoleAdmin}, "audrey@example.com": {auth.RoleAuditor}}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{Store: st, Notifier: &events{}, BaseURL: "https://gh.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetQueue(&fakeQueue{})
+	if _, err := svc.ApplyRules(ctx, admin, []byte(managerDoc)); err != nil {
+		t.Fatalf("apply rules: %v", err)
+	}
+	return svc
 }
