@@ -140,7 +140,7 @@ func TestAdminRequestsAndLeases(t *testing.T) {
 	// admins the rules.
 	nav := func(c *auth.Caller) string { return text(u.get(c, "/requests").Body) }
 	mustContain(t, nav(person), "Requests Catalog My requests Approvals Settings API tokens")
-	mustContain(t, nav(auditor), "Requests Catalog My requests Approvals All requests Leases Inventory")
+	mustContain(t, nav(auditor), "Requests Catalog My requests Approvals All requests Leases Access reviews Campaigns Inventory")
 	mustContain(t, nav(admin), "Settings Connections Rules and policies API tokens")
 	mustNotContain(t, nav(auditor), "Rules and policies")
 }

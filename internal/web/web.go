@@ -51,6 +51,8 @@ type handlers struct {
 	memo  memo
 	// jit is just-in-time access (a.JIT), nil when the server runs without it.
 	jit jitAPI
+	// reviews are the access reviews (a.Reviews), nil when the server runs without them.
+	reviews reviewAPI
 }
 
 // registrations are the page groups' route registrations, one per file (each file's init
@@ -88,6 +90,9 @@ func newHandlers(a *app.App) *handlers {
 	if a != nil && a.JIT != nil {
 		h.jit = a.JIT
 	}
+	if a != nil && a.Reviews != nil {
+		h.reviews = a.Reviews
+	}
 	return h
 }
 
@@ -104,6 +109,8 @@ type page struct {
 	// Content is the page's content rendered before (from the page cache).
 	Content template.HTML
 	Data    any
+	// Reviews is the navigation's count of review items waiting for the caller.
+	Reviews reviewNav
 }
 
 // mustParsePages parses each page template together with the layout and the shared
@@ -151,6 +158,9 @@ func (h *handlers) execute(w http.ResponseWriter, r *http.Request, status int, n
 		p.Caller = auth.FromContext(r.Context())
 	}
 	p.Path = r.URL.RequestURI()
+	if tmpl == "layout" && p.Caller != nil && !p.Bare {
+		p.Reviews = h.reviewNavFor(r.Context(), p.Caller)
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)

@@ -11,10 +11,22 @@
     }
   });
 
-  // <form data-confirm="question">: ask before a destructive post (revoke a token, ...).
+  // <form data-confirm="question">: ask before a destructive post (revoke a token, ...); a
+  // submit button's own data-confirm (Revoke beside Keep) asks for that button only.
   document.addEventListener("submit", function (e) {
     var q = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    var s = e.submitter;
+    if (s && s.getAttribute && s.getAttribute("data-confirm")) { q = s.getAttribute("data-confirm"); }
     if (q && !window.confirm(q)) { e.preventDefault(); }
+  });
+
+  // <input type="checkbox" data-check-all="selector">: tick or untick every checkbox the
+  // selector matches (the items of a review list).
+  document.addEventListener("change", function (e) {
+    var sel = e.target.getAttribute && e.target.getAttribute("data-check-all");
+    if (!sel) { return; }
+    var boxes = document.querySelectorAll(sel);
+    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = e.target.checked; }
   });
 
   // <button data-copy="#id">: copy an element's text (a token shown once).
