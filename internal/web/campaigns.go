@@ -463,7 +463,7 @@ func (h *handlers) campaignBulk(w http.ResponseWriter, r *http.Request) {
 	var decided int
 	var skipped []review.BulkSkip
 	if r.PostFormValue("scope") == "filter" {
-		res, err := svc.DecideBulk(r.Context(), c, id, f.Query(), in)
+		res, err := svc.DecideBulk(r.Context(), c, id, bulkQuery(c, f), in)
 		if err != nil {
 			h.reviewError(w, r, err)
 			return

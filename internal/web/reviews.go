@@ -338,7 +338,10 @@ type inboxData struct {
 	// Skipped are the items a bulk decision left alone, with why.
 	Skipped []review.BulkSkip
 	Vias    []option
-	Self    string
+	// States and Decisions are the campaign page's extra filters (none in the inbox: every
+	// item there waits for a decision).
+	States, Decisions []option
+	Self              string
 }
 
 // inboxFlashes are the notices after an action, by the ?done= value.
@@ -453,8 +456,7 @@ func (h *handlers) inboxBulk(w http.ResponseWriter, r *http.Request) {
 			h.reviewError(w, r, err)
 			return
 		}
-		q := f.Query()
-		q.Reviewer = "" // the inbox is the caller's own: the service narrows to their items
+		q := bulkQuery(c, f)
 		for _, cp := range camps {
 			res, err := svc.DecideBulk(r.Context(), c, cp.ID, q, in)
 			if err != nil {
@@ -494,6 +496,19 @@ func (h *handlers) inboxBulk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, withQuery(back, "decided", itoa(decided), "decision", in.Decision), http.StatusSeeOther)
+}
+
+// bulkQuery is the filter f narrowed to what a bulk decision by c can decide: the items
+// waiting for a decision, and for admins and auditors (who see every item) their own
+// items to review; the service narrows a reviewer's to theirs.
+func bulkQuery(c *auth.Caller, f itemFilter) review.ItemQuery {
+	q := f.Query()
+	q.State = review.ItemPending
+	q.Reviewer = ""
+	if c.CanAudit() {
+		q.Reviewer = c.Email
+	}
+	return q
 }
 
 // decisionInput reads decision and reason from the form (answering a bad request when the
