@@ -25,8 +25,8 @@ type fakeReviews struct {
 	lastQuery review.ItemQuery
 	// inboxQueries are the filters of every Inbox call (the navigation's count among them).
 	inboxQueries []review.ItemQuery
-	created   *review.CampaignInput
-	export    *review.Export
+	created      *review.CampaignInput
+	export       *review.Export
 	// stubs are the methods that answer as the contract's stubs do ("not built yet").
 	stubs map[string]bool
 }
@@ -314,7 +314,7 @@ func reviewFixture() *fakeReviews {
 	camp := &review.Campaign{ID: "cmp-q1", Name: "Quarterly review: production access", State: review.CampaignActive,
 		Scope: review.Scope{Accounts: []string{"333333333333"}}, Reviewers: review.Reviewers{People: []string{"dave@example.com"}, Fallback: []string{"carol@example.com"}},
 		Due: due, Undecided: "keep", CreatedBy: "aud@example.com", CreatedAt: *t(-48), StartedAt: t(-47),
-		Progress: review.Progress{Total: 6, Pending: 2, Kept: 1, RevocationPending: 1, Remediated: 1, TaskOpen: 1, AccessGone: 1},
+		Progress:   review.Progress{Total: 6, Pending: 2, Kept: 1, RevocationPending: 1, Remediated: 1, TaskOpen: 1, AccessGone: 1},
 		ByReviewer: []review.ReviewerProgress{{Reviewer: "dave@example.com", Total: 5, Decided: 4, Pending: 1}, {Reviewer: "carol@example.com", Total: 1, Decided: 0, Pending: 1}}}
 	draft := &review.Campaign{ID: "cmp-draft", Name: "Staging admins", State: review.CampaignDraft, Scope: review.Scope{AdminOnly: true},
 		Due: due.Add(24 * time.Hour), Undecided: "escalate", CreatedBy: "ada@example.com", CreatedAt: *t(-1)}
