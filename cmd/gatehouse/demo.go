@@ -38,9 +38,9 @@ type demoPerson struct {
 // preset), so each sees their own access.
 var demoPeople = []demoPerson{
 	{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen", Roles: []string{"admin"}, About: "admin: connections, settings, Sync now; platform administrator in AWS"},
-	{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor", Roles: []string{"auditor"}, About: "auditor: reads everything, the audit log"},
+	{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor", Roles: []string{"auditor"}, About: "auditor: reads everything, the audit log; runs the access review (Campaigns)"},
 	{ID: "bob", Email: "bob@example.com", Name: "Bob Martinez", Roles: []string{}, About: "developer, on call: requests access (the story above is his request)"},
-	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{"approver"}, About: "team lead: approves requests (Approvals)"},
+	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{"approver"}, About: "team lead: approves requests (Approvals); reviews production access (Reviews)"},
 }
 
 func newDemoCommand() *cobra.Command {
@@ -68,7 +68,9 @@ It applies the demo's just-in-time access rules (cmd/gatehouse/demo_rules.yaml: 
 down to one minute), runs the first sync, makes one request as Bob (Billing on the management
 account for two minutes), approves it as Dave and tells its story on stderr as it happens:
 requested, approved, provisioned in N s, expires at T, and later when AWS confirmed the
-revoke. Then it prints on stdout the simulator's line (the same as gatehouse
+revoke. Carol (the auditor) then starts an access review, "Quarterly review: production
+access", over the prod account: Dave reviews it, Alice is the fallback for Dave's own access,
+and the items wait in their inboxes (Reviews). Then it prints on stdout the simulator's line (the same as gatehouse
 sim prints: endpoint and credentials, so scripts can check AWS state) and a second line,
 {"url": ..., "people": [{"email", "name", "roles"}], "story_request": ...}, and on stderr where to go and who to
 sign in as. Ctrl-C stops everything; a temporary data directory is removed.`,
@@ -195,6 +197,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 	}
 	storyID, err := demoStory(ctx, srv, stderr, url)
 	if err != nil {
+		return err
+	}
+	if _, err := demoReview(ctx, srv, stderr, url); err != nil {
 		return err
 	}
 

@@ -96,6 +96,10 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "Press Ctrl-C to stop.") && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
+	review := "Review: carol@example.com started \"" + demoCampaignName + "\" over prod: "
+	if !strings.Contains(stderr.String(), review) || !strings.Contains(stderr.String(), "waiting for dave@example.com") {
+		t.Errorf("stderr lacks the review's line %q:\n%s", review, stderr.String())
+	}
 	story := "Story: bob@example.com requested Billing on management (" + info.ManagementAccountID + ") for 2m0s · approved by dave@example.com · provisioned in AWS in "
 	for _, want := range []string{"sign in (the demo sign-in page asks no password) as:", "alice@example.com", "Press Ctrl-C to stop.", story, "/requests/" + demo.StoryRequest + ")"} {
 		if !strings.Contains(stderr.String(), want) {
@@ -156,9 +160,25 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	}
 
 	// Dave approves under the demo's policies: /api/v1/me says so.
-	getJSON(t, demoSignIn(t, demo.URL, "dave"), demo.URL+"/api/v1/me", &me)
+	daveClient := demoSignIn(t, demo.URL, "dave")
+	getJSON(t, daveClient, demo.URL+"/api/v1/me", &me)
 	if me.Email != "dave@example.com" || !slices.Equal(me.Roles, []string{"approver"}) {
 		t.Fatalf("/api/v1/me of dave = %+v", me)
+	}
+
+	// Carol's campaign waits in Dave's inbox: Bob's production access among the items, and
+	// not Dave's own (that is Alice's, the fallback).
+	inbox := getPage(t, daveClient, demo.URL+"/reviews")
+	for _, want := range []string{demoCampaignName, "bob@example.com", "ReadOnly on prod", ">Keep</button>", ">Revoke</button>", `id="nav-reviews"`} {
+		if !strings.Contains(inbox, want) {
+			t.Fatalf("Dave's inbox lacks %q:\n%s", want, inbox)
+		}
+	}
+	if strings.Contains(inbox, `value="`+"dave@example.com") || strings.Contains(inbox, "<strong>dave@example.com</strong>") {
+		t.Fatalf("Dave's inbox offers him his own access:\n%s", inbox)
+	}
+	if !strings.Contains(getPage(t, c, demo.URL+"/reviews"), "<strong>dave@example.com</strong>") {
+		t.Fatal("Alice's inbox lacks Dave's own access (she is the campaign's fallback)")
 	}
 
 	// The story's request is active: Bob sees it with its lease, and AWS has the assignment.
@@ -245,6 +265,21 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// getPage GETs a page of the web UI with the client's session and returns its HTML.
+func getPage(t *testing.T, c *http.Client, u string) string {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
+	}
+	return string(body)
 }
 
 func getJSON(t *testing.T, c *http.Client, u string, v any) {
