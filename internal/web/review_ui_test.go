@@ -1,0 +1,261 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/awssim"
+	"github.com/gatehouse/gatehouse/internal/jobs"
+	"github.com/gatehouse/gatehouse/internal/oidcdemo"
+	"github.com/gatehouse/gatehouse/internal/review"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// TestUIReviews drives an access review in Chromium against a real server, the simulator's
+// demo organization and a real OpenID provider: Carol (auditor) creates a campaign over the
+// prod account in the dashboard's form, reviewed by Dave with Alice as fallback, and starts
+// it; Dave signs in, finds the count in the navigation and exactly his items in his inbox
+// (never his own access, which went to Alice, and which the service refuses him), revokes
+// Bob's ReadOnly on prod with a reason (the plan says what the revoke changes) and keeps
+// Bob's Developer on prod; Carol's campaign page shows the two states and the progress, per
+// reviewer too. With GATEHOUSE_SCREENSHOTS=dir it writes the inbox, campaign and dashboard
+// screenshots of docs/reviews.md.
+func TestUIReviews(t *testing.T) {
+	b := web.NewBrowser(t)
+	if testing.Short() {
+		t.Skip("the UI test runs a sync; skipped with -short")
+	}
+	world, err := awssim.Preset("demo", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := awssim.New(world, awssim.DefaultOptions())
+	simURL, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	info := sim.Info()
+	idp, err := oidcdemo.Start("127.0.0.1:0", []oidcdemo.Person{
+		{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen"},
+		{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor"},
+		{ID: "dave", Email: "dave@example.com", Name: "Dave Kim"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idp.Close()
+	cfg, err := server.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
+	cfg.Admins = []string{"alice@example.com"}
+	cfg.Auditors = []string{"carol@example.com"}
+	cfg.Connections = []server.Connection{{
+		ID: "demo", Name: "Demo organization", Region: info.Region, EndpointURL: simURL,
+		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
+		RoleARN: info.RoleARN, ExternalID: info.ExternalID, Orgs: true, MemberRoleName: info.MemberRoleName,
+		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
+		SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
+		Schedule: 24 * time.Hour,
+	}}
+	srv, err := server.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	idp.RegisterRedirect(base + "/auth/callback")
+	ctx := context.Background()
+
+	// The inventory: one sync of the demo organization (the sync pages have their own test).
+	sync, err := srv.App.Syncs.StartSync(ctx, nil, "demo")
+	if errors.Is(err, jobs.ErrSyncRunning) {
+		sync, err = srv.App.Store.LatestSync(ctx, "demo")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !sync.Final(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync is still %s after 2 minutes", sync.State)
+		}
+		if sync, err = srv.App.Store.GetSync(ctx, sync.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prodID string
+	for id, a := range world.Accounts {
+		if a.Name == "prod" {
+			prodID = id
+		}
+	}
+
+	signIn := func(who, name string) {
+		t.Helper()
+		b.Open(base + "/login")
+		b.ClickAndWait("#signin-" + who)
+		b.WaitText(".user-name", name, 10*time.Second)
+	}
+	signOut := func() {
+		t.Helper()
+		b.ClickAndWait(`form[action="/logout"] button`)
+	}
+	yes := func() { b.Eval(`(() => { window.confirm = () => true; return true })()`) }
+
+	// Carol creates the campaign in the dashboard's form and starts it.
+	signIn("carol", "Carol Okafor")
+	b.Open(base + "/campaigns")
+	b.WaitVisible("#new-campaign")
+	b.Type("#c-name", "Quarterly review: production access")
+	b.Eval(`(() => { for (const o of document.querySelectorAll('#c-accounts option')) { o.selected = o.value === '` + prodID + `' } return true })()`)
+	b.Type("#c-people", "dave@example.com")
+	b.Type("#c-fallback", "alice@example.com")
+	b.ClickAndWait("#create-campaign")
+	b.WaitText("#flash", "Campaign created as a draft", 5*time.Second)
+	campURL := strings.TrimSuffix(b.Location(), "?done=created")
+	campID := campURL[strings.LastIndex(campURL, "/")+1:]
+	if got := b.Text("#campaign-scope"); got != "accounts "+prodID {
+		t.Fatalf("the campaign's scope reads %q", got)
+	}
+	if got := b.Text("#campaign-reviewers"); got != "dave@example.com · fallback alice@example.com" {
+		t.Fatalf("the campaign's reviewers read %q", got)
+	}
+	yes()
+	b.ClickAndWait("#start-campaign")
+	b.WaitText("#flash", "Started: the items are frozen", 10*time.Second)
+
+	// What the service says Dave and Alice have to decide (the page must show exactly that).
+	carol := &auth.Caller{Email: "carol@example.com", Roles: []string{auth.RoleAuditor}}
+	all, _, err := srv.App.Reviews.Items(ctx, carol, campID, review.ItemQuery{Page: store.Page{Size: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var daves, own []string
+	var bobRead, bobDev *review.Item
+	for i, it := range all {
+		if it.AccountID != prodID {
+			t.Errorf("item %s (%s of %s) is outside the campaign's account", it.ID, it.EntitlementName, it.Identity)
+		}
+		if it.Identity == "dave@example.com" {
+			own = append(own, it.ID)
+			if slices.Contains(it.Reviewers, "dave@example.com") {
+				t.Errorf("Dave reviews his own access: item %s %s", it.ID, it.EntitlementName)
+			}
+			continue
+		}
+		if slices.Contains(it.Reviewers, "dave@example.com") {
+			daves = append(daves, it.ID)
+		}
+		if it.Identity == "bob@example.com" && it.EntitlementName == "ReadOnly on prod" {
+			bobRead = &all[i]
+		}
+		if it.Identity == "bob@example.com" && it.EntitlementName == "Developer on prod" {
+			bobDev = &all[i]
+		}
+	}
+	if len(daves) == 0 || len(own) == 0 || bobRead == nil || bobDev == nil {
+		t.Fatalf("the campaign over prod lacks Dave's items (%d), his own access (%d), or Bob's ReadOnly and Developer on prod: %+v", len(daves), len(own), all)
+	}
+	b.Open(campURL)
+	b.WaitText("#campaign-progress", "0 of "+itoa(len(all))+" decided", 5*time.Second)
+	signOut()
+
+	// Dave: the navigation counts his items, the inbox lists exactly them.
+	signIn("dave", "Dave Kim")
+	nav := b.WaitText("#nav-reviews", "Reviews", 5*time.Second)
+	if nav != "Reviews"+itoa(len(daves)) && nav != "Reviews "+itoa(len(daves)) {
+		t.Fatalf("the navigation reads %q, want Reviews with %d", nav, len(daves))
+	}
+	if b.Count("#nav-campaigns") != 0 {
+		t.Fatal("a reviewer is offered the campaign dashboard")
+	}
+	b.ClickAndWait("#nav-reviews")
+	b.WaitVisible("#inbox-table")
+	shown := b.Eval(`[...document.querySelectorAll('#inbox-table tr.item-row')].map(r => r.id.slice(5)).sort().join(' ')`).(string)
+	slices.Sort(daves)
+	if shown != strings.Join(daves, " ") {
+		t.Fatalf("Dave's inbox shows items\n%s\nwant exactly\n%s", shown, strings.Join(daves, " "))
+	}
+	row := b.Text("#item-" + bobRead.ID)
+	for _, want := range []string{"bob@example.com", "ReadOnly on prod", "via", "Developers", "Last used", "MFA", "Active", bobRead.Plan} {
+		if !strings.Contains(row, want) {
+			t.Fatalf("Bob's ReadOnly row lacks %q:\n%s", want, row)
+		}
+	}
+	if bobRead.Plan == "" || !strings.Contains(bobRead.Plan, "Developers") {
+		t.Fatalf("the plan of a revoke through the group Developers does not say so: %q", bobRead.Plan)
+	}
+	b.Screenshot("reviews-inbox")
+
+	// His own access is not his to decide: the service refuses it, saying who decides.
+	status := b.Eval(`fetch('/campaigns/` + campID + `/items/` + own[0] + `/decide', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'decision=keep&reason=mine'}).then(r => r.text().then(t => r.status + ' ' + t))`)
+	if s, _ := status.(string); !strings.HasPrefix(s, "403 ") || !strings.Contains(s, "This is your own access: it goes to alice@example.com") {
+		t.Fatalf("Dave deciding his own access got %.300q", status)
+	}
+	b.Allow("403 (Forbidden)")
+
+	// Revoke Bob's ReadOnly with a reason, keep his Developer access with one.
+	b.Type("#decide-"+bobRead.ID+` input[name="reason"]`, "Moved to payments; no longer reads prod")
+	yes()
+	b.ClickAndWait("#decide-" + bobRead.ID + " button.revoke")
+	b.WaitText("#flash", "Revoked", 5*time.Second)
+	b.Type("#decide-"+bobDev.ID+` input[name="reason"]`, "On call this quarter")
+	b.ClickAndWait("#decide-" + bobDev.ID + " button.keep")
+	b.WaitText("#flash", "Kept.", 5*time.Second)
+	if b.Count("#item-"+bobRead.ID)+b.Count("#item-"+bobDev.ID) != 0 {
+		t.Fatal("decided items are still in the inbox")
+	}
+	b.WaitText("#nav-reviews", itoa(len(daves)-2), 5*time.Second)
+	signOut()
+
+	// Carol's campaign page: the two states, who decided with which reason, the progress.
+	signIn("carol", "Carol Okafor")
+	b.Open(campURL)
+	got := b.WaitText("#item-"+bobRead.ID, "revoke", 5*time.Second)
+	if !strings.Contains(got, "revocation pending") && !strings.Contains(got, "remediated") {
+		t.Fatalf("Bob's revoked ReadOnly reads %q", got)
+	}
+	if !strings.Contains(got, "Moved to payments; no longer reads prod") || !strings.Contains(got, "dave@example.com") {
+		t.Fatalf("Bob's revoked ReadOnly lacks the reason or the reviewer: %q", got)
+	}
+	got = b.Text("#item-" + bobDev.ID)
+	if !strings.Contains(got, "kept") || !strings.Contains(got, "On call this quarter") {
+		t.Fatalf("Bob's kept Developer reads %q", got)
+	}
+	b.WaitText("#campaign-progress", "2 of "+itoa(len(all))+" decided", 5*time.Second)
+	if got := b.Text("#reviewers-table"); !strings.Contains(got, "dave@example.com 2 / "+itoa(len(daves))) {
+		t.Fatalf("the progress per reviewer reads %q", got)
+	}
+	b.Screenshot("reviews-campaign")
+	// Bob's revoked item's page: its history.
+	b.Open(campURL + "/items/" + bobRead.ID)
+	b.WaitText("#item-history", "dave@example.com", 5*time.Second)
+	b.Open(base + "/campaigns")
+	b.WaitText("#campaign-"+campID, "2 of "+itoa(len(all))+" decided", 5*time.Second)
+	b.Screenshot("reviews-campaigns")
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}
