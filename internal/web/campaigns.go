@@ -36,6 +36,7 @@ func init() {
 	funcs["reviewersSummary"] = reviewersSummary
 	funcs["campaignStateOptions"] = func() []option { return campaignStates }
 	funcs["roundTo5"] = func(n int) int { return min(max(n, 0), 100) / 5 * 5 }
+	funcs["day"] = func(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
 	funcs["overdue"] = func(t time.Time) bool { return !t.IsZero() && t.Before(now()) }
 }
 
