@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/awssim"
 	"github.com/gatehouse/gatehouse/internal/jobs"
@@ -202,11 +204,11 @@ func TestUIReviews(t *testing.T) {
 	b.Screenshot("reviews-inbox")
 
 	// His own access is not his to decide: the service refuses it, saying who decides.
-	status := b.Eval(`fetch('/campaigns/` + campID + `/items/` + own[0] + `/decide', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'decision=keep&reason=mine'}).then(r => r.text().then(t => r.status + ' ' + t))`)
-	if s, _ := status.(string); !strings.HasPrefix(s, "403 ") || !strings.Contains(s, "This is your own access: it goes to alice@example.com") {
-		t.Fatalf("Dave deciding his own access got %.300q", status)
-	}
 	b.Allow("403 (Forbidden)")
+	status, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`fetch('/campaigns/`+campID+`/items/`+own[0]+`/decide', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'decision=keep&reason=mine'}).then(r => r.text().then(t => r.status + ' ' + t))`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.HasPrefix(status, "403 ") || !strings.Contains(status, "This is your own access: it goes to alice@example.com") {
+		t.Fatalf("Dave deciding his own access got %.300q (%v)", status, err)
+	}
 
 	// Revoke Bob's ReadOnly with a reason, keep his Developer access with one.
 	b.Type("#decide-"+bobRead.ID+` input[name="reason"]`, "Moved to payments; no longer reads prod")
