@@ -201,6 +201,12 @@ func TestUIReviews(t *testing.T) {
 	if bobRead.Plan == "" || !strings.Contains(bobRead.Plan, "Developers") {
 		t.Fatalf("the plan of a revoke through the group Developers does not say so: %q", bobRead.Plan)
 	}
+	// The search narrows the inbox to Bob's items; the decisions below are made there.
+	b.Open(base + "/reviews?q=bob%40example.com")
+	b.WaitVisible("#inbox-table")
+	if rows := b.Eval(`[...document.querySelectorAll('#inbox-table tr.item-row strong')].map(s => s.textContent).join(' ')`).(string); !strings.Contains(rows, "bob@example.com") || strings.Contains(rows, "frank@example.com") {
+		t.Fatalf("the inbox searched for bob@example.com shows %q", rows)
+	}
 	b.Screenshot("reviews-inbox")
 
 	// His own access is not his to decide: the service refuses it, saying who decides.
