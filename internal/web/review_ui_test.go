@@ -83,22 +83,29 @@ func TestUIReviews(t *testing.T) {
 	idp.RegisterRedirect(base + "/auth/callback")
 	ctx := context.Background()
 
-	// The inventory: one sync of the demo organization (the sync pages have their own test).
-	sync, err := srv.App.Syncs.StartSync(ctx, nil, "demo")
-	if errors.Is(err, jobs.ErrSyncRunning) {
-		sync, err = srv.App.Store.LatestSync(ctx, "demo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(2 * time.Minute); !sync.Final(); time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the sync is still %s after 2 minutes", sync.State)
+	// The inventory: a sync of the demo organization (the sync pages have their own test).
+	syncOnce := func() {
+		t.Helper()
+		sync, err := srv.App.Syncs.StartSync(ctx, nil, "demo")
+		if errors.Is(err, jobs.ErrSyncRunning) {
+			sync, err = srv.App.Store.LatestSync(ctx, "demo")
 		}
-		if sync, err = srv.App.Store.GetSync(ctx, sync.ID); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
+		for deadline := time.Now().Add(2 * time.Minute); !sync.Final(); time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync is still %s after 2 minutes", sync.State)
+			}
+			if sync, err = srv.App.Store.GetSync(ctx, sync.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sync.State == store.SyncFailed {
+			t.Fatalf("sync %s failed: %s", sync.ID, sync.Error)
+		}
 	}
+	syncOnce()
 	var prodID string
 	for id, a := range world.Accounts {
 		if a.Name == "prod" {
@@ -234,7 +241,7 @@ func TestUIReviews(t *testing.T) {
 	signIn("carol", "Carol Okafor")
 	b.Open(campURL)
 	got := b.WaitText("#item-"+bobRead.ID, "revoke", 5*time.Second)
-	if !strings.Contains(got, "revocation pending") && !strings.Contains(got, "remediated") {
+	if !strings.Contains(got, "revocation pending") {
 		t.Fatalf("Bob's revoked ReadOnly reads %q", got)
 	}
 	if !strings.Contains(got, "Moved to payments; no longer reads prod") || !strings.Contains(got, "dave@example.com") {
@@ -248,10 +255,65 @@ func TestUIReviews(t *testing.T) {
 	if got := b.Text("#reviewers-table"); !strings.Contains(got, "dave@example.com 2 / "+itoa(len(daves))) {
 		t.Fatalf("the progress per reviewer reads %q", got)
 	}
+
+	// The revoke removes Bob from Developers in AWS (the simulator) and nothing else; the
+	// next sync no longer shows the access and the item turns remediated.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		it, err := srv.App.Reviews.Item(ctx, carol, campID, bobRead.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Remediation != nil && it.Remediation.State == review.RemediationDone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoke's remediation is still %+v after a minute", it.Remediation)
+		}
+	}
+	inGroup := func(user, group string) bool {
+		found := false
+		sim.Do(func(w *awssim.World) {
+			var uid, gid string
+			for _, u := range w.SSO.Users {
+				if u.UserName == user {
+					uid = u.ID
+				}
+			}
+			for _, g := range w.SSO.Groups {
+				if g.DisplayName == group {
+					gid = g.ID
+				}
+			}
+			for _, m := range w.SSO.Memberships {
+				found = found || (m.GroupID == gid && m.UserID == uid)
+			}
+		})
+		return found
+	}
+	if inGroup("bob", "Developers") {
+		t.Fatal("the revoke is done but Bob is still in Developers in the simulator")
+	}
+	if !inGroup("bob", "OnCall") || !inGroup("frank", "Developers") || !inGroup("dave", "Developers") {
+		t.Fatal("the revoke removed more than Bob's membership of Developers")
+	}
 	b.Screenshot("reviews-campaign")
-	// Bob's revoked item's page: its history.
+	syncOnce()
+	b.Open(campURL)
+	got = b.WaitText("#item-"+bobRead.ID, "remediated", 10*time.Second)
+	if !strings.Contains(got, "Moved to payments; no longer reads prod") {
+		t.Fatalf("Bob's remediated ReadOnly reads %q", got)
+	}
+	if got := b.Text("#item-" + bobDev.ID); !strings.Contains(got, "kept") {
+		t.Fatalf("Bob's kept Developer reads %q after the sync", got)
+	}
+	b.WaitText("#campaign-progress", "1 remediated", 5*time.Second)
+	// Bob's revoked item's page: its history, from the decision to the verification.
 	b.Open(campURL + "/items/" + bobRead.ID)
-	b.WaitText("#item-history", "dave@example.com", 5*time.Second)
+	hist := b.WaitText("#item-history", "dave@example.com", 5*time.Second)
+	if !strings.Contains(hist, "verified") {
+		t.Fatalf("the history of Bob's revoked item lacks its verification:\n%s", hist)
+	}
+	b.Screenshot("reviews-item")
 	b.Open(base + "/campaigns")
 	b.WaitText("#campaign-"+campID, "2 of "+itoa(len(all))+" decided", 5*time.Second)
 	b.Screenshot("reviews-campaigns")
