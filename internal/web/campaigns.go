@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/review"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -397,7 +399,22 @@ type campaignData struct {
 	Vias      []option
 	Decisions []option
 	Self      string
+	// Compare is the campaign compared with the previous one of the same scope (nil when
+	// there is none); CompareErr says why the comparison could not be read.
+	Compare    *comparisonView
+	CompareErr string
 }
+
+// comparisonView is a comparison with the previous campaign, each list cut to
+// compareRows items.
+type comparisonView struct {
+	Previous               string
+	New, Kept, Returned    []itemView
+	NNew, NKept, NReturned int
+}
+
+// compareRows bounds each list of the comparison shown on a campaign's page.
+const compareRows = 20
 
 // campaignPage shows a campaign with its items (filtered), progress and actions.
 func (h *handlers) campaignPage(w http.ResponseWriter, r *http.Request) {
@@ -438,6 +455,22 @@ func (h *handlers) renderCampaign(w http.ResponseWriter, r *http.Request, svc re
 		}
 		if next != "" {
 			d.More = withQuery(self+"?"+f.Values().Encode(), "page_token", next)
+		}
+	}
+	if camp.Previous != "" && c.CanAudit() {
+		cmp, err := svc.Compare(r.Context(), c, camp.ID)
+		if err != nil {
+			// The rest of the page stands; the comparison's card says what went wrong.
+			if review.CodeOf(err) == 0 && !notBuilt(err) {
+				h.log.Warn("compare with the previous campaign", zap.String("campaign", camp.ID), zap.Error(err))
+			}
+			d.CompareErr = sentence(err.Error())
+		} else {
+			cut := func(list []review.Item) []itemView {
+				return viewItems(list[:min(len(list), compareRows)], c, nil)
+			}
+			d.Compare = &comparisonView{Previous: cmp.Previous, New: cut(cmp.New), Kept: cut(cmp.Kept), Returned: cut(cmp.Returned),
+				NNew: len(cmp.New), NKept: len(cmp.Kept), NReturned: len(cmp.Returned)}
 		}
 	}
 	h.render(w, r, http.StatusOK, "campaign", page{Title: camp.Name, Section: reviewSection(c), Data: d})

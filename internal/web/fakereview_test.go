@@ -27,6 +27,7 @@ type fakeReviews struct {
 	inboxQueries []review.ItemQuery
 	created      *review.CampaignInput
 	export       *review.Export
+	compare      *review.Comparison
 	// stubs are the methods that answer as the contract's stubs do ("not built yet").
 	stubs map[string]bool
 }
@@ -289,6 +290,18 @@ func (f *fakeReviews) Export(_ context.Context, c *auth.Caller, campaignID, form
 		return nil, review.Errorf(review.CodeConflict, "nothing to export")
 	}
 	return f.export, nil
+}
+
+func (f *fakeReviews) Compare(_ context.Context, c *auth.Caller, campaignID string) (*review.Comparison, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stub("Compare") {
+		return nil, errFakeNotBuilt
+	}
+	if f.compare == nil {
+		return nil, review.Errorf(review.CodeNotFound, "campaign %s has no previous campaign", campaignID)
+	}
+	return f.compare, nil
 }
 
 func (f *fakeReviews) CompleteTask(_ context.Context, c *auth.Caller, campaignID, itemID, note string) (*review.Item, error) {

@@ -38,6 +38,7 @@ type reviewAPI interface {
 	Delegate(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*review.Item, error)
 	Reassign(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*review.Item, error)
 	Export(ctx context.Context, c *auth.Caller, campaignID, format string) (*review.Export, error)
+	Compare(ctx context.Context, c *auth.Caller, campaignID string) (*review.Comparison, error)
 	CompleteTask(ctx context.Context, c *auth.Caller, campaignID, itemID, note string) (*review.Item, error)
 }
 

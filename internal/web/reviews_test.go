@@ -345,3 +345,38 @@ func TestCampaignExportAndMissingParts(t *testing.T) {
 	}
 	mustContain(t, text(res.Body), "Access reviews are not available")
 }
+
+// A campaign with a previous one of the same scope shows what changed since: new access,
+// access kept then and still here, access revoked then and back; a comparison the service
+// cannot give is said, and the rest of the page stands.
+func TestCampaignComparison(t *testing.T) {
+	u := newTestUI(t)
+	fake := reviewFixture()
+	fake.camps[0].Previous = "cmp-q0"
+	u.withReviews(fake)
+	it := func(id string) review.Item {
+		for _, x := range fake.items {
+			if x.ID == id {
+				return *x
+			}
+		}
+		t.Fatalf("no item %s", id)
+		return review.Item{}
+	}
+	fake.compare = &review.Comparison{Previous: "cmp-q0", New: []review.Item{it("it-erin")}, Kept: []review.Item{it("it-bobread"), it("it-kept")}, Returned: []review.Item{it("it-frank")}}
+	res := u.get(auditor, "/campaigns/cmp-q1")
+	mustContain(t, text(res.Body), "Since the previous campaign", "New access since (1) erin@example.com Developer on prod",
+		"Kept then, still here (2) bob@example.com ReadOnly on prod via group Developers carol@example.com SecurityAudit on prod",
+		"Revoked then, back again (1) frank@example.com ReadOnly on prod", "Items")
+	if !strings.Contains(res.Body, `href="/campaigns/cmp-q0"`) {
+		t.Fatal("no link to the previous campaign")
+	}
+	// Reviewers do not get the comparison (it covers every item).
+	mustNotContain(t, text(u.get(dave, "/campaigns/cmp-q1").Body), "Since the previous campaign")
+	fake.stubs["Compare"] = true
+	res = u.get(auditor, "/campaigns/cmp-q1")
+	if res.Status != 200 {
+		t.Fatalf("campaign without a comparison: %d", res.Status)
+	}
+	mustContain(t, text(res.Body), "Progress", "The comparison with the previous campaign could not be read Review: not built yet.", "Items")
+}
