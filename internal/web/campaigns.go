@@ -465,6 +465,9 @@ func (h *handlers) renderCampaign(w http.ResponseWriter, r *http.Request, svc re
 				h.log.Warn("compare with the previous campaign", zap.String("campaign", camp.ID), zap.Error(err))
 			}
 			d.CompareErr = sentence(err.Error())
+			if notBuilt(err) {
+				d.CompareErr = "This build of Gatehouse does not compare campaigns yet (the service answered: " + err.Error() + ")."
+			}
 		} else {
 			cut := func(list []review.Item) []itemView {
 				return viewItems(list[:min(len(list), compareRows)], c, nil)

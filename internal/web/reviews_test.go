@@ -378,5 +378,5 @@ func TestCampaignComparison(t *testing.T) {
 	if res.Status != 200 {
 		t.Fatalf("campaign without a comparison: %d", res.Status)
 	}
-	mustContain(t, text(res.Body), "Progress", "The comparison with the previous campaign could not be read Review: not built yet.", "Items")
+	mustContain(t, text(res.Body), "Progress", "The comparison with the previous campaign could not be read This build of Gatehouse does not compare campaigns yet (the service answered: review: not built yet).", "Items")
 }
