@@ -73,14 +73,3 @@ func (s *Service) Delegate(ctx context.Context, c *auth.Caller, campaignID, item
 func (s *Service) Reassign(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*Item, error) {
 	return nil, errNotBuilt
 }
-
-// Export renders a campaign as csv, json or html, records the export and its SHA-256 in the
-// audit log (admins and auditors). export.go
-func (s *Service) Export(ctx context.Context, c *auth.Caller, campaignID, format string) (*Export, error) {
-	return nil, errNotBuilt
-}
-
-// Compare compares a campaign with the previous campaign of the same scope. compare.go
-func (s *Service) Compare(ctx context.Context, c *auth.Caller, campaignID string) (*Comparison, error) {
-	return nil, errNotBuilt
-}
