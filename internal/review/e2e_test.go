@@ -325,7 +325,7 @@ func TestRevokesRemovedInAWSVerifiedBySyncAndExported(t *testing.T) {
 			}
 		}
 		after := e.access()
-		removed, added := diff(before, after)
+		removed, added := accessDiff(before, after)
 		wantRemoved := []string{
 			"assignment " + e2eProd + " Developer to user erin",
 			"iam member carol in " + e2eProd + "/oncall",
@@ -425,8 +425,8 @@ func TestRevokesRemovedInAWSVerifiedBySyncAndExported(t *testing.T) {
 	})
 }
 
-// diff is what before has and after not (removed), and the other way round (added).
-func diff(before, after []string) (removed, added []string) {
+// accessDiff is what before has and after not (removed), and the other way round (added).
+func accessDiff(before, after []string) (removed, added []string) {
 	for _, b := range before {
 		if !slices.Contains(after, b) {
 			removed = append(removed, b)
