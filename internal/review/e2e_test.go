@@ -78,7 +78,7 @@ func newE2E(t *testing.T, st *store.Store, provision awsfetch.Config) *e2eEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	e := &e2eEnv{t: t, st: st, sim: sim, dir: t.TempDir(), ids: map[string]string{}, syncAt: time.Now().UTC().Add(-time.Hour)}
+	e := &e2eEnv{t: t, st: st, sim: sim, dir: t.TempDir(), ids: map[string]string{}}
 	sim.Do(func(w *awssim.World) {
 		e.cfg = awsfetch.Config{Region: w.Region, EndpointURL: url, RoleARN: w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
 			Credentials: credentials.NewStaticCredentialsProvider(w.Connector.AccessKeyID, w.Connector.SecretAccessKey, ""),
@@ -167,7 +167,8 @@ func (e *e2eEnv) sync() string {
 	for _, s := range res.Fetch.Skipped {
 		skipped = append(skipped, ingest.SkippedAccount{AccountID: s.ID, Reason: s.Reason, Fix: "fix the member role"})
 	}
-	e.syncAt = e.syncAt.Add(time.Minute)
+	// The sync read AWS now; ingestion refuses a sync older than the last one.
+	e.syncAt = max(time.Now().UTC(), e.syncAt.Add(time.Millisecond))
 	if _, err := ingest.Apply(ctx, e.st, ingest.Input{ConnectionID: e2eConn, SyncID: id, C1ZPath: path, At: e.syncAt, Skipped: skipped}); err != nil {
 		e.t.Fatalf("ingest %s: %v", id, err)
 	}
