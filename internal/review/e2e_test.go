@@ -168,7 +168,11 @@ func (e *e2eEnv) sync() string {
 		skipped = append(skipped, ingest.SkippedAccount{AccountID: s.ID, Reason: s.Reason, Fix: "fix the member role"})
 	}
 	// The sync read AWS now; ingestion refuses a sync older than the last one.
-	e.syncAt = max(time.Now().UTC(), e.syncAt.Add(time.Millisecond))
+	now := time.Now().UTC()
+	if !now.After(e.syncAt) {
+		now = e.syncAt.Add(time.Millisecond)
+	}
+	e.syncAt = now
 	if _, err := ingest.Apply(ctx, e.st, ingest.Input{ConnectionID: e2eConn, SyncID: id, C1ZPath: path, At: e.syncAt, Skipped: skipped}); err != nil {
 		e.t.Fatalf("ingest %s: %v", id, err)
 	}
