@@ -59,6 +59,33 @@ type e2eEnv struct {
 	syncs  int
 	syncAt time.Time
 	ids    map[string]string // "sso:alice", "group:Admins", "ps:Developer" (id), "psarn:Developer"
+	leases *jit.Service
+	events *reviewEvents
+}
+
+// reviewEvents records the review notifications.
+type reviewEvents struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (n *reviewEvents) NotifyReviewTx(_ context.Context, _ *store.Tx, ev Event) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.evs = append(n.evs, ev)
+	return nil
+}
+
+func (n *reviewEvents) of(kind string) []Event {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []Event
+	for _, e := range n.evs {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // newE2E starts the simulator of the review organization with opts, syncs and ingests it
@@ -115,11 +142,12 @@ func newE2E(t *testing.T, st *store.Store, provision awsfetch.Config) *e2eEnv {
 		t.Fatal(err)
 	}
 	e.sync()
-	svc, err := New(Config{Store: st, Provisioners: leases, Leases: leases, BaseURL: "https://gh.example.com"})
+	e.leases, e.events = leases, &reviewEvents{}
+	svc, err := New(Config{Store: st, Provisioners: leases, Leases: leases, Notifier: e.events, BaseURL: "https://gh.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := jobs.New(jobs.Config{Store: st, Connections: noConnections{}, Extensions: []jobs.Extension{svc.Extension()},
+	j, err := jobs.New(jobs.Config{Store: st, Connections: noConnections{}, Extensions: []jobs.Extension{svc.Extension(), leases.Extension()},
 		DataDir: t.TempDir(), RetryBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)
