@@ -376,3 +376,174 @@ func (s *Service) Roles(ctx context.Context, email string) ([]string, error) {
 	}
 	return []string{}, nil
 }
+
+// DecideBulk decides every item matching q that the caller may decide, in one
+// transaction: items they see but may not decide (not theirs now, their own access,
+// already decided, admin-level keep without a reason) are skipped, each with why. Admins
+// and auditors' filters match every item; other callers' the items they review.
+func (s *Service) DecideBulk(ctx context.Context, c *auth.Caller, campaignID string, q ItemQuery, in DecisionInput) (*BulkResult, error) {
+	in, err := cleanDecision(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	if _, err := s.campaign(ctx, c, campaignID); err != nil {
+		return nil, err
+	}
+	f := itemFilter(campaignID, q)
+	if !c.CanAudit() {
+		if q.Reviewer != "" && !strings.EqualFold(q.Reviewer, c.Email) {
+			return nil, Errorf(CodeForbidden, "only admins and auditors filter by another reviewer; leave reviewer out to decide yours")
+		}
+		f.Reviewer = c.Email
+	}
+	res := &BulkResult{}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		camp, err := s.activeCampaignTx(ctx, tx, campaignID)
+		if err != nil {
+			return err
+		}
+		var rows []store.ReviewItem
+		p := store.Page{Size: store.MaxPageSize}
+		for {
+			page, next, err := tx.ListReviewItems(ctx, f, p)
+			if err != nil {
+				return pageErr(err)
+			}
+			rows = append(rows, page...)
+			if next == "" {
+				break
+			}
+			p.Token = next
+		}
+		now := s.cfg.Now().UTC()
+		var decided []string
+		for i := range rows {
+			err := s.decideTx(ctx, tx, c, camp, &rows[i], in, now)
+			var refusal *Error
+			if errors.As(err, &refusal) {
+				res.Skipped = append(res.Skipped, BulkSkip{ItemID: rows[i].ID, Why: refusal.Detail})
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			decided = append(decided, rows[i].ID)
+		}
+		res.Decided = len(decided)
+		if len(decided) == 0 {
+			return nil
+		}
+		_, err = tx.AppendAudit(ctx, c.Email, "review.decide_bulk", "campaign:"+campaignID, map[string]any{
+			"decision": in.Decision, "reason": in.Reason, "filter": bulkFilter(q), "items": decided, "skipped": len(res.Skipped)}, c.RemoteAddr)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// bulkFilter is the filter of a bulk decision, for the audit log.
+func bulkFilter(q ItemQuery) map[string]any {
+	out := map[string]any{}
+	for k, v := range map[string]string{"q": q.Q, "state": string(q.State), "reviewer": q.Reviewer, "account_id": q.AccountID,
+		"via": q.Via, "decision": q.Decision, "identity": q.Identity, "resource_type": q.ResourceType} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	if q.AdminOnly {
+		out["admin_only"] = true
+	}
+	return out
+}
+
+// Delegate hands an item the caller reviews now to another person (never the item's
+// identity): the item then waits for them only; the caller still sees it.
+func (s *Service) Delegate(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*Item, error) {
+	return s.handOver(ctx, c, campaignID, itemID, to, reason, false)
+}
+
+// Reassign gives an item to another reviewer (admins and auditors), whoever it waits for.
+func (s *Service) Reassign(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*Item, error) {
+	if !c.CanAudit() {
+		return nil, Errorf(CodeForbidden, "only admins and auditors reassign items; delegate an item you review instead")
+	}
+	return s.handOver(ctx, c, campaignID, itemID, to, reason, true)
+}
+
+// handOver makes to the current reviewer of the item (a delegation by its reviewer, or a
+// reassignment by an admin or auditor).
+func (s *Service) handOver(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string, reassign bool) (*Item, error) {
+	to = strings.ToLower(strings.TrimSpace(to))
+	if !strings.Contains(to, "@") {
+		return nil, Errorf(CodeInvalid, "give the email of the person who reviews the item instead (to: %q is not an email)", to)
+	}
+	reason = strings.TrimSpace(reason)
+	kind, action := "delegated", "review.delegate"
+	if reassign {
+		kind, action = "reassigned", "review.reassign"
+	}
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.activeCampaignTx(ctx, tx, campaignID); err != nil {
+			return err
+		}
+		row, err := tx.ReviewItem(ctx, campaignID, itemID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "campaign %s has no item %s", campaignID, itemID)
+		}
+		if err != nil {
+			return err
+		}
+		if !reassign {
+			if err := s.mayDecide(ctx, tx, c, row); err != nil {
+				return err
+			}
+		} else if row.State != string(ItemPending) {
+			return Errorf(CodeConflict, "item %s is already decided (%s by %s): there is nothing to reassign", row.ID, row.Decision, row.DecidedBy)
+		}
+		if row.Identity != "" && to == row.Identity {
+			return Errorf(CodeInvalid, "%s cannot review their own access; choose someone else", to)
+		}
+		if to == strings.ToLower(c.Email) && !reassign {
+			return Errorf(CodeInvalid, "you already review item %s; delegate it to someone else", row.ID)
+		}
+		steps, err := itemSteps(row)
+		if err != nil {
+			return err
+		}
+		for len(steps) <= row.Step {
+			steps = append(steps, nil)
+		}
+		from := strings.Join(steps[row.Step], ", ")
+		steps[row.Step] = []string{to}
+		b, _ := json.Marshal(steps)
+		now := s.cfg.Now().UTC()
+		row.Steps, row.Reviewer, row.UpdatedAt = string(b), to, now
+		if err := tx.UpdateReviewItem(ctx, row); err != nil {
+			return err
+		}
+		if err := tx.SetCurrentReviewers(ctx, campaignID, itemID, row.Step, []string{to}); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("from %s to %s", firstNonEmpty(from, "nobody"), to)
+		if reason != "" {
+			detail += ": " + reason
+		}
+		by := strings.ToLower(c.Email)
+		if err := tx.AppendReviewItemEvent(ctx, &store.ReviewItemEvent{CampaignID: campaignID, ItemID: itemID, Kind: kind, Actor: by,
+			At: now, Detail: detail, Step: row.Step}); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, c.Email, action, "campaign:"+campaignID+"/item:"+itemID, map[string]any{
+			"from": from, "to": to, "reason": reason, "step": row.Step}, c.RemoteAddr)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Item(ctx, c, campaignID, itemID)
+}

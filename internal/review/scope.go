@@ -129,6 +129,13 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 		}
 	}
 	if len(fr.snapshots) == 0 {
+		if len(camp.Scope.Applications) > 0 && len(conns) > 0 {
+			return nil, Errorf(CodeInvalid, "no synced connection is the application %s; use \"aws\" (every AWS connection) or a connection's id",
+				strings.Join(camp.Scope.Applications, ", "))
+		}
+		if camp.ConnectionID != "" {
+			return nil, Errorf(CodeConflict, "connection %s has no inventory yet: sync it first, then start the campaign", camp.ConnectionID)
+		}
 		return nil, Errorf(CodeConflict, "there is no inventory to review yet: sync a connection first, then start the campaign")
 	}
 	// seq orders the items by account, entitlement, identity (then principal and path).

@@ -1,13 +1,11 @@
 package review
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -46,30 +44,9 @@ func New(cfg Config) (*Service, error) {
 // SetQueue gives the service the River client to insert its jobs with (jobs.Service).
 func (s *Service) SetQueue(q Queue) { s.queue = q }
 
-// errNotBuilt marks the contract's stubs; each names the file that replaces it.
-var errNotBuilt = errors.New("review: not built yet")
-
 // CampaignQuery filters campaigns.
 type CampaignQuery struct {
 	State CampaignState // "" for any
 	Q     string
 	Page  store.Page
-}
-
-// The methods below are the contract. Each stub is replaced by the file named.
-
-// DecideBulk decides every item matching q that the caller may decide. decisions.go
-func (s *Service) DecideBulk(ctx context.Context, c *auth.Caller, campaignID string, q ItemQuery, in DecisionInput) (*BulkResult, error) {
-	return nil, errNotBuilt
-}
-
-// Delegate hands an item the caller reviews to another person (never the item's identity).
-// decisions.go
-func (s *Service) Delegate(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*Item, error) {
-	return nil, errNotBuilt
-}
-
-// Reassign gives an item to another reviewer (admins and auditors). decisions.go
-func (s *Service) Reassign(ctx context.Context, c *auth.Caller, campaignID, itemID, to, reason string) (*Item, error) {
-	return nil, errNotBuilt
 }

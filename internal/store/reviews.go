@@ -41,23 +41,27 @@ type ReviewCampaign struct {
 	// RemindedAt when reviewers were last reminded.
 	DueHandledAt *time.Time
 	RemindedAt   *time.Time
-	UpdatedAt    time.Time
+	// EscalatedAt is when undecided items were escalated (the due date then moved once).
+	EscalatedAt *time.Time
+	UpdatedAt   time.Time
 }
 
 const reviewCampaignColumns = `id, name, description, state, scope, scope_key, reviewers, due_at, undecided, connection_id,
-	snapshot_syncs, previous_id, created_by, created_at, started_at, closed_at, closed_by, due_handled_at, reminded_at, updated_at`
+	snapshot_syncs, previous_id, created_by, created_at, started_at, closed_at, closed_by, due_handled_at, reminded_at, updated_at,
+	escalated_at`
 
 func scanReviewCampaign(r interface{ Scan(...any) error }) (*ReviewCampaign, error) {
 	var c ReviewCampaign
 	var due, created, updated int64
-	var started, closed, handled, reminded sql.NullInt64
+	var started, closed, handled, reminded, escalated sql.NullInt64
 	if err := r.Scan(&c.ID, &c.Name, &c.Description, &c.State, &c.Scope, &c.ScopeKey, &c.Reviewers, &due, &c.Undecided,
 		&c.ConnectionID, &c.SnapshotSyncs, &c.PreviousID, &c.CreatedBy, &created, &started, &closed, &c.ClosedBy,
-		&handled, &reminded, &updated); err != nil {
+		&handled, &reminded, &updated, &escalated); err != nil {
 		return nil, err
 	}
 	c.DueAt, c.CreatedAt, c.UpdatedAt = fromMS(due), fromMS(created), fromMS(updated)
 	c.StartedAt, c.ClosedAt, c.DueHandledAt, c.RemindedAt = msPtr(started), msPtr(closed), msPtr(handled), msPtr(reminded)
+	c.EscalatedAt = msPtr(escalated)
 	return &c, nil
 }
 
@@ -72,10 +76,10 @@ func (t *Tx) InsertReviewCampaign(ctx context.Context, c *ReviewCampaign) error 
 	if c.SnapshotSyncs == "" {
 		c.SnapshotSyncs = "{}"
 	}
-	_, err := t.q.exec(ctx, `INSERT INTO review_campaigns (`+reviewCampaignColumns+`) VALUES (`+placeholders(20)+`)`,
+	_, err := t.q.exec(ctx, `INSERT INTO review_campaigns (`+reviewCampaignColumns+`) VALUES (`+placeholders(21)+`)`,
 		c.ID, c.Name, c.Description, c.State, c.Scope, c.ScopeKey, c.Reviewers, ms(c.DueAt), c.Undecided, c.ConnectionID,
 		c.SnapshotSyncs, c.PreviousID, c.CreatedBy, ms(c.CreatedAt), msOrNil(c.StartedAt), msOrNil(c.ClosedAt), c.ClosedBy,
-		msOrNil(c.DueHandledAt), msOrNil(c.RemindedAt), ms(c.UpdatedAt))
+		msOrNil(c.DueHandledAt), msOrNil(c.RemindedAt), ms(c.UpdatedAt), msOrNil(c.EscalatedAt))
 	if err != nil {
 		return fmt.Errorf("insert review campaign %s: %w", c.ID, err)
 	}
@@ -87,10 +91,10 @@ func (t *Tx) InsertReviewCampaign(ctx context.Context, c *ReviewCampaign) error 
 func (t *Tx) UpdateReviewCampaign(ctx context.Context, c *ReviewCampaign) error {
 	n, err := t.q.exec(ctx, `UPDATE review_campaigns SET name = ?, description = ?, state = ?, scope = ?, scope_key = ?,
 		reviewers = ?, due_at = ?, undecided = ?, connection_id = ?, snapshot_syncs = ?, previous_id = ?, started_at = ?,
-		closed_at = ?, closed_by = ?, due_handled_at = ?, reminded_at = ?, updated_at = ? WHERE id = ?`,
+		closed_at = ?, closed_by = ?, due_handled_at = ?, reminded_at = ?, updated_at = ?, escalated_at = ? WHERE id = ?`,
 		c.Name, c.Description, c.State, c.Scope, c.ScopeKey, c.Reviewers, ms(c.DueAt), c.Undecided, c.ConnectionID,
 		c.SnapshotSyncs, c.PreviousID, msOrNil(c.StartedAt), msOrNil(c.ClosedAt), c.ClosedBy, msOrNil(c.DueHandledAt),
-		msOrNil(c.RemindedAt), ms(c.UpdatedAt), c.ID)
+		msOrNil(c.RemindedAt), ms(c.UpdatedAt), msOrNil(c.EscalatedAt), c.ID)
 	if err != nil {
 		return fmt.Errorf("update review campaign %s: %w", c.ID, err)
 	}
@@ -372,6 +376,8 @@ type ReviewItemFilter struct {
 	Q string
 	// IDs keeps these items only.
 	IDs []string
+	// WithoutEvent keeps the items whose history has no event of this kind.
+	WithoutEvent string
 }
 
 // ListReviewItems lists items, keyset paged.
@@ -428,6 +434,9 @@ func listReviewItems(ctx context.Context, qr querier, f ReviewItemFilter, p Page
 	}
 	if f.AccountID != "" {
 		add("i.account_id = ?", f.AccountID)
+	}
+	if f.WithoutEvent != "" {
+		add("NOT EXISTS (SELECT 1 FROM review_item_events ev WHERE ev.campaign_id = i.campaign_id AND ev.item_id = i.id AND ev.kind = ?)", f.WithoutEvent)
 	}
 	switch f.Via {
 	case "":
