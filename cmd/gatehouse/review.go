@@ -134,16 +134,6 @@ func (it *apiReviewItemView) through() string {
 	return it.Via
 }
 
-func (it *apiReviewItemView) account() string {
-	switch {
-	case it.AccountID == "":
-		return "-"
-	case it.AccountName == "":
-		return it.AccountID
-	}
-	return it.AccountName + " (" + it.AccountID + ")"
-}
-
 // describe says in one line where an item is, for stderr.
 func (it *apiReviewItemView) describe() string {
 	s := fmt.Sprintf("%s %s: %s, %s", it.ID, it.State, it.who(), it.Entitlement.Name)
@@ -442,7 +432,7 @@ func newReviewCampaignActionCommand(action string) *cobra.Command {
 // inbox, `gatehouse review inbox` (the items waiting for you across campaigns).
 func newReviewItemsCommand(inbox bool) *cobra.Command {
 	var server, state, reviewer, account, via, decision, identity, q string
-	var adminOnly, asJSON bool
+	var adminOnly, asJSON, wide bool
 	use, short, args := "items ID [filters] [--json]", "List a campaign's items (every item for admins and auditors, yours for a reviewer)", cobra.ExactArgs(1)
 	if inbox {
 		use, short, args = "inbox [filters] [--json]", "List the items waiting for your decision across active campaigns", cobra.NoArgs
@@ -469,8 +459,9 @@ func newReviewItemsCommand(inbox bool) *cobra.Command {
 			if !inbox {
 				path = campaignPath(args[0], "items")
 			}
-			// The item id is whole: it is what gatehouse review decide takes.
-			t := &table{header: []string{"ITEM", "STATE", "WHO", "ACCESS", "ACCOUNT", "THROUGH", "REVIEWER", "DECISION"}, keep: []int{0}}
+			// The item id is whole: it is what gatehouse review decide takes. The access names
+			// its account ("ReadOnly on prod"); --json has the ids.
+			t := &table{header: []string{"ITEM", "STATE", "WHO", "ACCESS", "THROUGH", "REVIEWER", "DECISION"}, keep: []int{0}}
 			if inbox {
 				t.header = append([]string{"CAMPAIGN"}, t.header...)
 				t.keep = []int{0, 1}
@@ -488,7 +479,7 @@ func newReviewItemsCommand(inbox bool) *cobra.Command {
 				if it.AdminLevel {
 					access += " (admin)"
 				}
-				row := []string{it.ID, it.State, it.who(), access, it.account(), it.through(), it.Reviewer, it.Decision}
+				row := []string{it.ID, it.State, it.who(), access, it.through(), it.Reviewer, it.Decision}
 				if inbox {
 					row = append([]string{it.CampaignID}, row...)
 				}
@@ -507,12 +498,17 @@ func newReviewItemsCommand(inbox bool) *cobra.Command {
 				return nil
 			}
 			if !asJSON {
-				_, err = t.write(cmd.OutOrStdout(), terminalWidth)
+				width := terminalWidth
+				if wide {
+					width = 0
+				}
+				_, err = t.write(cmd.OutOrStdout(), width)
 			}
 			return err
 		},
 	}
 	serverFlag(cmd, &server)
+	cmd.Flags().BoolVar(&wide, "wide", false, "print every value whole, however wide the table gets")
 	cmd.Flags().StringVar(&state, "state", "", "only items in this state: pending, kept, revocation_pending, remediated, task_open")
 	if !inbox {
 		cmd.Flags().StringVar(&reviewer, "reviewer", "", "only this reviewer's items (email; admins and auditors)")

@@ -23,8 +23,9 @@ type Me struct {
 
 // me answers who is calling.
 //
-// GET /api/v1/me (signed in): 200 {"email", "name", "roles": ["admin", "auditor", "approver"], "via"}:
-// admin and auditor from the server's configuration, approver from the approval policies.
+// GET /api/v1/me (signed in): 200 {"email", "name", "roles": ["admin", "auditor", "approver",
+// "reviewer"], "via"}: admin and auditor from the server's configuration, approver from the
+// approval policies, reviewer from the access review campaigns.
 func (h *handlers) me(w http.ResponseWriter, r *http.Request) {
 	c := auth.FromContext(r.Context())
 	roles := append([]string{}, c.Roles...)
@@ -36,6 +37,20 @@ func (h *handlers) me(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		roles = append(roles, more...)
+	}
+	if h.app.Reviews != nil {
+		// Reviewer comes from the campaigns: while the caller has items to decide in an
+		// active campaign.
+		more, err := h.app.Reviews.Roles(r.Context(), c.Email)
+		if err != nil {
+			h.reviewError(w, r, err)
+			return
+		}
+		for _, role := range more {
+			if !oneOf(role, roles) {
+				roles = append(roles, role)
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, Me{Email: c.Email, Name: c.Name, Roles: roles, Via: c.Via})
 }
