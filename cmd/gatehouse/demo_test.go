@@ -113,7 +113,9 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 		Roles []string `json:"roles"`
 	}
 	getJSON(t, c, demo.URL+"/api/v1/me", &me)
-	if me.Email != "alice@example.com" || !slices.Equal(me.Roles, []string{"admin", "approver"}) { // approver: the fallback of the demo policies
+	if me.Email != "alice@example.com" || !slices.Equal(me.Roles, []string{"admin", "approver", "reviewer"}) {
+		// approver: the fallback of the demo policies; reviewer: the fallback of the demo
+		// campaign (Dave's own access goes to the admins)
 		t.Fatalf("/api/v1/me = %+v", me)
 	}
 	var syncs struct {
@@ -159,10 +161,10 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 		t.Fatalf("alice's access lacks AdministratorAccess on prod via Admins: %+v", access.Items)
 	}
 
-	// Dave approves under the demo's policies: /api/v1/me says so.
+	// Dave approves under the demo's policies and reviews Carol's campaign: /api/v1/me says so.
 	daveClient := demoSignIn(t, demo.URL, "dave")
 	getJSON(t, daveClient, demo.URL+"/api/v1/me", &me)
-	if me.Email != "dave@example.com" || !slices.Equal(me.Roles, []string{"approver"}) {
+	if me.Email != "dave@example.com" || !slices.Equal(me.Roles, []string{"approver", "reviewer"}) {
 		t.Fatalf("/api/v1/me of dave = %+v", me)
 	}
 
