@@ -148,9 +148,18 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 		return err
 	}
 	var principal ssoPrincipal
-	if a.PrincipalType == PrincipalUser {
+	ro := RevokeOptions{}
+	if revoking {
+		ro = revokeOptions(ctx)
+	}
+	switch {
+	case ro.PrincipalName != "":
+		// The caller resolved the principal when it granted: a revoke needs no more than
+		// its id (a deleted principal's assignments are deleted all the same).
+		principal = ssoPrincipal{name: ro.PrincipalName, exists: true}
+	case a.PrincipalType == PrincipalUser:
 		principal, err = ic.ssoUser(ctx, a.PrincipalID)
-	} else {
+	default:
 		principal, err = ic.ssoGroup(ctx, a.PrincipalID)
 	}
 	if err != nil {
@@ -177,7 +186,7 @@ func (p *Provisioner) accountAssignment(ctx context.Context, j *journal, action 
 			exists = true
 		}
 	}
-	if revoking && a.PrincipalType == PrincipalUser {
+	if revoking && a.PrincipalType == PrincipalUser && !ro.SkipGroupHolders {
 		// Revoking a user's own assignment does not take away what a group gives them.
 		if err := p.noteGroupHolders(ctx, ic, res, holders, a.PrincipalID, ps.name); err != nil {
 			return err
@@ -399,15 +408,25 @@ func (p *Provisioner) noteGroupHolders(ctx context.Context, ic *identityCenter, 
 }
 
 // await polls an assignment operation until it is SUCCEEDED or FAILED, with jittered
-// exponential backoff, until the deadline (a KindTimeout error).
+// exponential backoff, until the deadline (a KindTimeout error). The first poll waits a
+// whole PollInterval, never less: AWS takes about a second for a deletion and longer for
+// a creation, so an earlier poll would only find the operation IN_PROGRESS and cost a call
+// of Identity Center's shared rate (a revocation storm is bound by it). Its jitter is
+// upwards (up to a quarter more), so that operations started together are still polled
+// apart; later polls back off from there with jitter as before.
 func (p *Provisioner) await(ctx context.Context, ic *identityCenter, requestID string, deletion bool, deadline time.Time, status ssotypes.StatusValues, reason string) (ssotypes.StatusValues, string, error) {
 	wait := p.opts.PollInterval
+	first := true
 	for status != ssotypes.StatusValuesSucceeded && status != ssotypes.StatusValuesFailed {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			return status, "", errorf(KindTimeout, "request %s still IN_PROGRESS", requestID)
 		}
-		if err := sleep(ctx, min(jitter(wait), remaining)); err != nil {
+		d := jitter(wait)
+		if first {
+			d, first = wait+jitter(wait/2)-wait/4, false // wait to 1.25 wait
+		}
+		if err := sleep(ctx, min(d, remaining)); err != nil {
 			return status, "", err
 		}
 		wait = min(wait*2, p.opts.MaxPollInterval)
