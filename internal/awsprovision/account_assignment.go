@@ -408,24 +408,32 @@ func (p *Provisioner) noteGroupHolders(ctx context.Context, ic *identityCenter, 
 }
 
 // await polls an assignment operation until it is SUCCEEDED or FAILED, with jittered
-// exponential backoff, until the deadline (a KindTimeout error). The first poll waits a
-// whole PollInterval, never less: AWS takes about a second for a deletion and longer for
-// a creation, so an earlier poll would only find the operation IN_PROGRESS and cost a call
-// of Identity Center's shared rate (a revocation storm is bound by it). Its jitter is
-// upwards (up to a quarter more), so that operations started together are still polled
-// apart; later polls back off from there with jitter as before.
+// exponential backoff, until the deadline (a KindTimeout error). The first poll waits
+// what the provisioner learnt its kind of operation takes (firstPoll: a whole
+// PollInterval at the least): a poll that comes too early only finds the operation
+// IN_PROGRESS and costs a call of Identity Center's shared rate, which bounds how many
+// leases can end at once. Its jitter is upwards (up to a quarter more), so that operations
+// started together are still polled apart; later polls back off from there.
 func (p *Provisioner) await(ctx context.Context, ic *identityCenter, requestID string, deletion bool, deadline time.Time, status ssotypes.StatusValues, reason string) (ssotypes.StatusValues, string, error) {
+	fp := &p.firstPolls[0]
+	if deletion {
+		fp = &p.firstPolls[1]
+	}
 	wait := p.opts.PollInterval
-	first := true
+	polls := 0
 	for status != ssotypes.StatusValuesSucceeded && status != ssotypes.StatusValuesFailed {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			return status, "", errorf(KindTimeout, "request %s still IN_PROGRESS", requestID)
 		}
 		d := jitter(wait)
-		if first {
-			d, first = wait+jitter(wait/2)-wait/4, false // wait to 1.25 wait
+		if polls == 0 {
+			wait = fp.get(p.opts.PollInterval, p.opts.MaxPollInterval)
+			d = wait + jitter(wait/2) - wait/4 // wait to 1.25 wait
+		} else if polls == 1 {
+			fp.observe(false, p.opts.PollInterval, p.opts.MaxPollInterval) // the first poll was early
 		}
+		polls++
 		if err := sleep(ctx, min(d, remaining)); err != nil {
 			return status, "", err
 		}
@@ -449,8 +457,41 @@ func (p *Provisioner) await(ctx context.Context, ic *identityCenter, requestID s
 		if s != nil {
 			status, reason = s.Status, aws.ToString(s.FailureReason)
 		}
+		if polls == 1 && (status == ssotypes.StatusValuesSucceeded || status == ssotypes.StatusValuesFailed) {
+			fp.observe(true, p.opts.PollInterval, p.opts.MaxPollInterval)
+		}
 	}
 	return status, reason, nil
+}
+
+// firstPoll learns how long to wait before the first status poll of an assignment
+// operation: long enough that the first poll finds most operations done (AWS usually
+// deletes an assignment in about a second; creations take longer), and no longer. It
+// moves the wait 20% up when the first poll finds the operation still IN_PROGRESS and 2%
+// down when it finds it done, which settles where about 9 first polls in 10 find it done,
+// and follows AWS when it gets slower or faster. It stays within [PollInterval,
+// MaxPollInterval].
+type firstPoll struct {
+	mu sync.Mutex
+	d  time.Duration // 0 until the first observation: PollInterval
+}
+
+func (f *firstPoll) get(lo, hi time.Duration) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return min(max(f.d, lo), hi)
+}
+
+func (f *firstPoll) observe(done bool, lo, hi time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := min(max(f.d, lo), hi)
+	if done {
+		d -= d / 50
+	} else {
+		d += d / 5
+	}
+	f.d = min(max(d, lo), hi)
 }
 
 // retryBusy retries a create or delete that AWS answers with ConflictException (a

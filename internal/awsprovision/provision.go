@@ -129,6 +129,10 @@ type Provisioner struct {
 
 	mu      sync.Mutex
 	pending map[AccountAssignment]pendingOperation // operations AWS may still be running
+
+	// firstPolls are the waits before the first status poll of a creation ([0]) and of
+	// a deletion ([1]), learnt from the operations so far.
+	firstPolls [2]firstPoll
 }
 
 // New returns a Provisioner acting through the session. The session stays the caller's.

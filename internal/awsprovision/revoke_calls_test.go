@@ -92,3 +92,67 @@ func TestLeaseRevokeCallCounts(t *testing.T) {
 		t.Errorf("revoke of what is gone: got %s, want %s", got, want)
 	}
 }
+
+// The wait before the first status poll grows while first polls come too early, shrinks
+// while they find operations done, and stays within [PollInterval, MaxPollInterval].
+func TestFirstPollLearns(t *testing.T) {
+	const lo, hi = time.Second, 2 * time.Second
+	var f firstPoll
+	if got := f.get(lo, hi); got != lo {
+		t.Fatalf("initial wait %s, want the poll interval %s", got, lo)
+	}
+	f.observe(false, lo, hi)
+	if got := f.get(lo, hi); got != 1200*time.Millisecond {
+		t.Fatalf("after an early poll: %s, want 1.2s", got)
+	}
+	for range 10 {
+		f.observe(false, lo, hi)
+	}
+	if got := f.get(lo, hi); got != hi {
+		t.Fatalf("after many early polls: %s, want the cap %s", got, hi)
+	}
+	f.observe(true, lo, hi)
+	if got := f.get(lo, hi); got != 1960*time.Millisecond {
+		t.Fatalf("after a poll that found it done: %s, want 1.96s", got)
+	}
+	for range 100 {
+		f.observe(true, lo, hi)
+	}
+	if got := f.get(lo, hi); got != lo {
+		t.Fatalf("after many polls that found it done: %s, want the floor %s", got, lo)
+	}
+}
+
+// Deletions that take longer than the poll interval: after a few revokes the first poll
+// waits long enough, and revokes mostly make their three calls (the wait settles where
+// about 9 first polls in 10 find the deletion done; without learning, every revoke here
+// would poll twice).
+func TestFirstPollAdaptsToSlowDeletions(t *testing.T) {
+	w := serve(t, awssim.Options{AssignmentDelay: 700 * time.Millisecond})
+	p := w.provisioner(t, Options{PollInterval: 400 * time.Millisecond, MaxPollInterval: 1500 * time.Millisecond})
+	ctx := context.Background()
+	a := AccountAssignment{AccountID: "333333333333", PermissionSet: w.ps["Developer"], PrincipalType: PrincipalUser, PrincipalID: w.users["erin"]}
+	polls := 0
+	for i := range 8 {
+		if res, err := p.Grant(ctx, a); err != nil || res.Outcome != Created {
+			t.Fatalf("grant %d: %v %+v", i, err, res)
+		}
+		w.sim.Counters().Reset()
+		if res, err := p.RevokeWith(ctx, a, RevokeOptions{PrincipalName: "erin", SkipGroupHolders: true}); err != nil || res.Outcome != Removed {
+			t.Fatalf("revoke %d: %v %+v", i, err, res)
+		}
+		c := w.sim.Counters()
+		if n := c.Calls("sso", "DeleteAccountAssignment") + c.Calls("sso", "ListAccountAssignments"); n != 2 {
+			t.Errorf("revoke %d: %s", i, callCounts(w.sim))
+		}
+		if i >= 4 {
+			polls += int(c.Calls("sso", "DescribeAccountAssignmentDeletionStatus"))
+		}
+	}
+	if d := p.firstPolls[1].get(400*time.Millisecond, 1500*time.Millisecond); d < 560*time.Millisecond {
+		t.Errorf("first deletion poll waits %s after 8 deletions of 700 ms, want it grown past 560 ms (700 ms at 1.25 of it)", d)
+	}
+	if polls > 5 {
+		t.Errorf("the last 4 revokes polled %d times, want at most 5 (one first poll too early at the most)", polls)
+	}
+}
