@@ -210,12 +210,15 @@ func BenchmarkRevocationStorm(b *testing.B) {
 	}
 	sort.Slice(late, func(i, j int) bool { return late[i] < late[j] })
 	var ic, throttled int64
+	var byOp []string
 	for _, c := range sim.Counters().Snapshot() {
 		if c.Service == "sso" || c.Service == "identitystore" {
 			ic += c.Calls
 			throttled += c.Throttled
+			byOp = append(byOp, fmt.Sprintf("%s %d", c.Operation, c.Calls))
 		}
 	}
+	b.Logf("Identity Center calls by operation: %s", strings.Join(byOp, ", "))
 	b.ReportMetric(late[len(late)-1].Seconds(), "latest_late_s")
 	b.ReportMetric(late[len(late)/2].Seconds(), "p50_late_s")
 	b.ReportMetric(float64(ic), "ic_calls")
