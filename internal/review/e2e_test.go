@@ -526,7 +526,9 @@ func TestThrottledRevokeRecordedAndRetried(t *testing.T) {
 		if it.State != ItemRevocationPending || !strings.Contains(it.Remediation.Error, "Throttling") || it.Remediation.Attempts < 1 {
 			t.Fatalf("throttled: state %s remediation %+v; want revocation_pending with AWS's throttling error", it.State, it.Remediation)
 		}
-		if !slices.ContainsFunc(it.Events, func(ev ItemEvent) bool { return ev.Kind == "remediation_failed" && strings.Contains(ev.Detail, "Throttling") }) {
+		if !slices.ContainsFunc(it.Events, func(ev ItemEvent) bool {
+			return ev.Kind == "remediation_failed" && strings.Contains(ev.Detail, "Throttling")
+		}) {
 			t.Errorf("events %+v lack the failure", it.Events)
 		}
 		if !slices.Contains(e.access(), "iam member carol in "+e2eProd+"/oncall") {

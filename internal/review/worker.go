@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,12 +51,40 @@ func (w *remediateWorker) NextRetry(job *river.Job[remediateArgs]) time.Time {
 // is asynchronous), and a little more.
 func (w *remediateWorker) Timeout(*river.Job[remediateArgs]) time.Duration { return 10 * time.Minute }
 
+// dueArgs are the arguments of the periodic job that applies due dates and sends reminders.
+type dueArgs struct{}
+
+// Kind names the due-date job in River.
+func (dueArgs) Kind() string { return "review_due" }
+
+// InsertOpts puts the due-date job in the review queue.
+func (dueArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueReview, MaxAttempts: 3}
+}
+
+type dueWorker struct {
+	river.WorkerDefaults[dueArgs]
+	s *Service
+}
+
+// Work applies the undecided policy of campaigns past their due date, then reminds
+// reviewers (due.go). Both are idempotent: a round repeated does nothing twice.
+func (w *dueWorker) Work(ctx context.Context, _ *river.Job[dueArgs]) error {
+	return errors.Join(w.s.HandleDue(ctx), w.s.SendReminders(ctx))
+}
+
+func (w *dueWorker) Timeout(*river.Job[dueArgs]) time.Duration { return 10 * time.Minute }
+
+// DefaultDueInterval is how often the due-date job runs.
+const DefaultDueInterval = 5 * time.Minute
+
 // extension is the service's River work (jobs.Extension).
 type extension struct{ s *Service }
 
 // AddWorkers registers the remediation and due-date workers.
 func (e extension) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &remediateWorker{s: e.s})
+	river.AddWorker(w, &dueWorker{s: e.s})
 }
 
 // Queues is the review queue.
@@ -63,11 +92,16 @@ func (e extension) Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{QueueReview: {MaxWorkers: reviewWorkers, FetchPollInterval: 250 * time.Millisecond}}
 }
 
-// PeriodicJobs is the due-date job, run by the leader replica.
-func (e extension) PeriodicJobs() []*river.PeriodicJob { return nil }
+// PeriodicJobs is the due-date job, run by the leader replica every DefaultDueInterval and
+// once when it starts (a due date passed while no replica ran is handled at once).
+func (e extension) PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(DefaultDueInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return dueArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "review-due", RunOnStart: true})}
+}
 
 // Extension is the River work of the service, for jobs.Config.Extensions: the remediation
-// jobs and the due-date job (queue "review").
+// jobs and the periodic due-date and reminder job (queue "review").
 func (s *Service) Extension() interface {
 	AddWorkers(w *river.Workers)
 	Queues() map[string]river.QueueConfig
