@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,13 +68,17 @@ func BenchmarkExport(b *testing.B) {
 	}
 	b.Logf("started: %d items in %s", camp.Progress.Total, time.Since(start).Round(time.Millisecond))
 	start = time.Now()
-	var accounts []string
-	reads, err := st.AccountReads(ctx, "aws")
+	// The accounts of the first items (the campaign's order is by account): their items are
+	// revoked.
+	first, _, err := svc.Items(ctx, admin, camp.ID, ItemQuery{Page: store.Page{Size: 1000}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, r := range reads[:min(3, len(reads))] {
-		accounts = append(accounts, r.AccountID)
+	var accounts []string
+	for _, it := range first {
+		if it.AccountID != "" && !slices.Contains(accounts, it.AccountID) && len(accounts) < 3 {
+			accounts = append(accounts, it.AccountID)
+		}
 	}
 	revoked := 0
 	for _, a := range accounts {
@@ -82,6 +87,9 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		revoked += res.Decided
+	}
+	if revoked == 0 {
+		b.Fatalf("no item of accounts %v was revoked", accounts)
 	}
 	res, err := svc.DecideBulk(ctx, reviewer, camp.ID, ItemQuery{Decision: "none"}, DecisionInput{Decision: DecisionKeep, Reason: "still needed for the quarter's work"})
 	if err != nil {
