@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/review"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// syncNow starts a sync through the API and waits for it to end; it returns its id.
+func syncNow(t *testing.T, h http.Handler, admin *auth.Caller) string {
+	t.Helper()
+	code, body := call(t, h, admin, "POST", "/api/v1/syncs", "")
+	if code != http.StatusAccepted {
+		t.Fatalf("POST sync: %d %s", code, body)
+	}
+	var s apiSync
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		_, body = call(t, h, admin, "GET", "/api/v1/syncs/"+s.ID, "")
+		var got apiSync
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.State == "succeeded" || got.State == "partial" {
+			return s.ID
+		}
+		if got.State == "failed" || time.Now().After(deadline) {
+			t.Fatalf("sync %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The server wires reviews into its jobs: a revoke decided in a campaign is made in AWS by
+// the server's review_remediate job (through the leases' provisioner), and the server's next
+// sync verifies it (AfterIngest after the ingestion), naming that sync.
+func TestReviewRevokeMadeAndVerifiedByTheServer(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			db := storetest.Config(t, d)
+			srv := newServer(t, server.Config{DataDir: t.TempDir(), DatabaseURL: db.DatabaseURL,
+				Connections: []server.Connection{demoConnection(t)}, SecretKey: testSecretKey})
+			h := srv.Handler()
+			ctx := context.Background()
+			admin := &auth.Caller{Email: "admin@example.com", Roles: []string{auth.RoleAdmin}}
+			syncNow(t, h, admin)
+			reads, err := srv.App.Store.AccountReads(ctx, "aws")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := map[string]bool{}
+			for _, r := range reads {
+				read[r.AccountID] = !r.Stale
+			}
+			svc := srv.App.Reviews
+			c, err := svc.CreateCampaign(ctx, admin, review.CampaignInput{Name: "server wiring",
+				Reviewers: review.Reviewers{People: []string{"reviewer@example.com"}}, Due: time.Now().Add(7 * 24 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err = svc.Start(ctx, admin, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			items, _, err := svc.Items(ctx, admin, c.ID, review.ItemQuery{ResourceType: "account", Via: "direct", Page: store.Page{Size: 1000}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var it *review.Item
+			for i := range items {
+				if items[i].PrincipalType == "sso_user" && read[items[i].AccountID] {
+					it = &items[i]
+					break
+				}
+			}
+			if it == nil {
+				t.Fatalf("no direct assignment of a user in a read account among %d items", len(items))
+			}
+			reviewer := &auth.Caller{Email: "reviewer@example.com"}
+			if _, err := svc.Decide(ctx, reviewer, c.ID, it.ID, review.DecisionInput{Decision: review.DecisionRevoke, Reason: "not needed"}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				cur, err := svc.Item(ctx, admin, c.ID, it.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cur.Remediation != nil && cur.Remediation.State == review.RemediationDone {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("remediation %+v, events %+v", cur.Remediation, cur.Events)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			s2 := syncNow(t, h, admin)
+			cur, err := svc.Item(ctx, admin, c.ID, it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cur.State != review.ItemRemediated || cur.Remediation.VerifiedSync != s2 {
+				t.Fatalf("after the server's sync %s: state %s remediation %+v", s2, cur.State, cur.Remediation)
+			}
+		})
+	}
+}
