@@ -16,12 +16,14 @@ import (
 // Compare compares a campaign with the previous campaign of the same scope (admins and
 // auditors). Without a previous campaign the comparison is empty and Previous is "".
 func (s *Service) Compare(ctx context.Context, c *auth.Caller, campaignID string) (*Comparison, error) {
-	if !c.CanAudit() {
-		return nil, Errorf(CodeForbidden, "only admins and auditors compare campaigns")
-	}
+	// A campaign the caller cannot see is not found (404) for them, as everywhere; one they
+	// review is theirs to see but not to compare.
 	camp, err := s.Campaign(ctx, c, campaignID)
 	if err != nil {
 		return nil, err
+	}
+	if !c.CanAudit() {
+		return nil, Errorf(CodeForbidden, "only admins and auditors compare campaigns")
 	}
 	out := &Comparison{Previous: camp.Previous, New: []Item{}, Kept: []Item{}, Returned: []Item{}}
 	if camp.Previous == "" {
