@@ -154,7 +154,8 @@ func TestUIReviews(t *testing.T) {
 		t.Fatal(err)
 	}
 	var daves, own []string
-	var bobRead, bobDev *review.Item
+	var bobRead, bobDev, frankRead *review.Item
+	var bots []string
 	for i, it := range all {
 		if it.AccountID != prodID {
 			t.Errorf("item %s (%s of %s) is outside the campaign's account", it.ID, it.EntitlementName, it.Identity)
@@ -175,9 +176,15 @@ func TestUIReviews(t *testing.T) {
 		if it.Identity == "bob@example.com" && it.EntitlementName == "Developer on prod" {
 			bobDev = &all[i]
 		}
+		if it.Identity == "frank@example.com" && it.EntitlementName == "ReadOnly on prod" {
+			frankRead = &all[i]
+		}
+		if it.PrincipalName == "deploy-bot" && slices.Contains(it.Reviewers, "dave@example.com") {
+			bots = append(bots, it.ID)
+		}
 	}
-	if len(daves) == 0 || len(own) == 0 || bobRead == nil || bobDev == nil {
-		t.Fatalf("the campaign over prod lacks Dave's items (%d), his own access (%d), or Bob's ReadOnly and Developer on prod: %+v", len(daves), len(own), all)
+	if len(daves) == 0 || len(own) == 0 || bobRead == nil || bobDev == nil || frankRead == nil || len(bots) < 2 {
+		t.Fatalf("the campaign over prod lacks Dave's items (%d), his own access (%d), Bob's ReadOnly and Developer on prod, Frank's ReadOnly, or deploy-bot's items (%d): %+v", len(daves), len(own), len(bots), all)
 	}
 	b.Open(campURL)
 	b.WaitText("#campaign-progress", "0 of "+itoa(len(all))+" decided", 5*time.Second)
@@ -235,6 +242,27 @@ func TestUIReviews(t *testing.T) {
 		t.Fatal("decided items are still in the inbox")
 	}
 	b.WaitText("#nav-reviews", itoa(len(daves)-2), 5*time.Second)
+
+	// Bulk: every item of the CI user deploy-bot, kept with one reason.
+	b.Open(base + "/reviews?q=deploy-bot")
+	b.WaitVisible("#inbox-table")
+	if n := b.Count("#inbox-table tr.item-row"); n != len(bots) {
+		t.Fatalf("the inbox searched for deploy-bot shows %d items, want %d", n, len(bots))
+	}
+	b.Click("#bulk-filter")
+	b.Type("#bulk-reason", "CI user, reviewed with the platform team")
+	b.ClickAndWait("#bulk-keep")
+	b.WaitText("#flash", itoa(len(bots))+" items decided (keep).", 5*time.Second)
+	// Delegate Frank's ReadOnly to Alice from the item's page.
+	b.Open(campURL + "/items/" + frankRead.ID)
+	b.Type(`#delegate-form input[name="to"]`, "alice@example.com")
+	b.Type(`#delegate-form input[name="reason"]`, "Alice knows Frank's team")
+	b.ClickAndWait("#delegate")
+	b.WaitText("#flash", "Delegated", 5*time.Second)
+	if b.Count("#item-"+frankRead.ID) != 0 {
+		t.Fatal("the delegated item is still in Dave's inbox")
+	}
+	b.WaitText("#nav-reviews", itoa(len(daves)-3-len(bots)), 5*time.Second)
 	signOut()
 
 	// Carol's campaign page: the two states, who decided with which reason, the progress.
@@ -251,9 +279,20 @@ func TestUIReviews(t *testing.T) {
 	if !strings.Contains(got, "kept") || !strings.Contains(got, "On call this quarter") {
 		t.Fatalf("Bob's kept Developer reads %q", got)
 	}
-	b.WaitText("#campaign-progress", "2 of "+itoa(len(all))+" decided", 5*time.Second)
-	if got := b.Text("#reviewers-table"); !strings.Contains(got, "dave@example.com 2 / "+itoa(len(daves))) {
-		t.Fatalf("the progress per reviewer reads %q", got)
+	for _, id := range bots {
+		if got := b.Text("#item-" + id); !strings.Contains(got, "kept") || !strings.Contains(got, "CI user, reviewed with the platform team") {
+			t.Fatalf("deploy-bot's item %s reads %q after the bulk keep", id, got)
+		}
+	}
+	if got := b.Text("#item-" + frankRead.ID); !strings.Contains(got, "alice@example.com") || !strings.Contains(got, "pending") {
+		t.Fatalf("Frank's delegated item reads %q", got)
+	}
+	b.WaitText("#campaign-progress", itoa(2+len(bots))+" of "+itoa(len(all))+" decided", 5*time.Second)
+	// Per reviewer: Dave's items wait, are done (decided, or delegated) out of all he had;
+	// Alice has his own access and Frank's ReadOnly, all waiting.
+	want := "alice@example.com " + itoa(len(own)+1) + " 0 / " + itoa(len(own)+1) + " dave@example.com " + itoa(len(daves)-3-len(bots)) + " " + itoa(3+len(bots)) + " / " + itoa(len(daves))
+	if got := b.Text("#reviewers-table tbody"); got != want {
+		t.Fatalf("the progress per reviewer reads %q, want %q", got, want)
 	}
 
 	// The revoke removes Bob from Developers in AWS (the simulator) and nothing else; the
@@ -315,7 +354,7 @@ func TestUIReviews(t *testing.T) {
 	}
 	b.Screenshot("reviews-item")
 	b.Open(base + "/campaigns")
-	b.WaitText("#campaign-"+campID, "2 of "+itoa(len(all))+" decided", 5*time.Second)
+	b.WaitText("#campaign-"+campID, itoa(2+len(bots))+" of "+itoa(len(all))+" decided", 5*time.Second)
 	b.Screenshot("reviews-campaigns")
 }
 

@@ -165,7 +165,7 @@ func TestCampaignPage(t *testing.T) {
 		"1 revocation not verified yet",
 		"Progress 4 of 6 decided (66%)", "2 pending", "1 kept", "1 revocation pending", "1 task open", "1 remediated", "1 with access already gone",
 		"Scope accounts 333333333333", "Reviewers dave@example.com · fallback carol@example.com", "Undecided at due keep",
-		"By reviewer", "dave@example.com 4 / 5", "carol@example.com 0 / 1",
+		"By reviewer", "dave@example.com 1 4 / 5", "carol@example.com 1 0 / 1",
 		"bob@example.com", "ReadOnly on prod", "pending",
 		"alice@example.com", "AdministratorAccess on prod admin-level", "carol@example.com", "pending",
 		"carol@example.com", "SecurityAudit on prod", "kept access already gone", "keep by dave@example.com “audits prod”",
