@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -353,6 +355,36 @@ func TestUIReviews(t *testing.T) {
 		t.Fatalf("the history of Bob's revoked item lacks its verification:\n%s", hist)
 	}
 	b.Screenshot("reviews-item")
+	// The exports: the CSV downloads with its SHA-256 (the audit log records it), and the
+	// printable report opens in the browser under the server's CSP.
+	exp, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](`fetch('/campaigns/`+campID+`/export?format=csv').then(r => r.text().then(t => [String(r.status), r.headers.get('Content-Type'), r.headers.get('Content-Disposition'), r.headers.get('X-Content-SHA256'), t]))`, chromedp.EvalAwaitPromise))
+	if err != nil || len(exp) != 5 {
+		t.Fatalf("the CSV export: %q (%v)", exp, err)
+	}
+	sum := sha256.Sum256([]byte(exp[4]))
+	if exp[0] != "200" || exp[1] != "text/csv; charset=utf-8" || !strings.HasPrefix(exp[2], "attachment; filename=") || exp[3] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the CSV export answered %q", exp[:4])
+	}
+	csvRows := strings.Split(strings.TrimSpace(exp[4]), "\n")
+	if len(csvRows) != len(all)+1 {
+		t.Fatalf("the CSV export has %d rows, want a header and %d items", len(csvRows), len(all))
+	}
+	bobRow := ""
+	for _, l := range csvRows {
+		if strings.HasPrefix(l, bobRead.ID+",") {
+			bobRow = l
+		}
+	}
+	for _, want := range []string{"bob@example.com", "revoke", "Moved to payments; no longer reads prod", "remediated"} {
+		if !strings.Contains(bobRow, want) {
+			t.Fatalf("the CSV row of Bob's revoked ReadOnly lacks %q: %s", want, bobRow)
+		}
+	}
+	b.Open(base + "/audit?action=review.export")
+	b.WaitText("#audit-table", exp[3], 5*time.Second)
+	b.Open(campURL + "/export?format=html")
+	b.WaitText("body", "Access review: Quarterly review: production access", 5*time.Second)
+	b.Screenshot("reviews-report")
 	b.Open(base + "/campaigns")
 	b.WaitText("#campaign-"+campID, itoa(2+len(bots))+" of "+itoa(len(all))+" decided", 5*time.Second)
 	b.Screenshot("reviews-campaigns")
