@@ -125,6 +125,12 @@ func TestUIReviews(t *testing.T) {
 		t.Helper()
 		b.ClickAndWait(`form[action="/logout"] button`)
 	}
+	// serverTime logs how long the server took to answer the page shown (request to last byte).
+	serverTime := func(page string) {
+		t.Helper()
+		ms := b.Eval(`(() => { const n = performance.getEntriesByType('navigation')[0]; return n.responseEnd - n.requestStart })()`)
+		t.Logf("%s: answered in %.0f ms", page, ms)
+	}
 	yes := func() { b.Eval(`(() => { window.confirm = () => true; return true })()`) }
 
 	// Carol creates the campaign in the dashboard's form and starts it.
@@ -203,6 +209,7 @@ func TestUIReviews(t *testing.T) {
 	}
 	b.ClickAndWait("#nav-reviews")
 	b.WaitVisible("#inbox-table")
+	serverTime("the inbox (" + itoa(len(daves)) + " items)")
 	shown := b.Eval(`[...document.querySelectorAll('#inbox-table tr.item-row')].map(r => r.id.slice(5)).sort().join(' ')`).(string)
 	slices.Sort(daves)
 	if shown != strings.Join(daves, " ") {
@@ -337,6 +344,7 @@ func TestUIReviews(t *testing.T) {
 	if !inGroup("bob", "OnCall") || !inGroup("frank", "Developers") || !inGroup("dave", "Developers") {
 		t.Fatal("the revoke removed more than Bob's membership of Developers")
 	}
+	serverTime("the campaign page (" + itoa(len(all)) + " items)")
 	b.Screenshot("reviews-campaign")
 	syncOnce()
 	b.Open(campURL)
@@ -387,6 +395,7 @@ func TestUIReviews(t *testing.T) {
 	b.Screenshot("reviews-report")
 	b.Open(base + "/campaigns")
 	b.WaitText("#campaign-"+campID, itoa(2+len(bots))+" of "+itoa(len(all))+" decided", 5*time.Second)
+	serverTime("the campaign dashboard")
 	b.Screenshot("reviews-campaigns")
 }
 
