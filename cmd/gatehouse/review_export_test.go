@@ -27,6 +27,16 @@ func TestReviewCLIExport(t *testing.T) {
 	if _, stderr, code := runCLI(t, env, "", "review", "start", c.ID); code != 0 {
 		t.Fatalf("start: exit %d\n%s", code, stderr)
 	}
+	// dave keeps one item; the evidence carries the decision and its reason.
+	dave := append(cliEnv(t, "GATEHOUSE_SERVER="+s.url), "GATEHOUSE_TOKEN="+s.tok["dave"])
+	out, stderr, code = runCLI(t, dave, "", "review", "items", c.ID, "--identity", "bob@example.com", "--json")
+	var it struct{ ID string }
+	if code != 0 || json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &it) != nil || it.ID == "" {
+		t.Fatalf("bob's items as dave: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := runCLI(t, dave, "", "review", "decide", c.ID, it.ID, "keep", "--reason", "on the payments team"); code != 0 {
+		t.Fatalf("decide: exit %d\n%s", code, stderr)
+	}
 	for _, format := range []string{"csv", "json", "html"} {
 		f := filepath.Join(dir, "evidence."+format)
 		_, stderr, code := runCLI(t, env, "", "review", "export", c.ID, "--format", format, "-o", f)
@@ -36,8 +46,8 @@ func TestReviewCLIExport(t *testing.T) {
 			!strings.Contains(stderr, "SHA-256 "+hex.EncodeToString(sum[:])+" (as the server's audit log records it)") {
 			t.Fatalf("export %s: exit %d %v\n%s", format, code, err, stderr)
 		}
-		if format == "csv" && !strings.Contains(string(body), "dave@example.com") {
-			t.Errorf("the CSV names no reviewer:\n%.500s", body)
+		if !strings.Contains(string(body), it.ID) || !strings.Contains(string(body), "on the payments team") {
+			t.Errorf("the %s export lacks the decision on %s:\n%.500s", format, it.ID, body)
 		}
 		if format == "csv" {
 			stdout, stderr, code := runCLI(t, env, "", "review", "export", c.ID, "--format", "csv", "-o", "-")

@@ -24,7 +24,7 @@ import (
 // decision and state; POST .../items/{item}/decision takes {"decision", "reason"} and is 403
 // for anyone but the item's reviewer, and for one's own access. Who may do what is the
 // review service's to say; the router only keeps the admins' and auditors' actions (create,
-// edit, start, close, export, reassign) to them.
+// edit, start, close, export, compare, reassign) to them.
 
 func init() {
 	registrations = append(registrations, func(r *auth.Router, h *handlers) {
@@ -35,7 +35,7 @@ func init() {
 		r.HandleFunc("POST", "/api/v1/campaigns/{id}/start", auth.Auditor, h.campaignAction(func(s *review.Service) campaignCall { return s.Start }))
 		r.HandleFunc("POST", "/api/v1/campaigns/{id}/close", auth.Auditor, h.campaignAction(func(s *review.Service) campaignCall { return s.Close }))
 		r.HandleFunc("GET", "/api/v1/campaigns/{id}/export", auth.Auditor, h.exportCampaign)
-		r.HandleFunc("GET", "/api/v1/campaigns/{id}/compare", auth.SignedIn, h.compareCampaign)
+		r.HandleFunc("GET", "/api/v1/campaigns/{id}/compare", auth.Auditor, h.compareCampaign)
 		r.HandleFunc("GET", "/api/v1/campaigns/{id}/items", auth.SignedIn, h.listCampaignItems)
 		r.HandleFunc("GET", "/api/v1/campaigns/{id}/items/{item}", auth.SignedIn, h.getCampaignItem)
 		r.HandleFunc("POST", "/api/v1/campaigns/{id}/items/{item}/decision", auth.SignedIn, h.decideItem)
