@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
@@ -238,6 +239,42 @@ func TestCreateCampaignChecks(t *testing.T) {
 		slices.Sort(actions)
 		if want := []string{"review.create by audrey@example.com", "review.start by audrey@example.com"}; !reflect.DeepEqual(actions, want) {
 			t.Errorf("audit %v, want %v", actions, want)
+		}
+	})
+}
+
+// Access held through an active just-in-time lease is reviewed as such: the item's via is
+// the lease, its context names it, and the plan ends the lease.
+func TestFreezeLease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		grant := e.assignment(prodID, "ReadOnly", "sso_user", e.ids["sso:bob"])
+		start, end := t1, t1.Add(4*time.Hour)
+		target := `{"connection_id":"aws","entitlement_id":"account:` + prodID + `:` + e.ids["ps:ReadOnly"] + `","principal_id":"` + e.ids["sso:bob"] + `"}`
+		err := st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.InsertLease(ctx, &store.Lease{ID: "lease_bob1", RequestID: "req_bob1", Requester: "bob@example.com", ConnectionID: conn,
+				AccessKey: "k", Target: target, State: store.LeaseActive, Duration: 4 * time.Hour, CreatedAt: start, StartsAt: &start, EndsAt: &end})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.start("prod", Scope{Accounts: []string{prodID}}, Reviewers{People: []string{"dave@example.com"}})
+		items := e.items(admin, c.ID, ItemQuery{})
+		it := e.find(items, grant, "lease:lease_bob1")
+		if it.ViaName != "just-in-time lease until 2026-02-01 14:00 UTC" || it.Context.LeaseID != "lease_bob1" || it.Context.LeaseEndsAt == nil ||
+			!strings.HasPrefix(it.Plan, "End the just-in-time lease lease_bob1 early") {
+			t.Errorf("lease item: %q %+v %q", it.ViaName, it.Context, it.Plan)
+		}
+		// The same grant through Developers is still its own item; no direct item is left.
+		e.find(items, grant, ssoMember(e.ids["group:Developers"]))
+		for _, x := range items {
+			if x.GrantID == grant && x.Via == ViaDirect {
+				t.Errorf("the leased grant is also a direct item")
+			}
+		}
+		if got := e.items(admin, c.ID, ItemQuery{Via: "lease"}); len(got) != 1 || got[0].ID != it.ID {
+			t.Errorf("via=lease filter: %v", keys(got))
 		}
 	})
 }

@@ -65,6 +65,12 @@ type connInventory struct {
 	adminGroups map[string]bool
 	// policies are the iam_policy resources read (lazily) for admin-level checks.
 	policies map[string]*store.Resource
+	// sets are the permission sets by id (ps-...); adminSets caches whether each is
+	// admin-level, and contexts each principal's context (per account read), so that a
+	// large freeze reads every profile once.
+	sets      map[string]*store.Resource
+	adminSets map[string]bool
+	contexts  map[string]string
 }
 
 func (ci *connInventory) get(typ, id string) *store.Resource { return ci.res[typ+"\x00"+id] }
@@ -120,12 +126,8 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 			continue // never synced: nothing to review there
 		}
 		fr.snapshots[conn.ID] = syncID
-		items, err := s.selectItems(ctx, tx, camp, conn, now, prev, res)
-		if err != nil {
+		if err := s.selectItems(ctx, tx, camp, conn, now, prev, res, &fr.items); err != nil {
 			return nil, err
-		}
-		for i := range items {
-			fr.items = append(fr.items, items[i].row)
 		}
 	}
 	if len(fr.snapshots) == 0 {
@@ -139,11 +141,15 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 		return nil, Errorf(CodeConflict, "there is no inventory to review yet: sync a connection first, then start the campaign")
 	}
 	// seq orders the items by account, entitlement, identity (then principal and path).
-	sort.SliceStable(fr.items, func(i, j int) bool {
-		a, b := &fr.items[i], &fr.items[j]
-		ka := []string{a.AccountName, a.AccountID, a.EntitlementName, a.EntitlementID, a.Identity, a.PrincipalName, a.PrincipalID, a.Via, a.ConnectionID}
-		kb := []string{b.AccountName, b.AccountID, b.EntitlementName, b.EntitlementID, b.Identity, b.PrincipalName, b.PrincipalID, b.Via, b.ConnectionID}
-		return slices.Compare(ka, kb) < 0
+	slices.SortFunc(fr.items, func(a, b store.ReviewItem) int {
+		for _, k := range [...][2]string{{a.AccountName, b.AccountName}, {a.AccountID, b.AccountID}, {a.EntitlementName, b.EntitlementName},
+			{a.EntitlementID, b.EntitlementID}, {a.Identity, b.Identity}, {a.PrincipalName, b.PrincipalName}, {a.PrincipalID, b.PrincipalID},
+			{a.Via, b.Via}, {a.ConnectionID, b.ConnectionID}} {
+			if c := strings.Compare(k[0], k[1]); c != 0 {
+				return c
+			}
+		}
+		return 0
 	})
 	for i := range fr.items {
 		it := &fr.items[i]
@@ -190,11 +196,6 @@ func describeSteps(steps [][]string) string {
 		parts[i] = who
 	}
 	return strings.Join(parts, "; ")
-}
-
-// candidate is one item the scope selected, before reviewers.
-type candidate struct {
-	row store.ReviewItem
 }
 
 // itemID is the item's stable id: the same grant, path and connection always have the
@@ -265,10 +266,14 @@ func loadInventory(ctx context.Context, tx *store.Tx, conn store.Connection, acc
 		return nil, err
 	}
 	ci := &connInventory{conn: conn, inv: inv, res: map[string]*store.Resource{}, ssoByMail: map[string][]*store.Resource{},
-		adminGroups: map[string]bool{}, policies: map[string]*store.Resource{}}
+		adminGroups: map[string]bool{}, policies: map[string]*store.Resource{}, sets: map[string]*store.Resource{},
+		adminSets: map[string]bool{}, contexts: map[string]string{}}
 	for i := range inv.Resources {
 		r := &inv.Resources[i]
 		ci.res[r.Type+"\x00"+r.ID] = r
+		if r.Type == "permission_set" {
+			ci.sets[r.ID[strings.LastIndex(r.ID, "/")+1:]] = r
+		}
 		if r.Type == "sso_user" {
 			ci.hasSSO = true
 			if r.Email != "" {
@@ -282,8 +287,8 @@ func loadInventory(ctx context.Context, tx *store.Tx, conn store.Connection, acc
 	return ci, nil
 }
 
-// selectItems reads conn's inventory and returns the items camp's scope selects.
-func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign, conn store.Connection, now time.Time, prev map[string]prevDecision, res *resolver) ([]candidate, error) {
+// selectItems reads conn's inventory and appends the items camp's scope selects to out.
+func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign, conn store.Connection, now time.Time, prev map[string]prevDecision, res *resolver, out *[]store.ReviewItem) error {
 	sc := camp.Scope
 	// A first read of the resources (no grants) resolves the OUs to accounts, so that the
 	// grants are read for those accounts only.
@@ -291,7 +296,7 @@ func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign,
 	if len(sc.OUs) > 0 {
 		pre, err := loadInventory(ctx, tx, conn, nil, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		accounts = scopeAccounts(sc, pre)
 	} else {
@@ -299,20 +304,19 @@ func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign,
 	}
 	ci, err := loadInventory(ctx, tx, conn, accounts, accounts != nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.findAdminGroups(ctx, tx, ci); err != nil {
-		return nil, err
+		return err
 	}
 	res.inv[conn.ID] = ci
 	leases, err := s.activeLeases(ctx, conn.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	psIDs := permissionSetIDs(sc.PermissionSets, ci)
 	ssoGroups := groupIDs(sc.SSOGroups, ci, "sso_group")
 	iamGroups := groupIDs(sc.IAMGroups, ci, "iam_group")
-	var out []candidate
 	for _, g := range ci.inv.Grants {
 		if len(sc.ResourceTypes) > 0 && !slices.Contains(sc.ResourceTypes, g.ResourceType) {
 			continue
@@ -341,6 +345,7 @@ func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign,
 					it.ViaName = "just-in-time lease until " + l.EndsAt.UTC().Format("2006-01-02 15:04 UTC")
 				}
 				it.ID = itemID(ci.conn.ID, g.ID, it.Via)
+				it.Plan = planOf(it)
 				var ctxv ItemContext
 				_ = json.Unmarshal([]byte(it.Context), &ctxv)
 				ctxv.LeaseID, ctxv.LeaseEndsAt = lid, l.EndsAt
@@ -363,10 +368,12 @@ func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign,
 				b, _ := json.Marshal(ictx)
 				it.Context = string(b)
 			}
-			out = append(out, candidate{row: *it})
+			*out = append(*out, *it)
 		}
 	}
-	return out, nil
+	// The grants are not needed any more: let a large freeze's memory go before the writes.
+	ci.inv.Grants = nil
+	return nil
 }
 
 // unused says whether an identity was not used in days: AWS reports a last use (or that
@@ -489,14 +496,24 @@ func (s *Service) newItem(ci *connInventory, camp *Campaign, g store.Grant, via 
 		it.ViaName = "direct"
 	}
 	it.AdminLevel = s.adminLevel(ci, g, via)
-	c := itemContext(ci, g, p, it.Identity)
-	b, _ := json.Marshal(c)
-	it.Context = string(b)
-	// The plan (what a revoke would change) is shown before deciding.
-	if item, err := toItem(it); err == nil {
-		it.Plan = planRemediation(item).Description
+	key := g.PrincipalType + "\x00" + g.PrincipalID + "\x00" + g.Scope
+	if c, ok := ci.contexts[key]; ok {
+		it.Context = c
+	} else {
+		b, _ := json.Marshal(itemContext(ci, g, p, it.Identity))
+		it.Context = string(b)
+		ci.contexts[key] = it.Context
 	}
+	it.Plan = planOf(it)
 	return it
+}
+
+// planOf says what a revoke of the item would change (remediate.go), shown before deciding.
+func planOf(it *store.ReviewItem) string {
+	return planRemediation(&Item{ConnectionID: it.ConnectionID, GrantID: it.GrantID, EntitlementID: it.EntitlementID,
+		EntitlementName: it.EntitlementName, ResourceType: it.ResourceType, ResourceID: it.ResourceID, ResourceName: it.ResourceName,
+		AccountID: it.AccountID, AccountName: it.AccountName, PrincipalType: it.PrincipalType, PrincipalID: it.PrincipalID,
+		PrincipalName: it.PrincipalName, Identity: it.Identity, Via: it.Via, ViaName: it.ViaName}).Description
 }
 
 func nameOr(r *store.Resource, def string) string {
@@ -634,9 +651,13 @@ func asSlice(v any) []any { s, _ := v.([]any); return s }
 func (s *Service) adminLevel(ci *connInventory, g store.Grant, via string) bool {
 	switch g.ResourceType {
 	case "account":
-		if ps := ci.permissionSet(setOf(g.EntitlementID)); ps != nil {
-			return adminSet(ps)
+		id := setOf(g.EntitlementID)
+		if v, ok := ci.adminSets[id]; ok {
+			return v
 		}
+		ps := ci.permissionSet(id)
+		ci.adminSets[id] = ps != nil && adminSet(ps)
+		return ci.adminSets[id]
 	case "iam_policy":
 		return ci.adminPolicy(g.ResourceID)
 	case "sso_group", "iam_group":
@@ -646,15 +667,7 @@ func (s *Service) adminLevel(ci *connInventory, g store.Grant, via string) bool 
 }
 
 // permissionSet finds a permission set by id.
-func (ci *connInventory) permissionSet(id string) *store.Resource {
-	for i := range ci.inv.Resources {
-		r := &ci.inv.Resources[i]
-		if r.Type == "permission_set" && strings.HasSuffix(r.ID, "/"+id) {
-			return r
-		}
-	}
-	return nil
-}
+func (ci *connInventory) permissionSet(id string) *store.Resource { return ci.sets[id] }
 
 // adminSet says whether a permission set is admin-level.
 func adminSet(ps *store.Resource) bool {

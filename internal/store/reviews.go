@@ -695,7 +695,8 @@ func (s *Store) ReviewCampaignCounts(ctx context.Context, campaignID string) (*R
 }
 
 // ReviewerCount is one reviewer's share of a campaign: the items they review at any step,
-// and those waiting for them now.
+// and those waiting for them now (their current items: only pending items have current
+// reviewers).
 type ReviewerCount struct {
 	Email   string
 	Total   int
@@ -704,23 +705,52 @@ type ReviewerCount struct {
 
 // ReviewCampaignReviewerCounts counts each reviewer's items of a campaign, by email.
 func (s *Store) ReviewCampaignReviewerCounts(ctx context.Context, campaignID string) ([]ReviewerCount, error) {
-	rs, err := s.read.query(ctx, `SELECT r.email, COUNT(DISTINCT r.item_id),
-		COUNT(DISTINCT CASE WHEN r.current = ? AND i.state = 'pending' THEN r.item_id END)
-		FROM review_item_reviewers r JOIN review_items i ON i.campaign_id = r.campaign_id AND i.id = r.item_id
-		WHERE r.campaign_id = ? GROUP BY r.email ORDER BY r.email`, true, campaignID)
+	// One pass over the campaign's reviewer rows in primary key order (item, email, step),
+	// counted here: an email at several steps of one item is one item. (A GROUP BY email
+	// with COUNT(DISTINCT) sorts every row and took seconds on a 150,000-item campaign.)
+	// Only a pending item has current reviewers (a decision clears them), so the reviewer
+	// rows alone answer, without reading the items.
+	rs, err := s.read.query(ctx, `SELECT item_id, email, current FROM review_item_reviewers WHERE campaign_id = ?
+		ORDER BY campaign_id, item_id, email, step`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("reviewers of %s: %w", campaignID, err)
 	}
-	var out []ReviewerCount
+	counts := map[string]*ReviewerCount{}
+	var lastItem, lastEmail string
+	var lastCurrent bool
 	for rs.Next() {
-		var c ReviewerCount
-		if err := rs.Scan(&c.Email, &c.Total, &c.Pending); err != nil {
+		var item, email string
+		var current bool
+		if err := rs.Scan(&item, &email, &current); err != nil {
 			rs.Close()
 			return nil, err
 		}
-		out = append(out, c)
+		c := counts[email]
+		if c == nil {
+			c = &ReviewerCount{Email: email}
+			counts[email] = c
+		}
+		if item == lastItem && email == lastEmail {
+			if current && !lastCurrent {
+				c.Pending++
+				lastCurrent = true
+			}
+			continue
+		}
+		lastItem, lastEmail, lastCurrent = item, email, current
+		c.Total++
+		if current {
+			c.Pending++
+		}
 	}
-	return out, closeRows(rs)
+	if err := closeRows(rs); err != nil {
+		return nil, fmt.Errorf("reviewers of %s: %w", campaignID, err)
+	}
+	out := make([]ReviewerCount, 0, len(counts))
+	for _, e := range sortedMapKeys(counts) {
+		out = append(out, *counts[e])
+	}
+	return out, nil
 }
 
 // ReviewerHasPending says whether email has an item waiting for them in an active campaign.

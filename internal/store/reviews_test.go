@@ -140,6 +140,12 @@ func TestReviewStore(t *testing.T) {
 		if err != nil || len(seen) != 5 {
 			t.Errorf("dave still sees the campaign's 5 items: %d %v", len(seen), err)
 		}
+		// dave reviews item 2 at both steps: still one item for him, waiting for him once.
+		if err := s.InTx(ctx, func(tx *store.Tx) error {
+			return tx.SetCurrentReviewers(ctx, "rc-early", "it-rc-early-2", 1, []string{"dave@example.com"})
+		}); err != nil {
+			t.Fatal(err)
+		}
 		counts, err := s.ReviewCampaignReviewerCounts(ctx, "rc-early")
 		wantCounts := []store.ReviewerCount{{Email: "carol@example.com", Total: 5, Pending: 1}, {Email: "dave@example.com", Total: 5, Pending: 4}}
 		if err != nil || !reflect.DeepEqual(counts, wantCounts) {
