@@ -19,7 +19,9 @@ import (
 // (every account, every grant: one item per grant and way it is held), decided: everything
 // kept with a reason by the reviewer in one bulk decision, then the items of three accounts
 // revoked. It reports, per format, the time to export (read every item, render, hash, record
-// the export and its audit entry) and the file's size. A measurement run by hand, once:
+// the export and its audit entry) and the file's size; then, with large-2.c1z ingested as the
+// next sync, the time of the verification (AfterIngest) over the campaign. A measurement run
+// by hand, once:
 //
 //	GATEHOUSE_INGEST_BENCH=generate go test -run '^$' -bench IngestLarge -benchtime 1x -timeout 30m ./internal/ingest/
 //	go test -run '^$' -bench Export -benchtime 1x -timeout 30m -v ./internal/review/
@@ -120,4 +122,27 @@ func BenchmarkExport(b *testing.B) {
 		b.ReportMetric(took.Seconds(), format+"-s")
 		b.ReportMetric(float64(len(ex.Body))/(1<<20), format+"-MiB")
 	}
+	// The verification after the next sync (large-2.c1z: 1.3% of the grants changed) looks
+	// at every item of the campaign.
+	if file2 := filepath.Join(dir, "large-2.c1z"); fileExists(file2) {
+		if _, err := ingest.Apply(ctx, st, ingest.Input{ConnectionID: "aws", SyncID: "s2", C1ZPath: file2, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := svc.AfterIngest(ctx, "aws", "s2"); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		c, err := svc.Campaign(ctx, admin, camp.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("verification after sync s2: %s; %d remediated, %d access gone", took.Round(time.Millisecond), c.Progress.Remediated, c.Progress.AccessGone)
+		b.ReportMetric(took.Seconds(), "verify-s")
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
