@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/review"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -113,5 +116,41 @@ func TestReviewRevokeMadeAndVerifiedByTheServer(t *testing.T) {
 				t.Fatalf("after the server's sync %s: state %s remediation %+v", s2, cur.State, cur.Remediation)
 			}
 		})
+	}
+}
+
+// A failure of the reviews' verification after an ingestion is logged and does not fail the
+// sync: the inventory is in, and the next sync verifies what this one could not.
+func TestReviewVerificationFailureDoesNotFailTheSync(t *testing.T) {
+	core, logs := observer.New(zap.ErrorLevel)
+	cfg := server.Config{DataDir: t.TempDir(), Connections: []server.Connection{demoConnection(t)}, SecretKey: testSecretKey,
+		KeepSyncs: 3, SyncSchedule: time.Hour}
+	srv, err := server.New(context.Background(), cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	// The verification reads review_items: without it, it fails.
+	if _, err := srv.App.Store.SQLiteDB().Exec("ALTER TABLE review_items RENAME TO review_items_gone"); err != nil {
+		t.Fatal(err)
+	}
+	admin := &auth.Caller{Email: "admin@example.com", Roles: []string{auth.RoleAdmin}}
+	id := syncNow(t, srv.Handler(), admin) // fails the test unless the sync succeeded (or is partial)
+	var found bool
+	for _, e := range logs.All() {
+		if e.Message == "access reviews could not verify against the sync" && e.ContextMap()["sync"] == id {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no error logged for the failed verification of sync %s: %v", id, logs.All())
+	}
+	counts, err := srv.App.Store.InventoryCounts(context.Background())
+	if err != nil || counts["account"] == 0 {
+		t.Fatalf("the sync's inventory was not kept: %v %v", counts, err)
 	}
 }
