@@ -100,8 +100,6 @@ type apiReviewItemView struct {
 	Entitlement struct {
 		Name string `json:"name"`
 	} `json:"entitlement"`
-	AccountID   string `json:"account_id"`
-	AccountName string `json:"account_name"`
 	Via         string `json:"via"`
 	ViaName     string `json:"via_name"`
 	AdminLevel  bool   `json:"admin_level"`
