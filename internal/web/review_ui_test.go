@@ -26,11 +26,15 @@ import (
 // demo organization and a real OpenID provider: Carol (auditor) creates a campaign over the
 // prod account in the dashboard's form, reviewed by Dave with Alice as fallback, and starts
 // it; Dave signs in, finds the count in the navigation and exactly his items in his inbox
-// (never his own access, which went to Alice, and which the service refuses him), revokes
-// Bob's ReadOnly on prod with a reason (the plan says what the revoke changes) and keeps
-// Bob's Developer on prod; Carol's campaign page shows the two states and the progress, per
-// reviewer too. With GATEHOUSE_SCREENSHOTS=dir it writes the inbox, campaign and dashboard
-// screenshots of docs/reviews.md.
+// (never his own access, which went to Alice, and which the service refuses him; the inbox
+// fits a phone's screen), revokes Bob's ReadOnly on prod with a reason (the plan says what the
+// revoke changes), keeps Bob's Developer on prod, keeps deploy-bot's items in one bulk
+// decision and delegates Frank's ReadOnly to Alice; Carol's campaign page shows the states,
+// reasons and progress, per reviewer too. The revoke removes Bob from Developers in the
+// simulator and nothing else; after the next sync the item is remediated, its history ending
+// with the verification. Carol downloads the CSV (its SHA-256 checked, and found in the audit
+// log), opens the printable report under the CSP, and reassigns an item. With
+// GATEHOUSE_SCREENSHOTS=dir it writes the screenshots of docs/reviews.md.
 func TestUIReviews(t *testing.T) {
 	b := web.NewBrowser(t)
 	if testing.Short() {
@@ -231,6 +235,15 @@ func TestUIReviews(t *testing.T) {
 		t.Fatalf("the inbox searched for bob@example.com shows %q", rows)
 	}
 	b.Screenshot("reviews-inbox")
+	// On a phone the inbox fits the screen's width (the table scrolls inside its card).
+	b.Viewport(390, 844)
+	b.Open(base + "/reviews")
+	if over := b.Eval(`document.documentElement.scrollWidth - window.innerWidth`); over.(float64) > 0 {
+		t.Fatalf("on a phone the inbox is %v px wider than the screen", over)
+	}
+	b.Viewport(1360, 900)
+	b.Open(base + "/reviews?q=bob%40example.com")
+	b.WaitVisible("#inbox-table")
 
 	// His own access is not his to decide: the service refuses it, saying who decides.
 	b.Allow("403 (Forbidden)")
@@ -397,6 +410,17 @@ func TestUIReviews(t *testing.T) {
 	b.WaitText("#campaign-"+campID, itoa(2+len(bots))+" of "+itoa(len(all))+" decided", 5*time.Second)
 	serverTime("the campaign dashboard")
 	b.Screenshot("reviews-campaigns")
+
+	// Carol reassigns one of Dave's own items from Alice (the fallback) to herself.
+	b.Open(campURL + "/items/" + own[0])
+	b.Type(`#reassign-form input[name="to"]`, "carol@example.com")
+	b.Type(`#reassign-form input[name="reason"]`, "Alice is away")
+	b.ClickAndWait("#reassign")
+	b.WaitText("#flash", "Reassigned.", 5*time.Second)
+	if it, err := srv.App.Reviews.Item(ctx, carol, campID, own[0]); err != nil || it.Reviewer != "carol@example.com" {
+		t.Fatalf("after the reassignment the item's reviewer is %+v (%v)", it, err)
+	}
+	b.WaitText("#item-history", "Alice is away", 5*time.Second)
 }
 
 func itoa(n int) string {
