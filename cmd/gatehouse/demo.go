@@ -24,7 +24,8 @@ import (
 )
 
 // demoPerson is one of the demo's people: who they are in the demo OpenID provider, and
-// the roles the demo configures for them.
+// the roles the demo gives them (admin and auditor through the server's configuration,
+// approver through the demo's approval policies, reviewer through its access review).
 type demoPerson struct {
 	ID    string   `json:"-"`
 	Email string   `json:"email"`
@@ -40,7 +41,7 @@ var demoPeople = []demoPerson{
 	{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen", Roles: []string{"admin"}, About: "admin: connections, settings, Sync now; platform administrator in AWS"},
 	{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor", Roles: []string{"auditor"}, About: "auditor: reads everything, the audit log; runs the access review (Campaigns)"},
 	{ID: "bob", Email: "bob@example.com", Name: "Bob Martinez", Roles: []string{}, About: "developer, on call: requests access (the story above is his request)"},
-	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{"approver"}, About: "team lead: approves requests (Approvals); reviews production access (Reviews)"},
+	{ID: "dave", Email: "dave@example.com", Name: "Dave Kim", Roles: []string{"approver", "reviewer"}, About: "team lead: approves requests (Approvals); reviews production access (Reviews)"},
 }
 
 func newDemoCommand() *cobra.Command {

@@ -88,7 +88,7 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 		roles[p.Email] = p.Roles
 	}
 	if !slices.Equal(roles["alice@example.com"], []string{"admin"}) || !slices.Equal(roles["carol@example.com"], []string{"auditor"}) ||
-		!slices.Equal(roles["dave@example.com"], []string{"approver"}) || len(roles) != 4 {
+		!slices.Equal(roles["dave@example.com"], []string{"approver", "reviewer"}) || len(roles) != 4 {
 		t.Fatalf("demo people: %+v", demo.People)
 	}
 	// stderr is written before the URL line, but reaches the test through another pipe:
