@@ -95,7 +95,25 @@ func (h *handlers) reviewError(w http.ResponseWriter, r *http.Request, err error
 	if status < 400 || status > 599 {
 		status = http.StatusBadRequest
 	}
-	h.errorPage(w, r, status, heading, sentence(e.Detail))
+	if auth.IsAPI(r) || r.Method == http.MethodGet {
+		h.errorPage(w, r, status, heading, sentence(e.Detail))
+		return
+	}
+	// A refused form (a keep without the reason it needs, an item decided meanwhile): back
+	// to the page the form was on, to fix it there.
+	h.render(w, r, status, "error", page{Title: heading, Data: errorData{Status: status, Heading: heading, Detail: sentence(e.Detail), Back: formPage(r)}})
+}
+
+// formPage is the page a posted form came from: its "next" field, else the Referer when it
+// is this server's; "" when neither says.
+func formPage(r *http.Request) string {
+	if next := r.PostFormValue("next"); strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") {
+		return next
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, "/") {
+		return ref.RequestURI()
+	}
+	return ""
 }
 
 // notBuilt says whether err is the service's answer for a method this build lacks (the

@@ -84,6 +84,9 @@ func TestReviewDecide(t *testing.T) {
 		t.Fatalf("keep admin-level without reason: status %d", res.Status)
 	}
 	mustContain(t, text(res.Body), "That did not work", "Keeping admin-level access needs a reason.")
+	if !strings.Contains(res.Body, `<a class="btn primary" href="/reviews" id="back">Back</a>`) {
+		t.Fatal("the refusal offers no way back to the inbox")
+	}
 	// Dave may not decide alice's item (carol's); alice may not decide her own.
 	res = u.postForm(alice, "/campaigns/cmp-q1/items/it-alice/decide", url.Values{"decision": {"keep"}, "reason": {"mine"}})
 	if res.Status != http.StatusForbidden {

@@ -193,6 +193,8 @@ type errorData struct {
 	Status  int
 	Heading string
 	Detail  string
+	// Back is the page to go back to (the form's page), "" for none.
+	Back string
 }
 
 // errorPage renders a styled error page; the API gets a problem document instead.
