@@ -357,6 +357,9 @@ type Bucket struct {
 	Region     string
 	CreateDate time.Time
 	Objects    map[string]*Object
+	// Versioning is the bucket's versioning status: "" (never enabled), "Enabled" or
+	// "Suspended" (see s3_versioning.go).
+	Versioning string
 }
 
 // Object is an S3 object.
@@ -366,6 +369,14 @@ type Object struct {
 	ETag         string // quoted hex MD5, as S3 returns it
 	ContentType  string
 	LastModified time.Time
+	// VersionID is the object's version id: "" in a bucket whose versioning was never
+	// enabled, "null" while it is suspended.
+	VersionID string
+	// ChecksumAlgorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) and Checksum (base64)
+	// are the full-object checksum S3 keeps: the one the upload sent, or the CRC64NVME
+	// S3 computes for an upload that sent none.
+	ChecksumAlgorithm string
+	Checksum          string
 }
 
 // Session is a set of temporary credentials issued by AssumeRole, or by the AWS access

@@ -286,6 +286,8 @@ var requestContextKeys = map[string]bool{
 	"aws:tokenissuetime": true,
 	// Present for the role sessions of IAM Identity Center users (see portal.go).
 	"identitystore:userid": true,
+	// Present for s3:ListBucket requests that send a prefix (see s3Context).
+	"s3:prefix": true,
 }
 
 // matches reports whether the statement's Action/NotAction, Resource/NotResource and
@@ -554,6 +556,9 @@ func (q *request) authorize(action, resource string) *apiError {
 		return nil
 	}
 	r := evalRequest{action: action, resource: resource, context: q.w.requestContext(q.caller, resource)}
+	for k, v := range q.serviceContext() {
+		r.context[k] = v
+	}
 	switch evaluate(q.w.identityPolicies(q.caller), r) {
 	case explicitDeny:
 		return accessDeniedWhy(q.caller, action, resource, "with an explicit deny in an identity-based policy")

@@ -37,6 +37,11 @@ var s3Actions = map[string]string{
 	"HeadObject":    "s3:GetObject",
 	"PutObject":     "s3:PutObject",
 	"DeleteObject":  "s3:DeleteObject",
+
+	"GetBucketLocation":   "s3:GetBucketLocation",
+	"GetBucketVersioning": "s3:GetBucketVersioning",
+	"PutBucketVersioning": "s3:PutBucketVersioning",
+	"GetObjectAttributes": "s3:GetObjectAttributes",
 }
 
 // s3Query lists, per operation, the query parameters the simulator understands. Any other
@@ -52,6 +57,11 @@ var s3Query = map[string][]string{
 	"HeadObject":    s3ResponseOverrides,
 	"PutObject":     nil,
 	"DeleteObject":  nil,
+
+	"GetBucketLocation":   {"location"},
+	"GetBucketVersioning": {"versioning"},
+	"PutBucketVersioning": {"versioning"},
+	"GetObjectAttributes": {"attributes"},
 }
 
 // s3ResponseOverrides are the GetObject parameters that override response headers.
@@ -70,6 +80,11 @@ func init() {
 		"HeadObject":    s3GetObject,
 		"PutObject":     s3PutObject,
 		"DeleteObject":  s3DeleteObject,
+
+		"GetBucketLocation":   s3GetBucketLocation,
+		"GetBucketVersioning": s3GetBucketVersioning,
+		"PutBucketVersioning": s3PutBucketVersioning,
+		"GetObjectAttributes": s3GetObjectAttributes,
 	})
 	protocols["s3"] = &protocol{operation: s3Operation, serve: s3Serve, writeErr: s3WriteError}
 }
@@ -101,6 +116,12 @@ func s3Operation(q *request) (string, *apiError) {
 	case bucket == "" && r.Method == http.MethodGet:
 		op = "ListBuckets"
 	case bucket == "":
+	case key == "" && r.Method == http.MethodGet && query.Has("location"):
+		op = "GetBucketLocation"
+	case key == "" && r.Method == http.MethodGet && query.Has("versioning"):
+		op = "GetBucketVersioning"
+	case key == "" && r.Method == http.MethodPut && query.Has("versioning"):
+		op = "PutBucketVersioning"
 	case key == "" && r.Method == http.MethodPut:
 		op = "CreateBucket"
 	case key == "" && r.Method == http.MethodHead:
@@ -108,6 +129,8 @@ func s3Operation(q *request) (string, *apiError) {
 	case key == "" && r.Method == http.MethodGet && query.Get("list-type") == "2":
 		op = "ListObjectsV2"
 	case key == "":
+	case r.Method == http.MethodGet && query.Has("attributes"):
+		op = "GetObjectAttributes"
 	case r.Method == http.MethodGet:
 		op = "GetObject"
 	case r.Method == http.MethodHead:
@@ -155,7 +178,11 @@ func (q *request) s3Resource() string {
 	if err != nil || bucket == "" {
 		return ""
 	}
-	if key == "" || q.op == "CreateBucket" || q.op == "HeadBucket" || q.op == "ListObjectsV2" {
+	switch q.op {
+	case "CreateBucket", "HeadBucket", "ListObjectsV2", "GetBucketLocation", "GetBucketVersioning", "PutBucketVersioning":
+		return "arn:aws:s3:::" + bucket
+	}
+	if key == "" {
 		return "arn:aws:s3:::" + bucket
 	}
 	return "arn:aws:s3:::" + bucket + "/" + key
@@ -521,6 +548,9 @@ func s3GetObject(q *request) (any, *apiError) {
 	rep := newS3Reply(http.StatusOK)
 	rep.header.Set("ETag", obj.ETag)
 	rep.header.Set("Last-Modified", obj.LastModified.UTC().Format(http.TimeFormat))
+	if obj.VersionID != "" {
+		rep.header.Set("X-Amz-Version-Id", obj.VersionID)
+	}
 	if m := h.Get("If-None-Match"); m != "" && s3ETagMatches(m, obj.ETag) {
 		rep.status = http.StatusNotModified
 		return rep, nil
@@ -692,11 +722,15 @@ func s3PutObject(q *request) (any, *apiError) {
 
 	sum := md5.Sum(data)
 	obj := &Object{Key: key, Data: bytes.Clone(data), ETag: `"` + hex.EncodeToString(sum[:]) + `"`,
-		ContentType: h.Get("Content-Type"), LastModified: q.w.Now()}
+		ContentType: h.Get("Content-Type"), LastModified: q.w.Now(), VersionID: q.w.s3NewVersionID(b)}
 	if obj.ContentType == "" {
 		obj.ContentType = "binary/octet-stream"
 	}
+	obj.ChecksumAlgorithm, obj.Checksum = s3StoredChecksum(sent, data)
 	b.Objects[key] = obj
+	if obj.VersionID != "" {
+		rep.header.Set("X-Amz-Version-Id", obj.VersionID)
+	}
 	rep.header.Set("ETag", obj.ETag)
 	rep.header.Set("X-Amz-Server-Side-Encryption", "AES256")
 	return rep, nil
