@@ -19,10 +19,10 @@ func newSetupCommand() *cobra.Command {
 		Short: "Generate what connecting Gatehouse needs (roles, policies, Terraform, CloudFormation)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return fmt.Errorf("choose what to set up: gatehouse setup aws (see gatehouse setup aws --help)")
+			return fmt.Errorf("choose what to set up: gatehouse setup aws (connect an AWS organization) or gatehouse setup s3 (a bucket of access files; see gatehouse setup s3 --help)")
 		},
 	}
-	cmd.AddCommand(newSetupAWSCommand())
+	cmd.AddCommand(newSetupAWSCommand(), newSetupS3Command())
 	return cmd
 }
 

@@ -26,7 +26,7 @@ func TestSetupRejectsBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"setup"}, "gatehouse: choose what to set up: gatehouse setup aws (see gatehouse setup aws --help)\n"},
+		{[]string{"setup"}, "gatehouse: choose what to set up: gatehouse setup aws (connect an AWS organization) or gatehouse setup s3 (a bucket of access files; see gatehouse setup s3 --help)\n"},
 		{[]string{"setup", "aws", "--format", "xml"}, "gatehouse: --format must be json, terraform, cloudformation or all, got \"xml\"\n"},
 		{[]string{"setup", "aws", "--format", "all"}, "gatehouse: --format all writes several files; add --out DIR\n"},
 		{[]string{"setup", "aws", "--member-role-name", "GatehouseMember"}, "gatehouse: --member-role-name names the role created in every member account; it needs --orgs\n"},
