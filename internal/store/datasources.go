@@ -52,6 +52,11 @@ func scanDataSource(r interface{ Scan(...any) error }) (DataSource, error) {
 
 // CreateDataSource inserts d, External ID included (ErrDuplicateName when the name is taken).
 func (s *Store) CreateDataSource(ctx context.Context, d DataSource) error {
+	return s.InTx(ctx, func(tx *Tx) error { return tx.CreateDataSource(ctx, d) })
+}
+
+// CreateDataSource is CreateDataSource inside tx (with its audit entry).
+func (t *Tx) CreateDataSource(ctx context.Context, d DataSource) error {
 	if d.ID == "" || d.ExternalID == "" {
 		return errors.New("data source: empty id or External ID")
 	}
@@ -61,7 +66,7 @@ func (s *Store) CreateDataSource(ctx context.Context, d DataSource) error {
 	if d.LastSummary == "" {
 		d.LastSummary = "{}"
 	}
-	_, err := s.write.exec(ctx, `INSERT INTO datasources (`+dataSourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', '', ?)`,
+	_, err := t.q.exec(ctx, `INSERT INTO datasources (`+dataSourceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, '', '', ?)`,
 		d.ID, d.Type, d.Name, d.RoleARN, d.Bucket, d.Prefix, d.Region, d.ExternalID, d.Schedule, d.CreatedBy,
 		ms(d.CreatedAt), ms(d.UpdatedAt), d.LastSummary)
 	if isUniqueViolation(err) {
@@ -75,7 +80,16 @@ func (s *Store) CreateDataSource(ctx context.Context, d DataSource) error {
 
 // GetDataSource returns the data source id, or ErrNotFound.
 func (s *Store) GetDataSource(ctx context.Context, id string) (*DataSource, error) {
-	d, err := scanDataSource(s.read.queryRow(ctx, "SELECT "+dataSourceColumns+" FROM datasources WHERE id = ?", id))
+	return getDataSource(ctx, s.read, id)
+}
+
+// GetDataSource is GetDataSource inside tx.
+func (t *Tx) GetDataSource(ctx context.Context, id string) (*DataSource, error) {
+	return getDataSource(ctx, t.q, id)
+}
+
+func getDataSource(ctx context.Context, q querier, id string) (*DataSource, error) {
+	d, err := scanDataSource(q.queryRow(ctx, "SELECT "+dataSourceColumns+" FROM datasources WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("data source %q: %w", id, ErrNotFound)
 	}
@@ -109,7 +123,12 @@ func (s *Store) ListDataSources(ctx context.Context) ([]DataSource, error) {
 // UpdateDataSource saves the editable fields of d (name, role ARN, bucket, prefix, region,
 // schedule). The External ID is not among them: it never changes.
 func (s *Store) UpdateDataSource(ctx context.Context, d DataSource) error {
-	n, err := s.write.exec(ctx, `UPDATE datasources SET name = ?, role_arn = ?, bucket = ?, prefix = ?, region = ?, schedule = ?, updated_at = ? WHERE id = ?`,
+	return s.InTx(ctx, func(tx *Tx) error { return tx.UpdateDataSource(ctx, d) })
+}
+
+// UpdateDataSource is UpdateDataSource inside tx.
+func (t *Tx) UpdateDataSource(ctx context.Context, d DataSource) error {
+	n, err := t.q.exec(ctx, `UPDATE datasources SET name = ?, role_arn = ?, bucket = ?, prefix = ?, region = ?, schedule = ?, updated_at = ? WHERE id = ?`,
 		d.Name, d.RoleARN, d.Bucket, d.Prefix, d.Region, d.Schedule, ms(d.UpdatedAt), d.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("data source %q: %w", d.Name, ErrDuplicateName)
@@ -139,7 +158,12 @@ func (s *Store) SetDataSourceResult(ctx context.Context, id string, at time.Time
 // DeleteDataSource deletes the data source (ErrNotFound when there is none). The provenance
 // of its reads is kept: imported data points at it.
 func (s *Store) DeleteDataSource(ctx context.Context, id string) error {
-	n, err := s.write.exec(ctx, "DELETE FROM datasources WHERE id = ?", id)
+	return s.InTx(ctx, func(tx *Tx) error { return tx.DeleteDataSource(ctx, id) })
+}
+
+// DeleteDataSource is DeleteDataSource inside tx.
+func (t *Tx) DeleteDataSource(ctx context.Context, id string) error {
+	n, err := t.q.exec(ctx, "DELETE FROM datasources WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("delete data source %q: %w", id, err)
 	}
