@@ -17,6 +17,7 @@ func newDoctorCommand() *cobra.Command {
 		aws          awsFlags
 		provisioning bool
 		asJSON       bool
+		s3           s3DoctorFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor",
@@ -29,12 +30,22 @@ features need (read actions probed with harmless read calls; write actions, with
 --provisioning, checked with the IAM policy simulator or by reading the role's policies,
 never called), every member account's role assumable, and the SCIM endpoint and token.
 
+With --s3, check an S3 data source's role instead (--role-arn, --external-id, --bucket,
+optional --prefix and --region): Gatehouse's own identity, sts:AssumeRole with the External
+ID, s3:GetBucketLocation, s3:ListBucket under the prefix, and s3:GetObjectAttributes and
+s3:GetObject on the first file there, as the data source's "Test connection" does.
+
 Every failure comes with a fix. The exit code is 0 only when nothing failed (warnings
 allowed); --json prints the checklist as JSON for programs.`,
 		Example: `  gatehouse doctor --role-arn arn:aws:iam::111111111111:role/GatehouseConnector \
-      --external-id EXTERNAL_ID --orgs --identity-center --provisioning`,
+      --external-id EXTERNAL_ID --orgs --identity-center --provisioning
+  gatehouse doctor --s3 --role-arn arn:aws:iam::111111111111:role/GatehouseS3Reader \
+      --external-id EXTERNAL_ID --bucket acme-access-exports --prefix apps/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if s3.enabled {
+				return runDoctorS3(cmd, &aws, &s3, asJSON)
+			}
 			cfg, err := aws.config()
 			if err != nil {
 				return err
@@ -62,5 +73,6 @@ allowed); --json prints the checklist as JSON for programs.`,
 	aws.register(cmd.Flags())
 	cmd.Flags().BoolVar(&provisioning, "provisioning", false, "also check the write permissions of gatehouse grant and revoke (without calling them)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checklist as JSON")
+	s3.register(cmd.Flags())
 	return cmd
 }
