@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/audit"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/datasource"
 	"github.com/gatehouse/gatehouse/internal/problem"
 )
 
@@ -134,6 +135,24 @@ var operations = []operation{
 		Errors: map[int]string{400: "bad settings", 404: "no such connection", 409: "the connection comes from the config file"}},
 	{Method: "DELETE", Path: "/api/v1/connections/{id}", Summary: "Delete a connection added in the UI or API", Access: auth.Admin,
 		Params: []param{pathParam("id", "connection id")}, Status: 204, Errors: map[int]string{404: "no such connection", 409: "the connection comes from the config file"}},
+
+	{Method: "GET", Path: "/api/v1/datasources", Summary: "S3 data sources of application access files", Access: auth.Auditor, Status: 200, Response: List[datasource.Source]{}},
+	{Method: "POST", Path: "/api/v1/datasources", Summary: "Add an S3 data source; Gatehouse generates its External ID once", Access: auth.Admin,
+		Body: datasource.Input{}, Status: 201, Response: datasource.Source{},
+		Errors: map[int]string{400: "bad settings (or an external_id, which Gatehouse generates), with errors per field", 409: "the name is taken", 503: "no data sources on this server"}},
+	{Method: "GET", Path: "/api/v1/datasources/{id}", Summary: "One data source: the same external_id forever, and its last sync", Access: auth.Auditor,
+		Params: []param{pathParam("id", "data source id")}, Status: 200, Response: datasource.Source{}, Errors: map[int]string{404: "no such data source", 503: "no data sources on this server"}},
+	{Method: "PATCH", Path: "/api/v1/datasources/{id}", Summary: "Change some of a data source's settings (never its External ID)", Access: auth.Admin,
+		Params: []param{pathParam("id", "data source id")}, Body: datasource.Input{}, Status: 200, Response: datasource.Source{},
+		Errors: map[int]string{400: "bad settings, or external_id", 404: "no such data source", 409: "the name is taken", 503: "no data sources on this server"}},
+	{Method: "DELETE", Path: "/api/v1/datasources/{id}", Summary: "Delete a data source (the provenance of its reads stays)", Access: auth.Admin,
+		Params: []param{pathParam("id", "data source id")}, Status: 204, Errors: map[int]string{404: "no such data source", 503: "no data sources on this server"}},
+	{Method: "POST", Path: "/api/v1/datasources/{id}/sync", Summary: "Read the bucket now (in the background)", Access: auth.Admin,
+		Params: []param{pathParam("id", "data source id")}, Status: 202, Response: datasource.Source{}, Errors: map[int]string{404: "no such data source", 503: "no data sources on this server"}},
+	{Method: "POST", Path: "/api/v1/datasources/{id}/test", Summary: "Check each permission of the data source's role; failures say what to fix", Access: auth.Admin,
+		Params: []param{pathParam("id", "data source id")}, Status: 200, Response: DataSourceTest{}, Errors: map[int]string{404: "no such data source", 503: "no data sources on this server"}},
+	{Method: "GET", Path: "/api/v1/datasources/{id}/reads", Summary: "Provenance of every read: key, version, ETag, size, checksum, time", Access: auth.Auditor,
+		Params: []param{pathParam("id", "data source id")}, Status: 200, Response: List[datasource.Object]{}, Errors: map[int]string{404: "no such data source", 503: "no data sources on this server"}},
 
 	{Method: "GET", Path: "/api/v1/catalog", Summary: "Just-in-time access: what you may request, with the rule that allows it and why", Access: auth.SignedIn,
 		Params: []param{query("q", "search in display names, account names and ids, permission set names"), query("account_id", "only this account's entitlements"), pageSize, pageToken},

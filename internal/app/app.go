@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
+	"github.com/gatehouse/gatehouse/internal/datasource"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/notify"
@@ -34,4 +35,6 @@ type App struct {
 	Notify *notify.Notifier
 	// Reviews are the access review campaigns.
 	Reviews *review.Service
+	// DataSources are the S3 buckets application access files are read from.
+	DataSources *datasource.Service
 }

@@ -80,7 +80,8 @@ type Config struct {
 
 // Service manages data sources and reads them.
 type Service struct {
-	cfg Config
+	cfg   Config
+	queue Queue
 }
 
 // NewService returns a Service.

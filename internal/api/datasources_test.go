@@ -1,0 +1,155 @@
+package api_test
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/gatehouse/gatehouse/internal/awssim"
+	"github.com/gatehouse/gatehouse/internal/datasource"
+	"github.com/gatehouse/gatehouse/internal/setup"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+// dataSourceSim serves a bucket with apps/users.csv and the principal Gatehouse runs as;
+// installRole creates the data source's role from gatehouse setup s3's output.
+func dataSourceSim(t *testing.T) (sim *awssim.Sim, base aws.Config, installRole func(externalID string)) {
+	t.Helper()
+	w := awssim.NewWorld("111111111111", "us-east-1", nil)
+	a := w.Accounts["111111111111"]
+	k := a.AddAccessKey(w, a.AddUser(w, "gatehouse-runtime", "/"))
+	data := []byte("User ID,Email Address\nu1,a@example.com\n")
+	sum := md5.Sum(data)
+	w.Buckets["acme-access-exports"] = &awssim.Bucket{Name: "acme-access-exports", AccountID: "111111111111", Region: "us-east-1",
+		Objects: map[string]*awssim.Object{"apps/users.csv": {Key: "apps/users.csv", Data: data, ETag: `"` + hex.EncodeToString(sum[:]) + `"`}}}
+	sim = awssim.New(w, awssim.Options{})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	base = aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider(k.ID, k.Secret, "")}
+	return sim, base, func(externalID string) {
+		b, err := setup.GenerateS3(setup.S3Options{Bucket: "acme-access-exports", Prefix: "apps/", ExternalID: externalID,
+			TrustedPrincipal: "arn:aws:iam::111111111111:user/gatehouse-runtime"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.Do(func(w *awssim.World) {
+			a := w.Accounts["111111111111"]
+			delete(a.Roles, setup.DefaultS3RoleName)
+			r := a.AddRole(w, setup.DefaultS3RoleName, "/", string(b.Trust.JSON()))
+			r.InlinePolicies[setup.S3PolicyName] = string(b.Permissions.JSON())
+		})
+	}
+}
+
+func TestDataSourcesAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		a := newTestAPI(t, st)
+		// Without the service (a server without jobs): 503, said so.
+		if code, body := a.do("admin", "GET", "/api/v1/datasources", nil); code != 503 ||
+			body["detail"] != "data sources are not available on this server (it runs without background jobs)" {
+			t.Errorf("without the service: %d %v", code, body)
+		}
+		sim, base, installRole := dataSourceSim(t)
+		a.app.DataSources = datasource.NewService(datasource.Config{Store: st, Log: a.app.Log,
+			BaseAWS: func(context.Context) (aws.Config, error) { return base.Copy(), nil }})
+
+		create := map[string]any{"type": "s3", "name": "HR exports", "role_arn": "arn:aws:iam::111111111111:role/GatehouseS3Reader",
+			"bucket": "acme-access-exports", "prefix": "apps/", "region": ""}
+		for who, want := range map[string]int{"": 401, "person": 403, "auditor": 403} {
+			if code, _ := a.do(who, "POST", "/api/v1/datasources", create); code != want {
+				t.Errorf("POST as %q: %d, want %d", who, code, want)
+			}
+		}
+		code, body := a.do("admin", "POST", "/api/v1/datasources", create)
+		if code != 201 {
+			t.Fatalf("create: %d %v", code, body)
+		}
+		id, ext := body["id"].(string), body["external_id"].(string)
+		if !strings.HasPrefix(id, "ds_") || !strings.HasPrefix(ext, "gh-") || body["schedule"] != "1h0m0s" || body["last_state"] != "" || body["created_by"] != "admin@example.com" {
+			t.Errorf("created = %v", body)
+		}
+		// Auditors read; people do not.
+		for who, want := range map[string]int{"person": 403, "auditor": 200, "admin": 200} {
+			if code, body := a.do(who, "GET", "/api/v1/datasources/"+id, nil); code != want || (want == 200 && body["external_id"] != ext) {
+				t.Errorf("GET as %q: %d %v", who, code, body)
+			}
+		}
+		if code, body := a.do("auditor", "GET", "/api/v1/datasources", nil); code != 200 || len(body["items"].([]any)) != 1 {
+			t.Errorf("list as auditor: %d %v", code, body)
+		}
+		if code, _ := a.do("auditor", "POST", "/api/v1/datasources/"+id+"/sync", nil); code != 403 {
+			t.Errorf("sync as auditor: %d", code)
+		}
+
+		// The External ID is never taken from a request.
+		code, body = a.do("admin", "PATCH", "/api/v1/datasources/"+id, map[string]any{"external_id": "mine"})
+		if code != 400 || body["detail"] != "external_id never changes: it is generated once, so that the role's trust policy keeps working; to use another, create a new data source" ||
+			body["title"] != "Bad Request" || body["status"] != float64(400) {
+			t.Errorf("PATCH external_id: %d %v", code, body)
+		}
+		code, body = a.do("admin", "POST", "/api/v1/datasources", map[string]any{"type": "s3", "name": "X", "role_arn": create["role_arn"], "bucket": "b-1", "external_id": "mine"})
+		if code != 400 || !strings.HasPrefix(body["detail"].(string), "external_id is generated by Gatehouse") {
+			t.Errorf("POST with external_id: %d %v", code, body)
+		}
+		code, body = a.do("admin", "PATCH", "/api/v1/datasources/"+id, map[string]any{"name": "HR files"})
+		if code != 200 || body["external_id"] != ext || body["name"] != "HR files" {
+			t.Errorf("PATCH name: %d %v", code, body)
+		}
+		// Bad input: every field named.
+		code, body = a.do("admin", "POST", "/api/v1/datasources", map[string]any{"type": "s3", "name": "Y", "role_arn": "x", "bucket": "B"})
+		errs, _ := body["errors"].([]any)
+		if code != 400 || len(errs) != 2 || errs[0].(map[string]any)["field"] != "role_arn" || errs[1].(map[string]any)["field"] != "bucket" {
+			t.Errorf("bad input: %d %v", code, body)
+		}
+		dup := map[string]any{"type": "s3", "name": "HR files", "role_arn": create["role_arn"], "bucket": "acme-access-exports"}
+		if code, body := a.do("admin", "POST", "/api/v1/datasources", dup); code != 409 || body["detail"] != `a data source with this name exists: "HR files"; choose another name or update that one` {
+			t.Errorf("duplicate name: %d %v", code, body)
+		}
+		code, body = a.do("admin", "GET", "/api/v1/datasources/ds_nope", nil)
+		if code != 404 || body["detail"] != `data source not found: "ds_nope"` {
+			t.Errorf("GET of nothing: %d %v", code, body)
+		}
+
+		// Test before the role exists: the fix names the trust policy.
+		code, body = a.do("admin", "POST", "/api/v1/datasources/"+id+"/test", nil)
+		checks, _ := body["checks"].([]any)
+		if code != 200 || body["ok"] != false || len(checks) != 6 || checks[1].(map[string]any)["status"] != "fail" ||
+			!strings.Contains(checks[1].(map[string]any)["fix"].(string), `sts:ExternalId = "`+ext+`"`) {
+			t.Errorf("test without the role: %d %v", code, body)
+		}
+		installRole(ext)
+		code, body = a.do("admin", "POST", "/api/v1/datasources/"+id+"/test", nil)
+		if code != 200 || body["ok"] != true {
+			t.Errorf("test with the role: %d %v", code, body)
+		}
+		// Sync now (no queue here: at once), then the reads.
+		code, body = a.do("admin", "POST", "/api/v1/datasources/"+id+"/sync", nil)
+		if code != 202 || body["last_state"] != "succeeded" || body["last_summary"].(map[string]any)["fetched"] != float64(1) ||
+			body["last_summary"].(map[string]any)["notes"].([]any)[0] != datasource.NoImportNote {
+			t.Errorf("sync: %d %v", code, body)
+		}
+		code, body = a.do("auditor", "GET", "/api/v1/datasources/"+id+"/reads", nil)
+		items, _ := body["items"].([]any)
+		if code != 200 || len(items) != 1 || items[0].(map[string]any)["key"] != "apps/users.csv" || items[0].(map[string]any)["etag"] == "" {
+			t.Errorf("reads: %d %v", code, body)
+		}
+		if n := sim.Counters().Calls("s3", "GetObject"); n != 2 { // the test's one byte, the sync's one file
+			t.Errorf("GetObject calls: %d, want 2", n)
+		}
+		if code, _ := a.do("admin", "DELETE", "/api/v1/datasources/"+id, nil); code != 204 {
+			t.Errorf("delete: %d", code)
+		}
+		if code, _ := a.do("admin", "DELETE", "/api/v1/datasources/"+id, nil); code != 404 {
+			t.Errorf("delete twice: %d", code)
+		}
+	})
+}
