@@ -404,7 +404,9 @@ func TestFailedReadsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.put(t, "users.csv", "v2")
-	e.sim.Do(func(w *awssim.World) { w.Accounts[account].Faults = map[string]awssim.Fault{"ListObjectsV2": awssim.FaultThrottle} })
+	e.sim.Do(func(w *awssim.World) {
+		w.Accounts[account].Faults = map[string]awssim.Fault{"ListObjectsV2": awssim.FaultThrottle}
+	})
 	got, err := e.svc.Sync(ctxT(t), src.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +419,9 @@ func TestFailedReadsAreReported(t *testing.T) {
 		t.Errorf("reads after a failed listing: %+v", reads)
 	}
 
-	e.sim.Do(func(w *awssim.World) { w.Accounts[account].Faults = map[string]awssim.Fault{"GetObject": awssim.FaultThrottle} })
+	e.sim.Do(func(w *awssim.World) {
+		w.Accounts[account].Faults = map[string]awssim.Fault{"GetObject": awssim.FaultThrottle}
+	})
 	got, _ = e.svc.Sync(ctxT(t), src.ID)
 	if got.LastState != StateFailed || got.LastSummary.Failed != 1 || got.LastSummary.Fetched != 0 ||
 		!strings.HasPrefix(got.LastError, "1 of 1 changed files could not be read: users.csv: AWS throttled the call (SlowDown") {

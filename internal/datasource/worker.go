@@ -28,16 +28,23 @@ func (s *Service) SetQueue(q Queue) { s.queue = q }
 
 type syncArgs struct {
 	DataSourceID string `json:"datasource_id" river:"unique"`
+	// Requested is a "Sync now": never merged with a queued or running sync (which may have
+	// listed the bucket before the file the admin just uploaded).
+	Requested bool `json:"requested,omitempty"`
 }
 
 func (syncArgs) Kind() string { return "datasource_sync" }
 
-// InsertOpts: one queued or running sync per data source at a time (a "Sync now" while the
-// scheduled one waits joins it); a failed sync is recorded on the source and not retried
-// by River: the next schedule reads again.
-func (syncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueDataSource, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+// InsertOpts: one scheduled sync per data source queued or running at a time; a "Sync now"
+// is always queued (the syncs of one source run one after the other). A failed sync is
+// recorded on the source and not retried by River: the next schedule reads again.
+func (a syncArgs) InsertOpts() river.InsertOpts {
+	o := river.InsertOpts{Queue: QueueDataSource, MaxAttempts: 1}
+	if !a.Requested {
+		o.UniqueOpts = river.UniqueOpts{ByArgs: true,
+			ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}
+	}
+	return o
 }
 
 type schedulerArgs struct{}
@@ -91,7 +98,7 @@ func (s *Service) QueueDue(ctx context.Context) ([]string, error) {
 		if !src.Due(now) {
 			continue
 		}
-		if err := s.enqueue(ctx, src.ID); err != nil {
+		if err := s.enqueue(ctx, syncArgs{DataSourceID: src.ID}); err != nil {
 			return queued, err
 		}
 		queued = append(queued, src.ID)
@@ -99,9 +106,9 @@ func (s *Service) QueueDue(ctx context.Context) ([]string, error) {
 	return queued, nil
 }
 
-func (s *Service) enqueue(ctx context.Context, id string) error {
+func (s *Service) enqueue(ctx context.Context, args syncArgs) error {
 	return s.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, err := s.queue.InsertTx(ctx, tx, syncArgs{DataSourceID: id}, nil)
+		_, err := s.queue.InsertTx(ctx, tx, args, nil)
 		return err
 	})
 }
@@ -116,7 +123,7 @@ func (s *Service) SyncNow(ctx context.Context, id string) (*Source, error) {
 	if s.queue == nil {
 		return s.Sync(ctx, id)
 	}
-	if err := s.enqueue(ctx, id); err != nil {
+	if err := s.enqueue(ctx, syncArgs{DataSourceID: id, Requested: true}); err != nil {
 		return nil, err
 	}
 	s.cfg.Log.Info("data source sync queued", zap.String("datasource", id))
