@@ -3,8 +3,11 @@ package datasource
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -455,4 +458,72 @@ func TestFailedReadsAreReported(t *testing.T) {
 	if got.LastState != StateSucceeded || got.LastSummary.Fetched != 1 || calls != 2 {
 		t.Errorf("after a failed import: %+v, %d calls", got.LastSummary, calls)
 	}
+}
+
+// Reads from before an import pipeline was attached are read again once it is; ReadObject
+// reads one file now even though it did not change (an import attached to it later).
+func TestReadAgainForImports(t *testing.T) {
+	e := newEnv(t)
+	withImport := e.svc
+	e.svc = NewService(Config{Store: e.store, BaseAWS: func(context.Context) (aws.Config, error) { return e.base.Copy(), nil }})
+	src := e.create(t, "apps/")
+	e.installRole(t, src.ExternalID, "apps/")
+	e.put(t, "apps/users.csv", "v1")
+	if got, _ := e.svc.Sync(ctxT(t), src.ID); got.LastSummary.Fetched != 1 {
+		t.Fatalf("without import: %+v", got.LastSummary)
+	}
+	e.svc = withImport // the server restarted with the import pipeline
+	if got, _ := e.svc.Sync(ctxT(t), src.ID); got.LastSummary.Fetched != 1 || len(e.handled) != 1 {
+		t.Errorf("first sync with the import: %+v, handled %q", got.LastSummary, e.handled)
+	}
+	if got, _ := e.svc.Sync(ctxT(t), src.ID); got.LastSummary.Fetched != 0 || got.LastSummary.Unchanged != 1 || e.calls("GetObject") != 2 {
+		t.Errorf("second sync with the import: %+v, GetObject %d", got.LastSummary, e.calls("GetObject"))
+	}
+
+	obj, err := e.svc.ReadObject(ctxT(t), src.ID, "apps/users.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Key != "apps/users.csv" || obj.Size != 2 || e.calls("GetObject") != 3 || len(e.handled) != 2 || !strings.HasSuffix(e.handled[1], ": v1") {
+		t.Errorf("ReadObject = %+v, GetObject %d, handled %q", obj, e.calls("GetObject"), e.handled)
+	}
+	if _, err := e.svc.ReadObject(ctxT(t), src.ID, "other/x.csv"); err == nil || err.Error() != `"other/x.csv" is not under the data source's prefix "apps/": the role may read only keys under it` {
+		t.Errorf("outside the prefix: %v", err)
+	}
+	if _, err := e.svc.ReadObject(ctxT(t), src.ID, "apps/none.csv"); err == nil || err.Error() != `there is no file "apps/none.csv" in s3://acme-access-exports: upload it, or check the file name of the import` {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// 1,500 files: the first sync reads each once; a second sync lists two pages and reads
+// nothing. The durations are logged (go test -run TestSyncManyFiles -v).
+func TestSyncManyFiles(t *testing.T) {
+	e := newEnv(t)
+	src := e.create(t, "")
+	e.installRole(t, src.ExternalID, "")
+	e.sim.Do(func(w *awssim.World) {
+		b := w.Buckets[bucket]
+		for i := range 1500 {
+			key := "apps/app-" + strconv.Itoa(i) + ".csv"
+			data := []byte("User ID\nu" + strconv.Itoa(i) + "\n")
+			sum := md5.Sum(data)
+			b.Objects[key] = &awssim.Object{Key: key, Data: data, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, LastModified: time.Now()}
+		}
+	})
+	start := time.Now()
+	got, err := e.svc.Sync(ctxT(t), src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := time.Since(start)
+	if got.LastSummary.Fetched != 1500 || e.calls("GetObject") != 1500 || e.calls("ListObjectsV2") != 2 {
+		t.Fatalf("first sync: %+v, GetObject %d, ListObjectsV2 %d", got.LastSummary, e.calls("GetObject"), e.calls("ListObjectsV2"))
+	}
+	start = time.Now()
+	got, _ = e.svc.Sync(ctxT(t), src.ID)
+	second := time.Since(start)
+	if got.LastSummary.Unchanged != 1500 || e.calls("GetObject") != 1500 || e.calls("GetObjectAttributes") != 1500 || e.calls("ListObjectsV2") != 4 {
+		t.Errorf("second sync: %+v, GetObject %d", got.LastSummary, e.calls("GetObject"))
+	}
+	t.Logf("1,500 files: first sync %s (1,500 GetObject), unchanged sync %s (2 ListObjectsV2 pages, 0 GetObject)", first.Round(time.Millisecond), second.Round(time.Millisecond))
 }

@@ -114,7 +114,9 @@ func (s *Service) sync(ctx context.Context, src *Source) (*Summary, error) {
 		key := aws.ToString(o.Key)
 		seen[key] = true
 		etag := strings.Trim(aws.ToString(o.ETag), `"`)
-		if last, ok := known[key]; ok && last.ETag == etag {
+		if last, ok := known[key]; ok && last.ETag == etag && !(last.Note == NoImportNote && s.cfg.OnObject != nil) {
+			// Unchanged, and handed to the import pipeline when it was read (a read from
+			// before the pipeline was attached is read again, once).
 			sum.Unchanged++
 			continue
 		}
@@ -241,4 +243,54 @@ func callerPrincipal(ctx context.Context, base aws.Config) string {
 		return ""
 	}
 	return principalOf(aws.ToString(id.Arn))
+}
+
+// ReadObject reads one object of data source id now, whether or not it changed, hands it to
+// OnObject and records the read: for an import attached to a file that was already read
+// (the scheduled syncs read only changed files). The outcome is returned, not recorded on
+// the source.
+func (s *Service) ReadObject(ctx context.Context, id, key string) (*Object, error) {
+	src, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	base, err := s.cfg.BaseAWS(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the AWS configuration of the Gatehouse server could not be loaded (%v): give the server AWS credentials", err)
+	}
+	t := src.target()
+	if !strings.HasPrefix(key, src.Prefix) {
+		return nil, fmt.Errorf("%q is not under the data source's prefix %q: the role may read only keys under it", key, src.Prefix)
+	}
+	sess, err := open(ctx, base, t, s.cfg.SessionName)
+	if err != nil {
+		return nil, s.explain(ctx, base, t, err)
+	}
+	attrs, err := sess.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(src.Bucket), Key: aws.String(key),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesEtag}})
+	if err != nil {
+		detail, fix := describe("get_object_attributes", err, t, "")
+		if errorCode(err) == "NoSuchKey" {
+			detail, fix = fmt.Sprintf("there is no file %q in s3://%s", key, src.Bucket), "upload it, or check the file name of the import"
+		}
+		return nil, fmt.Errorf("%s: %s", detail, fix)
+	}
+	if err := s.fetch(ctx, src, sess, key, strings.Trim(aws.ToString(attrs.ETag), `"`)); err != nil {
+		detail, fix := describe(stepOf(err), err, t, "")
+		if stepOf(err) == "on_object" || stepOf(err) == "" {
+			detail, fix = err.Error(), "read it again"
+		}
+		return nil, fmt.Errorf("%s: %s", detail, fix)
+	}
+	rows, err := s.cfg.Store.DataSourceObjects(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if r.Key == key {
+			return &Object{Key: r.Key, VersionID: r.VersionID, ETag: r.ETag, Size: r.Size, Checksum: r.Checksum,
+				LastModified: r.LastModified, ReadAt: r.ReadAt, Note: r.Note}, nil
+		}
+	}
+	return nil, fmt.Errorf("the read of %q was not recorded", key)
 }
