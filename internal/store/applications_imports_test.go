@@ -52,8 +52,8 @@ func TestAppsImportsRuns(t *testing.T) {
 		}
 
 		rejected := store.AppRun{ID: "run_1", ImportID: "imp_1", AppID: "app_1", State: store.RunRejected, At: at,
-			Errors:     []store.AppProblem{{File: "exports/payroll.csv", Row: 3, Column: "Email Address", Message: "bad"}},
-			Provenance: []store.AppProvenance{{Key: "exports/payroll.csv", VersionID: "v1", ETag: `"e1"`, Size: 10, Checksum: "c", ReadAt: at}},
+			Errors:         []store.AppProblem{{File: "exports/payroll.csv", Row: 3, Column: "Email Address", Message: "bad"}},
+			Provenance:     []store.AppProvenance{{Key: "exports/payroll.csv", VersionID: "v1", ETag: `"e1"`, Size: 10, Checksum: "c", ReadAt: at}},
 			NearDuplicates: json.RawMessage("[]")}
 		held := store.AppRun{ID: "run_2", ImportID: "imp_1", AppID: "app_1", State: store.RunHeld, At: at.Add(time.Minute),
 			HeldReason: "removes 3 of 4 grants", Diff: store.AppDiff{GrantsBefore: 4, GrantsRemoved: 3}, C1ZPath: "/x.c1z",
