@@ -117,7 +117,45 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 	if err != nil {
 		return nil, err
 	}
+	sum, err := writeFile(ctx, path, cfg, func(tmpPath string, cfg writeConfig) (syncStats, string, error) {
+		var release func()
+		if cfg.releaseSnapshot {
+			release = c.releaseSnapshot
+		}
+		return runSync(ctx, c, release, tmpPath, cfg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.Duration = time.Since(start)
+	sum.SkippedAccounts = skipped
+	return sum, nil
+}
 
+// WriteBuilderC1Z syncs any baton connector into a .c1z file at path, with the same
+// guarantees as WriteC1Z (complete file or the previous content, readable by its owner
+// only, the same memory settings). Gatehouse's other connectors (applications imported
+// from files, internal/appimport) write their files with it. WithReleaseSnapshot does
+// not apply.
+func WriteBuilderC1Z(ctx context.Context, b connectorbuilder.ConnectorBuilderV2, path string, opts ...WriteOption) (*Summary, error) {
+	cfg := writeConfig{workers: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	start := time.Now()
+	sum, err := writeFile(ctx, path, cfg, func(tmpPath string, cfg writeConfig) (syncStats, string, error) {
+		return runSync(ctx, b, nil, tmpPath, cfg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.Duration = time.Since(start)
+	return sum, nil
+}
+
+// writeFile runs run into a temporary file next to path and renames it over path once
+// complete; see WriteC1Z.
+func writeFile(ctx context.Context, path string, cfg writeConfig, run func(tmpPath string, cfg writeConfig) (syncStats, string, error)) (*Summary, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -142,7 +180,7 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 		cfg.tmpDir = tmpDir
 	}
 
-	stats, syncID, err := runSync(ctx, c, tmpPath, cfg)
+	stats, syncID, err := run(tmpPath, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +200,6 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 		Resources:          map[string]int{},
 		EntitlementsByType: map[string]int{},
 		GrantsByType:       map[string]int{},
-		Duration:           time.Since(start),
 	}
 	for t, n := range stats.GetResourcesByResourceType() {
 		sum.Resources[t] = int(n)
@@ -175,7 +212,6 @@ func WriteC1Z(ctx context.Context, c *Connector, path string, opts ...WriteOptio
 	}
 	sum.Entitlements = int(stats.GetEntitlements())
 	sum.Grants = int(stats.GetGrants())
-	sum.SkippedAccounts = skipped
 	return sum, nil
 }
 
@@ -216,7 +252,9 @@ type syncStats interface {
 }
 
 // runSync runs one full baton sync of c into the (empty) file at path and closes it.
-func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (syncStats, string, error) {
+// release, when not nil, is called once baton has read everything from the connector
+// (see WithReleaseSnapshot).
+func runSync(ctx context.Context, c connectorbuilder.ConnectorBuilderV2, release func(), path string, cfg writeConfig) (syncStats, string, error) {
 	server, err := connectorbuilder.NewConnector(ctx, c)
 	if err != nil {
 		return nil, "", fmt.Errorf("build the baton connector: %w", err)
@@ -248,13 +286,13 @@ func runSync(ctx context.Context, c *Connector, path string, cfg writeConfig) (s
 	if cfg.strict {
 		syncOpts = append(syncOpts, sdksync.WithFailFastInvariants())
 	}
-	if cfg.releaseSnapshot {
+	if release != nil {
 		var once sync.Once
 		syncOpts = append(syncOpts, sdksync.WithTransitionHandler(func(a sdksync.Action) {
 			// Expansion is the last step baton schedules: it starts once every
 			// resource, entitlement and grant has been listed, and reads only the store.
 			if a.Op == sdksync.SyncGrantExpansionOp {
-				once.Do(func() { limit.lowerBy(c.releaseSnapshot) })
+				once.Do(func() { limit.lowerBy(release) })
 			}
 		}))
 	}

@@ -46,6 +46,10 @@ type Input struct {
 	// Skipped are the accounts the sync could not read. Accounts the file itself marks
 	// as not synced count too.
 	Skipped []SkippedAccount
+	// Finish, when set, runs in the ingestion's transaction once the inventory is
+	// written, so that what the caller records about the ingestion (an import run, its
+	// audit entry) is committed with it or not at all. An error rolls everything back.
+	Finish func(ctx context.Context, tx *store.Tx, res *Result) error
 }
 
 // Result says what an ingestion changed. The grant counts are of grants; a grant whose
@@ -120,6 +124,9 @@ func Apply(ctx context.Context, st *store.Store, in Input) (*Result, error) {
 			return err
 		}
 		res = ing.res
+		if in.Finish != nil {
+			return in.Finish(ctx, tx, res)
+		}
 		return nil
 	})
 	if err != nil {
@@ -456,7 +463,8 @@ func resourceRow(r *v2.Resource) (store.ResourceRow, map[string]any, error) {
 		row.Scope = row.AccountID
 	}
 	switch row.Type {
-	case "sso_user":
+	case "sso_user", "app_user":
+		// app_user: a user of an application imported from files (internal/appimport).
 		row.Email = profileString(profile, "email")
 		if row.Email == "" {
 			row.Email = traitEmail(r)

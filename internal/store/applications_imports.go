@@ -430,3 +430,25 @@ func (s *Store) LatestAppRun(ctx context.Context, appID string) (*AppRun, error)
 	}
 	return &list[0], nil
 }
+
+// OpenGrantIDs returns the ids of the current grants of connectionID (an application's
+// id for an imported application).
+func (s *Store) OpenGrantIDs(ctx context.Context, connectionID string) (map[string]bool, error) {
+	rs, err := s.read.query(ctx, "SELECT id FROM inv_grants WHERE connection_id = ? AND removed_at IS NULL", connectionID)
+	if err != nil {
+		return nil, fmt.Errorf("current grants of %s: %w", connectionID, err)
+	}
+	out := map[string]bool{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		out[id] = true
+	}
+	if err := closeRows(rs); err != nil {
+		return nil, fmt.Errorf("current grants of %s: %w", connectionID, err)
+	}
+	return out, nil
+}

@@ -15,10 +15,11 @@ import (
 // or an IAM user with an email tag is linked to the person with that email (lowercased
 // at ingestion). This file answers what a person can reach, and what changed.
 
-// IdentityTypes are the resource types that link to a person by email.
-var IdentityTypes = []string{"sso_user", "iam_user"}
+// IdentityTypes are the resource types that link to a person by email: Identity Center
+// and IAM users, and the users of applications imported from files (internal/appimport).
+var IdentityTypes = []string{"sso_user", "iam_user", "app_user"}
 
-const identityTypesSQL = "('sso_user', 'iam_user')"
+const identityTypesSQL = "('sso_user', 'iam_user', 'app_user')"
 
 // Person is one email with its identities.
 type Person struct {
