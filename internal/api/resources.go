@@ -21,9 +21,10 @@ func init() {
 	})
 }
 
-// ResourceTypes are the connector's resource types, the values `type` takes.
+// ResourceTypes are the connectors' resource types, the values `type` takes: the AWS
+// connector's, and app_user and app_resource of applications imported from files.
 var ResourceTypes = []string{"account", "organizational_unit", "iam_user", "iam_group", "iam_role", "iam_policy",
-	"access_key", "sso_user", "sso_group", "permission_set"}
+	"access_key", "sso_user", "sso_group", "permission_set", "app_user", "app_resource"}
 
 // Resource is an inventory resource as the API shows it.
 type Resource struct {

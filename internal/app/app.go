@@ -6,6 +6,7 @@ package app
 import (
 	"go.uber.org/zap"
 
+	"github.com/gatehouse/gatehouse/internal/appimport"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/datasource"
@@ -37,4 +38,6 @@ type App struct {
 	Reviews *review.Service
 	// DataSources are the S3 buckets application access files are read from.
 	DataSources *datasource.Service
+	// Applications are the applications imported from files (S3 data sources).
+	Applications *appimport.Service
 }
