@@ -16,6 +16,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	"github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"github.com/gatehouse/gatehouse/internal/appfile"
 	"github.com/gatehouse/gatehouse/internal/connector"
 )
 
@@ -50,9 +51,7 @@ type Grant struct {
 // Normalize is how names become ids: lowercased, trimmed, inner whitespace collapsed to
 // one space. "Eng  Leads" and "eng leads" are one entitlement; "eng-leads" is another
 // (internal/appfile reports such near-duplicates rather than merging them).
-func Normalize(s string) string {
-	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-}
+func Normalize(s string) string { return appfile.Normalise(s) }
 
 // UserID is the baton id of the application's user: "<app id>:<user id>".
 func UserID(appID, userID string) string { return appID + ":" + strings.TrimSpace(userID) }

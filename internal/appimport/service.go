@@ -84,7 +84,8 @@ type Config struct {
 	Store *store.Store
 	Log   *zap.Logger
 	// DataDir is the server's data directory: the latest read of every imported file
-	// and the .c1z of held runs are kept under <DataDir>/apps.
+	// and the .c1z of held runs are kept under <DataDir>/apps (the system's temporary
+	// directory when empty).
 	DataDir string
 	// Parse parses the files of every format but .c1z (internal/appfile).
 	Parse ParseFunc
@@ -105,8 +106,13 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.DataDir == "" {
-		return nil, errors.New("appimport: a store and a data directory are required")
+	if cfg.Store == nil {
+		return nil, errors.New("appimport: a store is required")
+	}
+	if cfg.DataDir == "" {
+		// A server on PostgreSQL may run without a data directory: the files then live
+		// in the system's temporary directory (a held run survives as long as it does).
+		cfg.DataDir = filepath.Join(os.TempDir(), "gatehouse")
 	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()

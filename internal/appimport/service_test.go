@@ -62,6 +62,11 @@ type env struct {
 
 func newEnv(t *testing.T, st *store.Store, parse appimport.ParseFunc, file string) *env {
 	t.Helper()
+	return newEnvFormat(t, st, parse, file, formatOf(file))
+}
+
+func newEnvFormat(t *testing.T, st *store.Store, parse appimport.ParseFunc, file, format string) *env {
+	t.Helper()
 	e := &env{st: st, now: t0}
 	svc, err := appimport.New(appimport.Config{Store: st, DataDir: t.TempDir(), Parse: parse, Now: func() time.Time { return e.now }})
 	if err != nil {
@@ -72,7 +77,7 @@ func newEnv(t *testing.T, st *store.Store, parse appimport.ParseFunc, file strin
 	if e.app, err = svc.CreateApplication(ctx, "admin@example.com", "", appimport.AppInput{Name: "Payroll", Owner: "Owner@Example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if e.im, err = svc.AttachImport(ctx, "admin@example.com", "", e.app.ID, appimport.ImportInput{DatasourceID: "ds_1", Files: []string{file}, Format: formatOf(file)}); err != nil {
+	if e.im, err = svc.AttachImport(ctx, "admin@example.com", "", e.app.ID, appimport.ImportInput{DatasourceID: "ds_1", Files: []string{file}, Format: format}); err != nil {
 		t.Fatal(err)
 	}
 	return e

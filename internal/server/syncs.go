@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
 
+	"github.com/gatehouse/gatehouse/internal/appimport"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connection"
@@ -92,6 +93,13 @@ func (s *Server) startJobs(ctx context.Context) error {
 	jitSvc.SetQueue(syncs)
 	s.App.JIT = jitSvc
 	s.App.Reviews = reviews
+	// Applications imported from files: their runs are started by the data sources'
+	// reads (OnObject) and decided by admins.
+	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles})
+	if err != nil {
+		return err
+	}
+	s.App.Applications = apps
 	// The lease sweeper runs on every replica; stops run in reverse order, so it stops
 	// after the jobs.
 	s.stops = append(s.stops, jitSvc.Start(ctx), syncs.Stop)

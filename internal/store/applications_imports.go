@@ -58,6 +58,8 @@ type AppProblem struct {
 	Row     int    `json:"row"`
 	Column  string `json:"column"`
 	Message string `json:"message"`
+	// Part is the sheet (XLSX) or list (JSON, YAML) of the row; empty for CSV.
+	Part string `json:"part,omitempty"`
 }
 
 // AppProvenance is one read of a file an import run used.
