@@ -179,6 +179,9 @@ func describe(step string, err error, t Target, principal string) (detail, fix s
 	if code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException" {
 		return "the bucket is not in region " + t.Region + " (" + msg + ")", "set the data source's region to the bucket's region, or leave it empty so that Gatehouse asks S3 (needs s3:GetBucketLocation)"
 	}
+	if code == "PreconditionFailed" {
+		return "the file changed while it was being read (" + msg + ")", "nothing to change: the next sync reads the new version"
+	}
 	if !denied(err) {
 		return msg, "check that the bucket is reachable from the Gatehouse server; the next sync tries again"
 	}

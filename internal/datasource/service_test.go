@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -526,4 +529,49 @@ func TestSyncManyFiles(t *testing.T) {
 		t.Errorf("second sync: %+v, GetObject %d", got.LastSummary, e.calls("GetObject"))
 	}
 	t.Logf("1,500 files: first sync %s (1,500 GetObject), unchanged sync %s (2 ListObjectsV2 pages, 0 GetObject)", first.Round(time.Millisecond), second.Round(time.Millisecond))
+}
+
+// A file uploaded with the AWS CLI (its own checksum and chunked encoding) is read with its
+// provenance. GATEHOUSE_REQUIRE_AWSCLI=1 makes a missing aws command fail the test.
+func TestSyncFileUploadedWithAWSCLI(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("GATEHOUSE_REQUIRE_AWSCLI") == "1" {
+			t.Fatal("GATEHOUSE_REQUIRE_AWSCLI=1 but the aws command is not installed")
+		}
+		t.Skip("aws CLI not installed (set GATEHOUSE_REQUIRE_AWSCLI=1 to require it)")
+	}
+	e := newEnv(t)
+	src := e.create(t, "apps/")
+	e.installRole(t, src.ExternalID, "apps/")
+	var keyID, secret string
+	e.sim.Do(func(w *awssim.World) {
+		a := w.Accounts[account]
+		k := a.AddAccessKey(w, a.Users["customer-admin"])
+		keyID, secret = k.ID, k.Secret
+	})
+	dir := t.TempDir()
+	file := filepath.Join(dir, "users.csv")
+	body := "User ID,Email Address\nu1,a@example.com\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(awsBin, "--endpoint-url", aws.ToString(e.base.BaseEndpoint), "--region", "us-east-1", "s3", "cp", file, "s3://"+bucket+"/apps/users.csv")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("aws s3 cp: %v\n%s", err, out)
+	}
+	got, err := e.svc.Sync(ctxT(t), src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads, _ := e.svc.Reads(ctxT(t), src.ID)
+	var stored *awssim.Object
+	e.sim.Do(func(w *awssim.World) { stored = w.Buckets[bucket].Objects["apps/users.csv"] })
+	if got.LastSummary.Fetched != 1 || len(reads) != 1 || reads[0].Size != int64(len(body)) || reads[0].Checksum != stored.ChecksumAlgorithm+":"+stored.Checksum ||
+		len(e.handled) != 1 || !strings.HasSuffix(e.handled[0], ": "+body) {
+		t.Errorf("summary %+v reads %+v stored checksum %s:%s handled %q", got.LastSummary, reads, stored.ChecksumAlgorithm, stored.Checksum, e.handled)
+	}
+	t.Logf("aws s3 cp stored checksum %s", reads[0].Checksum)
 }
