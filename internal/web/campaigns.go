@@ -188,6 +188,7 @@ type campaignForm struct {
 	ResourceTypes     []string
 	SSOGroups         string
 	IAMGroups         string
+	IAMPolicies       string
 	AdminOnly         bool
 	UnusedDays        string
 	Departed          bool
@@ -312,13 +313,13 @@ func (h *handlers) createCampaign(w http.ResponseWriter, r *http.Request) {
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	f := &campaignForm{Name: get("name"), Description: get("description"), Accounts: v["account"], PermissionSets: v["permission_set"],
 		OUs: get("ous"), Applications: get("applications"), ResourceTypes: v["resource_type"], SSOGroups: get("sso_groups"),
-		IAMGroups: get("iam_groups"), AdminOnly: get("admin_only") == "on", UnusedDays: get("unused_days"), Departed: get("departed") == "on",
+		IAMGroups: get("iam_groups"), IAMPolicies: get("iam_policies"), AdminOnly: get("admin_only") == "on", UnusedDays: get("unused_days"), Departed: get("departed") == "on",
 		People: get("people"), Groups: get("groups"), Manager: get("manager") == "on", Owner: get("owner") == "on",
 		Sequence: get("sequence"), Fallback: get("fallback"), Due: get("due"), Undecided: get("undecided"), Errors: map[string]string{}}
 	in := review.CampaignInput{Name: f.Name, Description: f.Description, Undecided: f.Undecided,
 		Scope: review.Scope{Accounts: nonEmpty(f.Accounts), PermissionSets: nonEmpty(f.PermissionSets), OUs: splitList(f.OUs),
 			Applications: splitList(f.Applications), ResourceTypes: nonEmpty(f.ResourceTypes), SSOGroups: splitList(f.SSOGroups),
-			IAMGroups: splitList(f.IAMGroups), AdminOnly: f.AdminOnly, Departed: f.Departed},
+			IAMGroups: splitList(f.IAMGroups), IAMPolicies: splitList(f.IAMPolicies), AdminOnly: f.AdminOnly, Departed: f.Departed},
 		Reviewers: review.Reviewers{People: splitList(f.People), Groups: splitList(f.Groups), Manager: f.Manager, Owner: f.Owner,
 			Sequence: splitList(f.Sequence), Fallback: splitList(f.Fallback)}}
 	if f.Name == "" {

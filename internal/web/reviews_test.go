@@ -283,18 +283,18 @@ func TestCampaignDashboard(t *testing.T) {
 	due := now().Add(10 * 24 * time.Hour).Format("2006-01-02")
 	res = u.postForm(auditor, "/campaigns", url.Values{"name": {"Quarterly review: production access"}, "account": {"333333333333"},
 		"people": {"dave@example.com"}, "fallback": {"alice@example.com"}, "admin_only": {"on"}, "unused_days": {"90"},
-		"due": {due}, "undecided": {"revoke"}, "sequence": {"manager, owner"}})
+		"due": {due}, "undecided": {"revoke"}, "sequence": {"manager, owner"}, "iam_policies": {"AdministratorAccess, arn:aws:iam::aws:policy/IAMFullAccess"}})
 	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/campaigns/cmp-new?done=created" {
 		t.Fatalf("create: %d %s %s", res.Status, res.Header.Get("Location"), text(res.Body))
 	}
 	in := fake.created
 	if in.Name != "Quarterly review: production access" || !slices.Equal(in.Scope.Accounts, []string{"333333333333"}) || !in.Scope.AdminOnly ||
 		in.Scope.UnusedDays != 90 || !slices.Equal(in.Reviewers.People, []string{"dave@example.com"}) || !slices.Equal(in.Reviewers.Fallback, []string{"alice@example.com"}) ||
-		!slices.Equal(in.Reviewers.Sequence, []string{"manager", "owner"}) || in.Undecided != "revoke" || in.Due.Format("2006-01-02 15:04:05") != due+" 23:59:59" {
+		!slices.Equal(in.Reviewers.Sequence, []string{"manager", "owner"}) || !slices.Equal(in.Scope.IAMPolicies, []string{"AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess"}) || in.Undecided != "revoke" || in.Due.Format("2006-01-02 15:04:05") != due+" 23:59:59" {
 		t.Fatalf("created %+v", in)
 	}
 	got = text(u.get(auditor, "/campaigns/cmp-new?done=created").Body)
-	mustContain(t, got, "Quarterly review: production access draft", "Start", "Campaign created as a draft", "not started", "Scope accounts 333333333333 · admin-level access only · not used in 90 days",
+	mustContain(t, got, "Quarterly review: production access draft", "Start", "Campaign created as a draft", "not started", "Scope accounts 333333333333 · IAM policies AdministratorAccess, arn:aws:iam::aws:policy/IAMFullAccess · admin-level access only · not used in 90 days",
 		"Reviewers in turn: manager, then owner · dave@example.com · fallback alice@example.com", "Shown once the campaign starts.")
 	mustNotContain(t, got, "Printable report")
 	res = u.postForm(auditor, "/campaigns/cmp-new/start", nil)
