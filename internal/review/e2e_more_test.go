@@ -138,6 +138,9 @@ func TestLeaseEndedByReview(t *testing.T) {
 			t.Fatalf("bob's item is held via %q, want his lease %s", it.Via, lease.ID)
 		}
 		before := e.access()
+		// A sync reads AWS while the lease is still active; it is ingested only after the
+		// lease ended: it shows the access, so it verifies nothing.
+		early := e.read()
 		if _, err := e.svc.Decide(ctx, e2eDave, camp.ID, it.ID, DecisionInput{Decision: DecisionRevoke, Reason: "the deploy is over"}); err != nil {
 			t.Fatal(err)
 		}
@@ -155,6 +158,10 @@ func TestLeaseEndedByReview(t *testing.T) {
 		removed, added := accessDiff(before, e.access())
 		if !slices.Equal(removed, []string{assignment}) || len(added) != 0 {
 			t.Fatalf("AWS changed: removed %q added %q; want only %q removed", removed, added, assignment)
+		}
+		stale := e.ingest(early)
+		if cur, _ := e.svc.Item(ctx, e2eAdmin, camp.ID, it.ID); cur.State != ItemRevocationPending || cur.Remediation.VerifiedSync != "" {
+			t.Fatalf("sync %s, read while the lease was active, verified it: state %s remediation %+v", stale, cur.State, cur.Remediation)
 		}
 		s := e.sync()
 		cur, _ := e.svc.Item(ctx, e2eAdmin, camp.ID, it.ID)

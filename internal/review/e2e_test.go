@@ -182,26 +182,46 @@ func (noConnections) FetchConfig(context.Context, string) (awsfetch.Config, erro
 // reviews against it, as the server's sync job does. It returns the sync id.
 func (e *e2eEnv) sync() string {
 	e.t.Helper()
-	e.syncs++
-	id := fmt.Sprintf("s%d", e.syncs)
-	path := filepath.Join(e.dir, id+".c1z")
+	return e.ingest(e.read())
+}
+
+// readSync is a sync that read AWS but is not ingested yet.
+type readSync struct {
+	path    string
+	at      time.Time
+	skipped []ingest.SkippedAccount
+}
+
+// read syncs the simulator into a new file, as a sync reads AWS, at the wall clock's time.
+func (e *e2eEnv) read() readSync {
+	e.t.Helper()
+	path := filepath.Join(e.dir, fmt.Sprintf("read-%d.c1z", time.Now().UnixNano()))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The sync read AWS now; ingestion refuses a sync older than the last one.
+	at := time.Now().UTC()
+	if !at.After(e.syncAt) {
+		at = e.syncAt.Add(time.Millisecond)
+	}
 	res, err := syncrun.Run(ctx, e.cfg, path)
 	if err != nil {
-		e.t.Fatalf("sync %s: %v", id, err)
+		e.t.Fatalf("sync: %v", err)
 	}
-	var skipped []ingest.SkippedAccount
+	r := readSync{path: path, at: at}
 	for _, s := range res.Fetch.Skipped {
-		skipped = append(skipped, ingest.SkippedAccount{AccountID: s.ID, Reason: s.Reason, Fix: "fix the member role"})
+		r.skipped = append(r.skipped, ingest.SkippedAccount{AccountID: s.ID, Reason: s.Reason, Fix: "fix the member role"})
 	}
-	// The sync read AWS now; ingestion refuses a sync older than the last one.
-	now := time.Now().UTC()
-	if !now.After(e.syncAt) {
-		now = e.syncAt.Add(time.Millisecond)
-	}
-	e.syncAt = now
-	if _, err := ingest.Apply(ctx, e.st, ingest.Input{ConnectionID: e2eConn, SyncID: id, C1ZPath: path, At: e.syncAt, Skipped: skipped}); err != nil {
+	return r
+}
+
+// ingest ingests a sync read earlier as the next sync and verifies the reviews against it.
+func (e *e2eEnv) ingest(r readSync) string {
+	e.t.Helper()
+	e.syncs++
+	id := fmt.Sprintf("s%d", e.syncs)
+	e.syncAt = r.at
+	ctx := context.Background()
+	if _, err := ingest.Apply(ctx, e.st, ingest.Input{ConnectionID: e2eConn, SyncID: id, C1ZPath: r.path, At: r.at, Skipped: r.skipped}); err != nil {
 		e.t.Fatalf("ingest %s: %v", id, err)
 	}
 	if e.svc != nil {

@@ -37,14 +37,24 @@ func (s *Service) AfterIngest(ctx context.Context, connectionID, syncID string) 
 	if err != nil {
 		return err
 	}
+	// Access through a lease is gone when the lease ended (AWS confirmed the revoke) before
+	// the sync read AWS, and the sync no longer shows the grant held directly (standing access
+	// beside the lease keeps it).
+	readAt, err := s.ingestTime(ctx, connectionID, syncID)
+	if err != nil {
+		return err
+	}
 	for _, it := range leased {
+		if it.Held {
+			continue
+		}
 		l, err := s.st.GetLease(ctx, strings.TrimPrefix(it.Via, ViaLeasePrefix))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			gone = append(gone, it)
 		case err != nil:
 			return err
-		case l.State == store.LeaseEnded || l.State == store.LeaseFailed:
+		case (l.State == store.LeaseEnded || l.State == store.LeaseFailed) && (l.EndedAt == nil || !l.EndedAt.After(readAt)):
 			gone = append(gone, it)
 		}
 	}
@@ -122,4 +132,18 @@ func (s *Service) AfterIngest(ctx context.Context, connectionID, syncID string) 
 	s.log.Info("access reviews verified against a sync", zap.String("connection", connectionID), zap.String("sync", syncID),
 		zap.Int("remediated", verified), zap.Int("access_gone", marked))
 	return nil
+}
+
+// ingestTime is when the ingested sync syncID read AWS (now, when it is not the connection's
+// latest ingestion).
+func (s *Service) ingestTime(ctx context.Context, connectionID, syncID string) (time.Time, error) {
+	at := s.clock()
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		last, lastAt, ok, err := tx.LatestIngest(ctx, connectionID)
+		if err == nil && ok && last == syncID {
+			at = lastAt
+		}
+		return err
+	})
+	return at, err
 }

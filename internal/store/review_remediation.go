@@ -115,6 +115,9 @@ type ReviewGoneItem struct {
 	Remediation        string
 	Via                string
 	AlreadyGone        bool
+	// Held says, for an item held through a lease, that the sync still shows the grant held
+	// directly (the lease's access, or standing access beside it).
+	Held bool
 }
 
 // ReviewItemsGoneIn lists the items of connectionID whose access the ingested sync syncID
@@ -140,14 +143,16 @@ func (s *Store) ReviewItemsGoneIn(ctx context.Context, connectionID, syncID stri
 			AND g.removed_at IS NULL AND ((i.via = 'direct' AND g.direct = TRUE)
 			OR (i.via <> 'direct' AND ` + pos + `(` + nl + ` || g.via || ` + nl + `, ` + nl + ` || i.via || ` + nl + `) > 0)))
 		ORDER BY i.campaign_id, i.seq`
-	return s.reviewGoneItems(ctx, q, connectionID, syncID)
+	return s.reviewGoneItems(ctx, q, connectionID, syncID, false)
 }
 
 // ReviewLeaseItems lists the items of connectionID held through a lease that the ingested
-// sync syncID can tell about (as ReviewItemsGoneIn, without the grant check): the caller
-// checks their leases.
+// sync syncID can tell about (as ReviewItemsGoneIn), with whether the sync still shows their
+// grant held directly (Held): the caller checks their leases.
 func (s *Store) ReviewLeaseItems(ctx context.Context, connectionID, syncID string) ([]ReviewGoneItem, error) {
-	q := `SELECT i.campaign_id, i.id, i.state, i.remediation, i.via, i.access_gone_at IS NOT NULL FROM review_items i
+	q := `SELECT i.campaign_id, i.id, i.state, i.remediation, i.via, i.access_gone_at IS NOT NULL,
+		EXISTS (SELECT 1 FROM inv_grants g WHERE g.connection_id = i.connection_id AND g.id = i.grant_id
+			AND g.removed_at IS NULL AND g.direct = TRUE) FROM review_items i
 		JOIN review_campaigns c ON c.id = i.campaign_id
 		LEFT JOIN inv_account_reads ar ON ar.connection_id = i.connection_id AND ar.account_id = i.account_id
 		WHERE i.connection_id = ?
@@ -155,10 +160,10 @@ func (s *Store) ReviewLeaseItems(ctx context.Context, connectionID, syncID strin
 		AND (i.account_id = '' OR (ar.last_read_sync = ? AND ar.stale = FALSE))
 		AND i.via LIKE 'lease:%'
 		ORDER BY i.campaign_id, i.seq`
-	return s.reviewGoneItems(ctx, q, connectionID, syncID)
+	return s.reviewGoneItems(ctx, q, connectionID, syncID, true)
 }
 
-func (s *Store) reviewGoneItems(ctx context.Context, q, connectionID, syncID string) ([]ReviewGoneItem, error) {
+func (s *Store) reviewGoneItems(ctx context.Context, q, connectionID, syncID string, held bool) ([]ReviewGoneItem, error) {
 	rs, err := s.read.query(ctx, q, connectionID, syncID)
 	if err != nil {
 		return nil, fmt.Errorf("review items to verify: %w", err)
@@ -166,7 +171,11 @@ func (s *Store) reviewGoneItems(ctx context.Context, q, connectionID, syncID str
 	var out []ReviewGoneItem
 	for rs.Next() {
 		var x ReviewGoneItem
-		if err := rs.Scan(&x.CampaignID, &x.ItemID, &x.State, &x.Remediation, &x.Via, &x.AlreadyGone); err != nil {
+		dest := []any{&x.CampaignID, &x.ItemID, &x.State, &x.Remediation, &x.Via, &x.AlreadyGone}
+		if held {
+			dest = append(dest, &x.Held)
+		}
+		if err := rs.Scan(dest...); err != nil {
 			rs.Close()
 			return nil, err
 		}
