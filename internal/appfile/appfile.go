@@ -12,7 +12,10 @@
 //
 // The columns are ConductorOne's template names (see Columns); a header that
 // uses them, in any case and spacing, needs no mapping. Files with other
-// headers carry a Mapping, saved with the import.
+// headers carry a Mapping, saved with the import. Template gives a file to
+// start from in each format, Encode writes Data back in any format, and
+// EntitlementKey is an entitlement's stable identity. docs/imports.md
+// ("File formats") documents every column and value for users.
 package appfile
 
 import (
@@ -133,9 +136,10 @@ type NearDuplicate struct {
 	// Keys lists every EntitlementKey of the group (Key, Other, ...), in order
 	// of first appearance.
 	Keys []string
-	// Spellings are the distinct spellings "resource type / resource name /
-	// entitlement" as written; Rows[i] locates the first row of Spellings[i]
-	// ("file row 7", "file sheet Grants row 7", "file grants item 7").
+	// Spellings[i] is the first spelling of Keys[i] as written, "resource
+	// type / resource name / entitlement"; Rows[i] locates that row
+	// ("access.csv row 7", "access.xlsx sheet Grants row 7", "access.json
+	// grants item 7").
 	Spellings []string
 	Rows      []string
 }

@@ -72,7 +72,7 @@ func nearKey(resourceType, resource, entitlement string) string {
 
 // nearDuplicates groups grants' entitlements whose nearKey is equal but
 // whose EntitlementKey differs. Groups come in order of first appearance.
-func nearDuplicates(gs []Grant) []NearDuplicate {
+func nearDuplicates(gs []Grant, keys keyCache) []NearDuplicate {
 	type group struct {
 		keys, spellings, rows []string
 	}
@@ -80,7 +80,7 @@ func nearDuplicates(gs []Grant) []NearDuplicate {
 	groups := map[string]*group{}
 	seenKey := map[string]bool{}
 	for _, g := range gs {
-		ek := EntitlementKey(g.ResourceType, g.ResourceName, g.Entitlement)
+		ek := keys.key(g)
 		if seenKey[ek] {
 			continue
 		}
@@ -105,4 +105,18 @@ func nearDuplicates(gs []Grant) []NearDuplicate {
 		out = append(out, NearDuplicate{Key: gr.keys[0], Other: gr.keys[1], Keys: gr.keys, Spellings: gr.spellings, Rows: gr.rows})
 	}
 	return out
+}
+
+// keyCache remembers the EntitlementKey of each spelling: a large file
+// repeats a few hundred entitlements over many rows.
+type keyCache map[[3]string]string
+
+func (k keyCache) key(g Grant) string {
+	t := [3]string{g.ResourceType, g.ResourceName, g.Entitlement}
+	if s, ok := k[t]; ok {
+		return s
+	}
+	s := EntitlementKey(g.ResourceType, g.ResourceName, g.Entitlement)
+	k[t] = s
+	return s
 }

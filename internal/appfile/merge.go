@@ -42,10 +42,11 @@ func Merge(parts ...*Data) (*Data, []Problem) {
 		sortProblems(b.probs)
 		return nil, b.probs
 	}
-	d := &Data{Identities: b.ids, Grants: dedupeGrants(b.grants)}
+	keys := keyCache{}
+	d := &Data{Identities: b.ids, Grants: dedupeGrants(b.grants, keys)}
 	if d.Identities == nil {
 		d.Identities = []Identity{}
 	}
-	d.NearDuplicates = nearDuplicates(d.Grants)
+	d.NearDuplicates = nearDuplicates(d.Grants, keys)
 	return d, nil
 }

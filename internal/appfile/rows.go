@@ -271,7 +271,7 @@ func (b *builder) identityRow(l loc, row, line int, r *record, derived bool) {
 	p := func(c col, msg string) {
 		b.add(Problem{File: l.file, Part: l.part, Row: row, Line: line, Column: r.name[c], Message: msg})
 	}
-	id := Identity{UserID: r.val[colUserID], Email: r.val[colEmail], Name: b.in(r.val[colName]), Manager: b.in(r.val[colManager]),
+	id := Identity{UserID: b.in(r.val[colUserID]), Email: strings.Clone(r.val[colEmail]), Name: strings.Clone(r.val[colName]), Manager: b.in(r.val[colManager]),
 		File: l.file, Part: l.part, Row: row, Line: line, Derived: derived}
 	if id.UserID == "" {
 		if !derived { // a grant row already said its User ID is empty
@@ -387,7 +387,7 @@ func (b *builder) grantRow(l loc, row, line int, r *record) {
 	b.grants = append(b.grants, Grant{
 		ResourceType: b.in(r.val[colResourceType]), ResourceName: b.in(r.val[colResourceName]),
 		ResourceDescription: b.in(r.val[colResourceDescription]), Entitlement: b.in(r.val[colEntitlement]),
-		EntitlementDescription: b.in(r.val[colEntitlementDescription]), UserID: r.val[colUserID],
+		EntitlementDescription: b.in(r.val[colEntitlementDescription]), UserID: b.in(r.val[colUserID]),
 		File: l.file, Part: l.part, Row: row, Line: line,
 	})
 }
@@ -401,6 +401,7 @@ func (b *builder) in(s string) string {
 	if v, ok := b.intern[s]; ok {
 		return v
 	}
+	s = strings.Clone(s) // a CSV cell shares memory with its whole line
 	if len(b.intern) < 1<<20 {
 		b.intern[s] = s
 	}
@@ -453,8 +454,9 @@ func (b *builder) finish() (*Data, []Problem, error) {
 		sortProblems(b.probs)
 		return nil, b.probs, nil
 	}
-	d := &Data{Identities: b.ids, Grants: dedupeGrants(b.grants)}
-	d.NearDuplicates = nearDuplicates(d.Grants)
+	keys := keyCache{}
+	d := &Data{Identities: b.ids, Grants: dedupeGrants(b.grants, keys)}
+	d.NearDuplicates = nearDuplicates(d.Grants, keys)
 	if d.Identities == nil {
 		d.Identities = []Identity{}
 	}
@@ -480,11 +482,12 @@ func sortProblems(ps []Problem) {
 
 // dedupeGrants keeps the first of grants that give the same user the same
 // entitlement (by EntitlementKey): a repeated row says nothing new.
-func dedupeGrants(gs []Grant) []Grant {
-	seen := make(map[string]struct{}, len(gs))
+func dedupeGrants(gs []Grant, keys keyCache) []Grant {
+	type grantKey struct{ entitlement, user string }
+	seen := make(map[grantKey]struct{}, len(gs))
 	out := gs[:0]
 	for _, g := range gs {
-		k := EntitlementKey(g.ResourceType, g.ResourceName, g.Entitlement) + "\x00" + g.UserID
+		k := grantKey{keys.key(g), g.UserID}
 		if _, dup := seen[k]; dup {
 			continue
 		}
