@@ -214,6 +214,7 @@ func Parse(ctx context.Context, name string, r io.Reader, o Options) (*Data, []P
 	cols, probs := resolveMapping(name, o.Mapping)
 	b := newBuilder(ctx, name, o, cols)
 	if len(probs) > 0 {
+		sortProblems(probs)
 		return nil, probs, nil
 	}
 	var err error

@@ -2,6 +2,7 @@ package appfile
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -279,5 +280,48 @@ func TestDetectFormat(t *testing.T) {
 	}
 	if _, err := DetectFormat("a.xls"); err == nil || !strings.Contains(err.Error(), "use .csv, .tsv, .xlsx, .json, .yaml (or .yml), or .c1z") {
 		t.Errorf("DetectFormat(a.xls) error = %v", err)
+	}
+}
+
+// Users taken from grant rows meet the same users' declared rows in another
+// file: no duplicate, the declared row is where the user lives, and their
+// columns must agree.
+func TestMergeDerivedAndDeclaredUsers(t *testing.T) {
+	users, _ := parseString(t, "users.csv", "User ID,Email Address,Full Name\nu1,a@example.com,Ann\n", Options{})
+	access, _ := parseString(t, "access.csv", "User ID,Email Address,Resource Type,Resource Name,Entitlement\nu1,a@example.com,group,Eng,member\n", Options{})
+	d, probs := Merge(access, users)
+	want := []Identity{{UserID: "u1", Email: "a@example.com", Name: "Ann", File: "users.csv", Row: 2}}
+	if len(probs) > 0 || !reflect.DeepEqual(d.Identities, want) {
+		t.Errorf("Merge: %+v %s", d, dump(probs))
+	}
+	other, _ := parseString(t, "access.csv", "User ID,Email Address,Resource Type,Resource Name,Entitlement\nu1,ann@example.com,group,Eng,member\n", Options{})
+	_, probs = Merge(users, other)
+	wantP := []Problem{{File: "access.csv", Row: 2, Column: "Email Address", Message: `user "u1" has Email Address "ann@example.com" here but "a@example.com" on users.csv row 2; a user's columns must be the same on every row (or empty)`}}
+	if !reflect.DeepEqual(probs, wantP) {
+		t.Errorf("problems:\n got %s\nwant %s", dump(probs), dump(wantP))
+	}
+}
+
+// A cancelled parse is an error, not a short Data.
+func TestParseCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var b strings.Builder
+	b.WriteString("User ID,Email Address\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&b, "u%d,u%d@example.com\n", i, i)
+	}
+	d, probs, err := Parse(ctx, "a.csv", strings.NewReader(b.String()), Options{})
+	if err != context.Canceled || d != nil || probs != nil {
+		t.Errorf("Parse = %v, %v, %v; want context.Canceled", d, probs, err)
+	}
+}
+
+// A file with a User ID column alone is a list of users.
+func TestUserIDColumnAlone(t *testing.T) {
+	d, probs := parseString(t, "users.csv", "User ID\nu1\nu2\n", Options{})
+	want := []Identity{{UserID: "u1", File: "users.csv", Row: 2}, {UserID: "u2", File: "users.csv", Row: 3}}
+	if len(probs) > 0 || !reflect.DeepEqual(d.Identities, want) {
+		t.Errorf("got %+v %s", d, dump(probs))
 	}
 }

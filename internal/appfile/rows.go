@@ -126,7 +126,7 @@ func (b *builder) startTable(l loc, t *table, m mode) (mode, bool) {
 			m = modeMixed
 		case hasGrantCol:
 			m = modeCombined
-		case t.has(colUserID) && hasIdentityCol:
+		case t.has(colUserID):
 			m = modeIdentities
 		}
 	}
