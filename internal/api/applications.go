@@ -62,6 +62,9 @@ type Import struct {
 	Sheet         string            `json:"sheet"`
 	CreatedBy     string            `json:"created_by"`
 	CreatedAt     string            `json:"created_at"`
+	// ReadError (create only) says why the file could not be read at once; the import
+	// stays attached and runs when the data source next reads a new version.
+	ReadError string `json:"read_error,omitempty"`
 }
 
 // ImportRun is one run of an import: applied, rejected (with its errors) or held (until
@@ -312,8 +315,9 @@ func (h *handlers) createApplication(w http.ResponseWriter, r *http.Request) {
 }
 
 // createImport: POST /api/v1/applications/{id}/imports (admin), body {"datasource_id",
-// "file"} (or "files"; optional "format", "mapping", "sheet"): 201 with the import; the
-// file is imported when the data source next reads it. 400 saying what to fix; 404 for
+// "file"} (or "files"; optional "format", "mapping", "sheet"): 201 with the import, once
+// the file has been read and imported (GET the application for the run); "read_error"
+// says why it could not be read now (it is imported at the data source's next read). 400 saying what to fix; 404 for
 // an unknown application. Audited as application.import.create.
 func (h *handlers) createImport(w http.ResponseWriter, r *http.Request) {
 	svc := h.applicationsService(w)
@@ -336,7 +340,14 @@ func (h *handlers) createImport(w http.ResponseWriter, r *http.Request) {
 		h.applicationError(w, err, "no application "+id+" (GET /api/v1/applications lists them)")
 		return
 	}
-	writeJSON(w, http.StatusCreated, importJSON(im))
+	out := importJSON(im)
+	// The file may have been read already (scheduled reads take only changed files): read
+	// it now, so that the application shows its data (or the file's problems) at once.
+	if err := svc.ReadImport(r.Context(), im); err != nil {
+		h.app.Log.Warn("the file of a new import could not be read now", zap.String("import", im.ID), zap.Error(err))
+		out.ReadError = err.Error()
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // listImportRuns: GET /api/v1/applications/{id}/runs (auditor): the application's import

@@ -91,6 +91,10 @@ type Config struct {
 	Parse ParseFunc
 	// DatasourceExists says whether a data source exists; nil accepts any id.
 	DatasourceExists func(ctx context.Context, id string) (bool, error)
+	// ReadNow reads one file of a data source now and hands it to OnObject
+	// (datasource.Service.ReadObject); ReadImport calls it for a new import. Nil: files
+	// are imported at the data source's next read of a changed file.
+	ReadNow func(ctx context.Context, datasourceID, key string) error
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
 }
@@ -269,6 +273,22 @@ func (s *Service) AttachImport(ctx context.Context, actor, remote, appID string,
 		return nil, err
 	}
 	return &im, nil
+}
+
+// ReadImport reads the files of the import importID now through Config.ReadNow, so that
+// an import attached to a file the data source has already read runs at once. It returns
+// what went wrong, file by file (the import stays attached and runs at the next change).
+func (s *Service) ReadImport(ctx context.Context, im *store.AppImport) error {
+	if s.cfg.ReadNow == nil {
+		return nil
+	}
+	var errs []error
+	for _, key := range im.Files {
+		if err := s.cfg.ReadNow(ctx, im.DatasourceID, key); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // objectPath is where the latest read of a data source's object is kept.

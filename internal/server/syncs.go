@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
@@ -52,9 +53,34 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// S3 data sources: read on their schedule by their own River queue. Until the import
-	// pipeline is attached (OnObject), reads are recorded and the sources say so.
-	dataSources := datasource.NewService(datasource.Config{Store: st, Log: s.log, BaseAWS: s.dataSourceBaseAWS})
+	// Applications imported from files: their runs are started by the data sources'
+	// reads (OnObject) and decided by admins.
+	var dataSources *datasource.Service
+	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles,
+		DatasourceExists: func(ctx context.Context, id string) (bool, error) {
+			_, err := st.GetDataSource(ctx, id)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+		// An import attached to a file already read: read it now (scheduled syncs read
+		// only changed files).
+		ReadNow: func(ctx context.Context, datasourceID, key string) error {
+			_, err := dataSources.ReadObject(ctx, datasourceID, key)
+			return err
+		}})
+	if err != nil {
+		return err
+	}
+	s.App.Applications = apps
+	// S3 data sources: read on their schedule by their own River queue; every new read of
+	// a file goes to the imports that name it.
+	dataSources = datasource.NewService(datasource.Config{Store: st, Log: s.log, BaseAWS: s.dataSourceBaseAWS,
+		OnObject: func(ctx context.Context, id string, obj datasource.Object, body io.Reader) error {
+			return apps.OnObject(ctx, id, appimport.Object{Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size,
+				Checksum: obj.Checksum, ReadAt: obj.ReadAt}, body)
+		}})
 	syncs, err := jobs.New(jobs.Config{
 		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension(), dataSources.Extension()},
 		Store:      st, Log: s.log, Metrics: s.Metrics,
@@ -93,13 +119,6 @@ func (s *Server) startJobs(ctx context.Context) error {
 	jitSvc.SetQueue(syncs)
 	s.App.JIT = jitSvc
 	s.App.Reviews = reviews
-	// Applications imported from files: their runs are started by the data sources'
-	// reads (OnObject) and decided by admins.
-	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles})
-	if err != nil {
-		return err
-	}
-	s.App.Applications = apps
 	// The lease sweeper runs on every replica; stops run in reverse order, so it stops
 	// after the jobs.
 	s.stops = append(s.stops, jitSvc.Start(ctx), syncs.Stop)
