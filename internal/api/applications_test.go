@@ -142,6 +142,18 @@ func TestFileApplicationsAPI(t *testing.T) {
 			t.Fatalf("app users: %v", lines)
 		}
 
+		// The person page of Alice has her application access.
+		_, acc := a.do("auditor", "GET", "/api/v1/people/alice@example.com/access", nil)
+		var access []string
+		for _, it := range acc["items"].([]any) {
+			access = append(access, it.(map[string]any)["grant_id"].(string))
+		}
+		slices.Sort(access)
+		ents := "app_resource:" + id + ":group:admins:"
+		if strings.Join(access, ",") != ents+"member:app_user:"+id+":u1,"+ents+"owner:app_user:"+id+":u1" {
+			t.Fatalf("Alice's access: %v", access)
+		}
+
 		// A broken file: rejected with its row-precise errors; the data stays.
 		broken, _ := json.Marshal(map[string]any{"Problems": []store.AppProblem{{File: "payroll.json", Row: 3, Column: "user_id", Message: "unknown user u9"}}})
 		read(t, a, "payroll.json", "v2", broken)

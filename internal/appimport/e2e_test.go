@@ -2,7 +2,6 @@ package appimport_test
 
 import (
 	"context"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ import (
 )
 
 // TestThroughS3 runs imports from the simulator's S3, through the real S3 client and the
-// AssumeRole + External ID path of a data source, wired as the server wires them.
+// AssumeRole + External ID path of a data source, wired as the server wires them (ObjectHandler, ReadNow).
 func TestThroughS3(t *testing.T) {
 	const (
 		account = "111111111111"
@@ -67,10 +66,7 @@ func TestThroughS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds = datasource.NewService(datasource.Config{Store: st, BaseAWS: func(context.Context) (aws.Config, error) { return base.Copy(), nil },
-		OnObject: func(ctx context.Context, id string, obj datasource.Object, body io.Reader) error {
-			return apps.OnObject(ctx, id, appimport.Object{Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size,
-				Checksum: obj.Checksum, ReadAt: obj.ReadAt}, body)
-		}})
+		OnObject: apps.ObjectHandler()})
 	admin := &auth.Caller{Email: "admin@example.com", Roles: []string{"admin"}}
 	src, err := ds.Create(ctx, admin, datasource.Input{Type: aws.String("s3"), Name: aws.String("exports"),
 		RoleARN: aws.String("arn:aws:iam::111111111111:role/GatehouseS3Reader"), Bucket: aws.String(bucket), Prefix: aws.String("apps/")})

@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gatehouse/gatehouse/internal/c1zread"
+	"github.com/gatehouse/gatehouse/internal/datasource"
 	"github.com/gatehouse/gatehouse/internal/ingest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -635,4 +636,13 @@ func (s *Service) Reject(ctx context.Context, actor, remote, runID string) (*sto
 	}
 	_ = os.Remove(run.C1ZPath)
 	return s.cfg.Store.GetAppRun(ctx, runID)
+}
+
+// ObjectHandler is OnObject as a data source's Config.OnObject: every new read of a file
+// of the data source runs the imports that name it.
+func (s *Service) ObjectHandler() datasource.ObjectHandler {
+	return func(ctx context.Context, datasourceID string, obj datasource.Object, body io.Reader) error {
+		return s.OnObject(ctx, datasourceID, Object{Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size,
+			Checksum: obj.Checksum, ReadAt: obj.ReadAt}, body)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
@@ -77,10 +76,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	// S3 data sources: read on their schedule by their own River queue; every new read of
 	// a file goes to the imports that name it.
 	dataSources = datasource.NewService(datasource.Config{Store: st, Log: s.log, BaseAWS: s.dataSourceBaseAWS,
-		OnObject: func(ctx context.Context, id string, obj datasource.Object, body io.Reader) error {
-			return apps.OnObject(ctx, id, appimport.Object{Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size,
-				Checksum: obj.Checksum, ReadAt: obj.ReadAt}, body)
-		}})
+		OnObject: apps.ObjectHandler()})
 	syncs, err := jobs.New(jobs.Config{
 		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension(), dataSources.Extension()},
 		Store:      st, Log: s.log, Metrics: s.Metrics,
