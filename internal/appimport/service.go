@@ -96,8 +96,43 @@ type Config struct {
 	// (datasource.Service.ReadObject); ReadImport calls it for a new import. Nil: files
 	// are imported at the data source's next read of a changed file.
 	ReadNow func(ctx context.Context, datasourceID, key string) error
+	// Notifier alerts about imports that need attention (internal/notify); nil: the
+	// audit log and the application's page only.
+	Notifier Notifier
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
+}
+
+// Event kinds of imports that need someone's attention.
+const (
+	EventRejected = "import_rejected" // the file has problems; nothing changed
+	EventHeld     = "import_held"     // the import removes too much; an admin decides
+)
+
+// Event is an import that needs someone's attention, as notifications tell it.
+type Event struct {
+	Kind     string
+	AppID    string
+	AppName  string
+	Owner    string
+	RunID    string
+	ImportID string
+	Files    []string
+	// Detail is the first problem and how many there are, or why the run is held.
+	Detail string
+	At     time.Time
+}
+
+// Notifier queues an import event in the transaction that records the run.
+type Notifier interface {
+	NotifyImportTx(ctx context.Context, tx *store.Tx, ev Event) error
+}
+
+func (s *Service) notifyTx(ctx context.Context, tx *store.Tx, ev Event) error {
+	if s.cfg.Notifier == nil {
+		return nil
+	}
+	return s.cfg.Notifier.NotifyImportTx(ctx, tx, ev)
 }
 
 // Service runs applications' imports.
@@ -406,9 +441,12 @@ func (s *Service) Run(ctx context.Context, importID string) (*store.AppRun, erro
 			if err := tx.InsertAppRun(ctx, run); err != nil {
 				return err
 			}
-			_, err := tx.AppendAudit(ctx, "system", "application.import.rejected", "application:"+app.ID,
-				map[string]any{"run": run.ID, "import": im.ID, "files": im.Files, "problems": len(problems), "first": problems[0]}, "")
-			return err
+			if _, err := tx.AppendAudit(ctx, "system", "application.import.rejected", "application:"+app.ID,
+				map[string]any{"run": run.ID, "import": im.ID, "files": im.Files, "problems": len(problems), "first": problems[0]}, ""); err != nil {
+				return err
+			}
+			return s.notifyTx(ctx, tx, Event{Kind: EventRejected, AppID: app.ID, AppName: app.Name, Owner: app.Owner, RunID: run.ID,
+				ImportID: im.ID, Files: im.Files, Detail: rejectedDetail(problems), At: run.At})
 		})
 		if err != nil {
 			return nil, err
@@ -436,9 +474,12 @@ func (s *Service) Run(ctx context.Context, importID string) (*store.AppRun, erro
 			if err := tx.InsertAppRun(ctx, run); err != nil {
 				return err
 			}
-			_, err := tx.AppendAudit(ctx, "system", "application.import.held", "application:"+app.ID,
-				map[string]any{"run": run.ID, "import": im.ID, "reason": run.HeldReason, "grants_removed": diff.GrantsRemoved, "grants_before": diff.GrantsBefore}, "")
-			return err
+			if _, err := tx.AppendAudit(ctx, "system", "application.import.held", "application:"+app.ID,
+				map[string]any{"run": run.ID, "import": im.ID, "reason": run.HeldReason, "grants_removed": diff.GrantsRemoved, "grants_before": diff.GrantsBefore}, ""); err != nil {
+				return err
+			}
+			return s.notifyTx(ctx, tx, Event{Kind: EventHeld, AppID: app.ID, AppName: app.Name, Owner: app.Owner, RunID: run.ID,
+				ImportID: im.ID, Files: im.Files, Detail: run.HeldReason, At: run.At})
 		})
 		if err != nil {
 			return nil, err
@@ -461,6 +502,29 @@ func (s *Service) Run(ctx context.Context, importID string) (*store.AppRun, erro
 		return nil, err
 	}
 	return &run, nil
+}
+
+// rejectedDetail is the first problem of a rejected file and how many there are.
+func rejectedDetail(ps []store.AppProblem) string {
+	p := ps[0]
+	where := p.File
+	if p.Part != "" {
+		where += " " + p.Part
+	}
+	if p.Row > 0 {
+		where += fmt.Sprintf(", row %d", p.Row)
+	}
+	if p.Column != "" {
+		where += fmt.Sprintf(", column %q", p.Column)
+	}
+	more := ""
+	switch {
+	case len(ps) == 2:
+		more = " (and 1 more problem)"
+	case len(ps) > 2:
+		more = fmt.Sprintf(" (and %d more problems)", len(ps)-1)
+	}
+	return where + ": " + p.Message + more
 }
 
 func diffOf(before int, r *ingest.Result) store.AppDiff {

@@ -56,6 +56,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 	// reads (OnObject) and decided by admins.
 	var dataSources *datasource.Service
 	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles,
+		Notifier: notifier,
 		DatasourceExists: func(ctx context.Context, id string) (bool, error) {
 			_, err := st.GetDataSource(ctx, id)
 			if errors.Is(err, store.ErrNotFound) {
