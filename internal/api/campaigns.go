@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -552,6 +553,7 @@ func (h *handlers) exportCampaign(w http.ResponseWriter, r *http.Request) {
 		h.reviewError(w, r, err)
 		return
 	}
+	defer e.Close() // removes the export's temporary file
 	ctype := e.ContentType
 	if ctype == "" {
 		ctype = exportFormats[format]
@@ -563,11 +565,11 @@ func (h *handlers) exportCampaign(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("X-Content-SHA256", e.SHA256)
-	w.Header().Set("Content-Length", strconv.Itoa(len(e.Body)))
+	w.Header().Set("Content-Length", strconv.FormatInt(e.Size, 10))
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(e.Body)
+	_, _ = io.Copy(w, e.Content) // the file, not memory: a large campaign's export is hundreds of MiB
 }
 
 // exportFileName keeps the characters of an export's file name that need no quoting in a header.

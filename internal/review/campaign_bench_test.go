@@ -212,7 +212,8 @@ func BenchmarkCampaign(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Logf("export %s: %.1f MiB in %s, peak RSS %d MiB", f, float64(len(ex.Body))/(1<<20), time.Since(t0).Round(time.Millisecond), hwm()>>20)
+		b.Logf("export %s: %.1f MiB in %s, peak RSS %d MiB", f, float64(ex.Size)/(1<<20), time.Since(t0).Round(time.Millisecond), hwm()>>20)
+		ex.Close()
 	}
 }
 

@@ -1,7 +1,9 @@
 package review
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,8 +11,12 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -32,11 +38,20 @@ const (
 	FormatHTML = "html"
 )
 
-// exportPage is how many items an export reads at a time.
-const exportPage = 1000
+// exportPage is how many items an export reads at a time (a variable so that tests can
+// make a small campaign span several pages).
+var exportPage = 1000
 
 // Export renders a campaign as csv, json or html, records the export and its SHA-256 in the
 // audit log (admins and auditors).
+//
+// The export is streamed, never held in memory: the items are read a page at a time and
+// rendered into a private temporary file (mode 0600) while the summary is counted from
+// those same rows; then the head (which carries the summary and, in the report, the charts)
+// is written into a second file, the rows copied after it, the end written, and everything
+// hashed on the way. The summary therefore always describes exactly the rows the file holds,
+// and memory stays bounded by a page whatever the size of the campaign. The caller must
+// Close the Export, which removes the file.
 func (s *Service) Export(ctx context.Context, c *auth.Caller, campaignID, format string) (*Export, error) {
 	if !c.CanAudit() {
 		return nil, Errorf(CodeForbidden, "only admins and auditors export campaigns")
@@ -49,46 +64,144 @@ func (s *Service) Export(ctx context.Context, c *auth.Caller, campaignID, format
 	if err != nil {
 		return nil, err
 	}
-	items, err := s.allItems(ctx, c, campaignID)
+	now := s.clock().Truncate(time.Second)
+	doc := exportDocument(camp, nil, c.Email, now)
+	r := newRenderer(format)
+
+	// The rows, into a scratch file, counting the summary.
+	rows, err := newExportFile(s.cfg.TempDir, "gatehouse-export-rows-*")
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock().Truncate(time.Second)
-	doc := exportDocument(camp, items, c.Email, now)
-	var body []byte
-	var ctype string
-	switch format {
-	case FormatCSV:
-		body, err = exportCSV(doc)
-		ctype = "text/csv; charset=utf-8"
-	case FormatJSON:
-		body, err = json.MarshalIndent(doc, "", "  ")
-		body = append(body, '\n')
-		ctype = "application/json"
-	case FormatHTML:
-		body, err = exportHTML(doc)
-		ctype = "text/html; charset=utf-8"
+	defer rows.Close()
+	bw := bufio.NewWriterSize(rows, 256<<10)
+	var sum ExportSummary
+	for token := ""; ; {
+		page, next, err := s.Items(ctx, c, campaignID, ItemQuery{Page: store.Page{Size: exportPage, Token: token}})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			sum.add(&page[i])
+			ei := toExportItem(&page[i])
+			if err := r.item(bw, &ei); err != nil {
+				return nil, fmt.Errorf("render the %s export of campaign %s: %w", format, campaignID, err)
+			}
+		}
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write the %s export of campaign %s: %w", format, campaignID, err)
+	}
+	sum.finish()
+	doc.Summary = sum
+
+	// The file: head, rows, end, hashed as they are written.
+	out, err := newExportFile(s.cfg.TempDir, "gatehouse-export-*")
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(out, h)}
+	bw = bufio.NewWriterSize(cw, 256<<10)
+	err = r.head(bw, doc)
+	if err == nil {
+		if _, err = rows.Seek(0, io.SeekStart); err == nil {
+			_, err = io.Copy(bw, rows)
+		}
+	}
+	if err == nil {
+		err = r.tail(bw)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		_, err = out.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("render the %s export of campaign %s: %w", format, campaignID, err)
+		out.Close()
+		return nil, fmt.Errorf("write the %s export of campaign %s: %w", format, campaignID, err)
 	}
-	sum := sha256.Sum256(body)
-	ex := &Export{Format: format, ContentType: ctype, Body: body, SHA256: hex.EncodeToString(sum[:]),
+	ex := &Export{Format: format, ContentType: r.contentType(), Content: out, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)),
 		FileName: fmt.Sprintf("campaign-%s-%s.%s", camp.ID, now.Format("20060102-150405"), format)}
 	id := newExportID()
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertReviewExport(ctx, id, camp.ID, format, ex.SHA256, int64(len(body)), c.Email, now); err != nil {
+		if err := tx.InsertReviewExport(ctx, id, camp.ID, format, ex.SHA256, ex.Size, c.Email, now); err != nil {
 			return err
 		}
 		_, err := tx.AppendAudit(ctx, c.Email, "review.export", "campaign:"+camp.ID, map[string]any{
-			"export_id": id, "format": format, "sha256": ex.SHA256, "size": len(body), "items": len(items),
-			"file_name": ex.FileName, "complete": doc.Summary.Complete}, c.RemoteAddr)
+			"export_id": id, "format": format, "sha256": ex.SHA256, "size": ex.Size, "items": sum.Items,
+			"file_name": ex.FileName, "complete": sum.Complete}, c.RemoteAddr)
 		return err
 	})
 	if err != nil {
+		ex.Close()
 		return nil, err
 	}
 	return ex, nil
+}
+
+// Close closes the export's file, which removes it.
+func (e *Export) Close() error {
+	if e == nil || e.Content == nil {
+		return nil
+	}
+	return e.Content.Close()
+}
+
+// exportFile is a private temporary file that is gone once closed. It is unlinked as soon
+// as it is created where the system allows it (nothing is left behind if the process dies);
+// otherwise Close removes it.
+type exportFile struct {
+	*os.File
+	name    string
+	removed bool
+}
+
+func newExportFile(dir, pattern string) (*exportFile, error) {
+	f, err := os.CreateTemp(dir, pattern) // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("create the export's temporary file (in %s): %w", cmp.Or(dir, os.TempDir()), err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("make the export's temporary file private: %w", err)
+	}
+	ef := &exportFile{File: f, name: f.Name()}
+	ef.removed = os.Remove(ef.name) == nil
+	return ef, nil
+}
+
+// Close closes the file and removes it if it was not already.
+func (f *exportFile) Close() error {
+	err := f.File.Close()
+	if !f.removed {
+		if rerr := os.Remove(f.name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+			err = rerr
+		}
+		f.removed = true
+	}
+	if errors.Is(err, os.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // allItems reads every item of the campaign the caller may see, in order.
@@ -196,7 +309,8 @@ type ExportItem struct {
 	AccessGoneSync  string       `json:"access_gone_sync"`
 }
 
-// exportDocument builds the document of camp and its items.
+// exportDocument builds the document of camp and its items (the items may be left out:
+// Export streams them and counts the summary as it goes).
 func exportDocument(camp *Campaign, items []Item, by string, at time.Time) *ExportDocument {
 	d := &ExportDocument{ExportedAt: at.UTC(), ExportedBy: by, Items: make([]ExportItem, 0, len(items)),
 		Campaign: ExportCampaign{ID: camp.ID, Name: camp.Name, Description: camp.Description, State: string(camp.State),
@@ -210,38 +324,52 @@ func exportDocument(camp *Campaign, items []Item, by string, at time.Time) *Expo
 	if d.Campaign.ByReviewer == nil {
 		d.Campaign.ByReviewer = []ReviewerProgress{}
 	}
-	sm := &d.Summary
-	for _, it := range items {
-		d.Items = append(d.Items, ExportItem{ID: it.ID, Seq: it.Seq, GrantID: it.GrantID, ConnectionID: it.ConnectionID,
-			AccountID: it.AccountID, AccountName: it.AccountName, Identity: it.Identity, PrincipalType: it.PrincipalType,
-			PrincipalID: it.PrincipalID, PrincipalName: it.PrincipalName, EntitlementID: it.EntitlementID,
-			EntitlementName: it.EntitlementName, ResourceType: it.ResourceType, ResourceID: it.ResourceID, Via: it.Via,
-			ViaName: it.ViaName, Since: it.Since.UTC(), AdminLevel: it.AdminLevel, Reviewer: it.Reviewer, Decision: it.Decision,
-			Reason: it.Reason, DecidedBy: it.DecidedBy, DecidedAt: utcPtr(it.DecidedAt), State: string(it.State),
-			Remediation: it.Remediation, AccessGoneAt: utcPtr(it.AccessGoneAt), AccessGoneSync: it.AccessGoneSync})
-		sm.Items++
-		switch it.State {
-		case ItemPending:
-			sm.Pending++
-		case ItemKept:
-			sm.Kept++
-		case ItemRevocationPending:
-			sm.RevocationPending++
-		case ItemRemediated:
-			sm.Verified++
-		case ItemTaskOpen:
-			sm.TaskOpen++
-		}
-		if it.State != ItemPending {
-			sm.Decided++
-		}
-		if it.Decision == DecisionRevoke && it.State != ItemPending {
-			sm.Revoked++
-		}
-		if it.AccessGoneAt != nil {
-			sm.AccessGone++
-		}
+	for i := range items {
+		d.Items = append(d.Items, toExportItem(&items[i]))
+		d.Summary.add(&items[i])
 	}
+	d.Summary.finish()
+	return d
+}
+
+func toExportItem(it *Item) ExportItem {
+	return ExportItem{ID: it.ID, Seq: it.Seq, GrantID: it.GrantID, ConnectionID: it.ConnectionID,
+		AccountID: it.AccountID, AccountName: it.AccountName, Identity: it.Identity, PrincipalType: it.PrincipalType,
+		PrincipalID: it.PrincipalID, PrincipalName: it.PrincipalName, EntitlementID: it.EntitlementID,
+		EntitlementName: it.EntitlementName, ResourceType: it.ResourceType, ResourceID: it.ResourceID, Via: it.Via,
+		ViaName: it.ViaName, Since: it.Since.UTC(), AdminLevel: it.AdminLevel, Reviewer: it.Reviewer, Decision: it.Decision,
+		Reason: it.Reason, DecidedBy: it.DecidedBy, DecidedAt: utcPtr(it.DecidedAt), State: string(it.State),
+		Remediation: it.Remediation, AccessGoneAt: utcPtr(it.AccessGoneAt), AccessGoneSync: it.AccessGoneSync}
+}
+
+// add counts one item in the summary.
+func (sm *ExportSummary) add(it *Item) {
+	sm.Items++
+	switch it.State {
+	case ItemPending:
+		sm.Pending++
+	case ItemKept:
+		sm.Kept++
+	case ItemRevocationPending:
+		sm.RevocationPending++
+	case ItemRemediated:
+		sm.Verified++
+	case ItemTaskOpen:
+		sm.TaskOpen++
+	}
+	if it.State != ItemPending {
+		sm.Decided++
+	}
+	if it.Decision == DecisionRevoke && it.State != ItemPending {
+		sm.Revoked++
+	}
+	if it.AccessGoneAt != nil {
+		sm.AccessGone++
+	}
+}
+
+// finish says, once every item is counted, whether the campaign is complete.
+func (sm *ExportSummary) finish() {
 	var missing []string
 	if sm.Pending > 0 {
 		missing = append(missing, fmt.Sprintf("%s without a decision", count(sm.Pending, "item")))
@@ -258,7 +386,6 @@ func exportDocument(camp *Campaign, items []Item, by string, at time.Time) *Expo
 	} else {
 		sm.Statement = "NOT complete: " + strings.Join(missing, "; ") + "."
 	}
-	return d
 }
 
 func count(n int, what string) string {
@@ -283,39 +410,160 @@ var csvHeader = []string{"item_id", "seq", "account_id", "account_name", "identi
 	"remediation", "remediation_state", "remediation_error", "remediation_attempts", "remediation_done_at", "task_owner",
 	"task", "verified_sync", "verified_at", "access_gone_at", "access_gone_sync", "grant_id", "connection_id"}
 
-// exportCSV is one row per item. A cell that a spreadsheet would read as a formula (it begins
-// with =, +, -, @, a tab or a carriage return: people write reasons) is prefixed with ', as
-// OWASP advises against CSV injection.
-func exportCSV(d *ExportDocument) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.Write(csvHeader); err != nil {
-		return nil, err
+// renderer writes one format of export in three parts: the head (which may show the
+// summary), the items one at a time, and the end. The items all go to one writer, which may
+// differ from the head's.
+type renderer interface {
+	contentType() string
+	head(w io.Writer, d *ExportDocument) error
+	item(w io.Writer, it *ExportItem) error
+	// flush writes out what item buffered; called once after the last item.
+	flush() error
+	tail(w io.Writer) error
+}
+
+func newRenderer(format string) renderer {
+	switch format {
+	case FormatJSON:
+		return &jsonRenderer{}
+	case FormatHTML:
+		return &htmlRenderer{}
 	}
-	row := make([]string, len(csvHeader))
-	for _, it := range d.Items {
-		r := it.Remediation
-		if r == nil {
-			r = &Remediation{}
-		}
-		attempts := ""
-		if it.Remediation != nil {
-			attempts = strconv.Itoa(r.Attempts)
-		}
-		row = append(row[:0], it.ID, strconv.Itoa(it.Seq), it.AccountID, it.AccountName, it.Identity, it.PrincipalType, it.PrincipalID,
-			it.PrincipalName, it.EntitlementID, it.EntitlementName, it.ResourceType, it.ResourceID, it.Via, it.ViaName,
-			timeCell(&it.Since), strconv.FormatBool(it.AdminLevel), it.Reviewer, it.Decision, it.Reason, it.DecidedBy,
-			timeCell(it.DecidedAt), it.State, r.Action, r.Description, r.State, r.Error, attempts, timeCell(r.DoneAt), r.Owner,
-			r.Task, r.VerifiedSync, timeCell(r.VerifiedAt), timeCell(it.AccessGoneAt), it.AccessGoneSync, it.GrantID, it.ConnectionID)
-		for i, v := range row {
-			row[i] = safeCell(v)
-		}
-		if err := w.Write(row); err != nil {
+	return &csvRenderer{}
+}
+
+// render writes the whole document d in memory (tests, and small exports).
+func render(r renderer, d *ExportDocument) ([]byte, error) {
+	var buf bytes.Buffer
+	var items bytes.Buffer
+	for i := range d.Items {
+		if err := r.item(&items, &d.Items[i]); err != nil {
 			return nil, err
 		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	if err := r.flush(); err != nil {
+		return nil, err
+	}
+	if err := r.head(&buf, d); err != nil {
+		return nil, err
+	}
+	buf.Write(items.Bytes())
+	if err := r.tail(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// exportCSV is one row per item. A cell that a spreadsheet would read as a formula (it begins
+// with =, +, -, @, a tab or a carriage return: people write reasons) is prefixed with ', as
+// OWASP advises against CSV injection.
+func exportCSV(d *ExportDocument) ([]byte, error) { return render(&csvRenderer{}, d) }
+
+// exportJSON is the document as indented JSON, exactly as json.MarshalIndent(d, "", "  ")
+// and a newline would write it, but an item at a time.
+func exportJSON(d *ExportDocument) ([]byte, error) { return render(&jsonRenderer{}, d) }
+
+// exportHTML is the printable report.
+func exportHTML(d *ExportDocument) ([]byte, error) { return render(&htmlRenderer{}, d) }
+
+type csvRenderer struct {
+	w   *csv.Writer
+	row []string
+}
+
+func (*csvRenderer) contentType() string { return "text/csv; charset=utf-8" }
+
+func (*csvRenderer) head(w io.Writer, _ *ExportDocument) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (c *csvRenderer) item(w io.Writer, it *ExportItem) error {
+	if c.w == nil {
+		c.w = csv.NewWriter(w)
+		c.row = make([]string, 0, len(csvHeader))
+	}
+	r := it.Remediation
+	if r == nil {
+		r = &Remediation{}
+	}
+	attempts := ""
+	if it.Remediation != nil {
+		attempts = strconv.Itoa(r.Attempts)
+	}
+	row := append(c.row[:0], it.ID, strconv.Itoa(it.Seq), it.AccountID, it.AccountName, it.Identity, it.PrincipalType, it.PrincipalID,
+		it.PrincipalName, it.EntitlementID, it.EntitlementName, it.ResourceType, it.ResourceID, it.Via, it.ViaName,
+		timeCell(&it.Since), strconv.FormatBool(it.AdminLevel), it.Reviewer, it.Decision, it.Reason, it.DecidedBy,
+		timeCell(it.DecidedAt), it.State, r.Action, r.Description, r.State, r.Error, attempts, timeCell(r.DoneAt), r.Owner,
+		r.Task, r.VerifiedSync, timeCell(r.VerifiedAt), timeCell(it.AccessGoneAt), it.AccessGoneSync, it.GrantID, it.ConnectionID)
+	for i, v := range row {
+		row[i] = safeCell(v)
+	}
+	c.row = row
+	return c.w.Write(row)
+}
+
+func (c *csvRenderer) flush() error {
+	if c.w == nil {
+		return nil
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+func (*csvRenderer) tail(io.Writer) error { return nil }
+
+// jsonRenderer writes the object's fields before items with MarshalIndent, then each item
+// indented as it would be inside the document.
+type jsonRenderer struct{ n int }
+
+func (*jsonRenderer) contentType() string { return "application/json" }
+
+func (*jsonRenderer) head(w io.Writer, d *ExportDocument) error {
+	b, err := json.MarshalIndent(struct {
+		Campaign   ExportCampaign `json:"campaign"`
+		ExportedAt time.Time      `json:"exported_at"`
+		ExportedBy string         `json:"exported_by"`
+		Summary    ExportSummary  `json:"summary"`
+	}{d.Campaign, d.ExportedAt, d.ExportedBy, d.Summary}, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = bytes.TrimSuffix(b, []byte("\n}"))
+	_, err = io.WriteString(w, string(b)+",\n  \"items\": [")
+	return err
+}
+
+func (j *jsonRenderer) item(w io.Writer, it *ExportItem) error {
+	b, err := json.MarshalIndent(it, "    ", "  ")
+	if err != nil {
+		return err
+	}
+	sep := ",\n    "
+	if j.n == 0 {
+		sep = "\n    "
+	}
+	j.n++
+	if _, err := io.WriteString(w, sep); err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func (*jsonRenderer) flush() error { return nil }
+
+func (j *jsonRenderer) tail(w io.Writer) error {
+	end := "\n  ]\n}\n"
+	if j.n == 0 {
+		end = "]\n}\n"
+	}
+	_, err := io.WriteString(w, end)
+	return err
 }
 
 func timeCell(t *time.Time) string {
@@ -393,7 +641,20 @@ type htmlReport struct {
 	ReviewJSON string
 }
 
-func exportHTML(d *ExportDocument) ([]byte, error) {
+type htmlRenderer struct{}
+
+func (*htmlRenderer) contentType() string { return "text/html; charset=utf-8" }
+
+func (*htmlRenderer) item(w io.Writer, it *ExportItem) error {
+	return reportTemplate.ExecuteTemplate(w, "row", it)
+}
+
+func (*htmlRenderer) flush() error { return nil }
+
+func (*htmlRenderer) tail(w io.Writer) error { return reportTemplate.ExecuteTemplate(w, "tail", nil) }
+
+// head is everything before the items' rows: the summary and the charts.
+func (*htmlRenderer) head(w io.Writer, d *ExportDocument) error {
 	sm := d.Summary
 	rep := &htmlReport{ExportDocument: d,
 		Progress: stacked("Progress", sm.Items, []bar{
@@ -421,11 +682,7 @@ func exportHTML(d *ExportDocument) ([]byte, error) {
 	rep.ScopeJSON = string(b)
 	b, _ = json.Marshal(d.Campaign.Reviewers)
 	rep.ReviewJSON = string(b)
-	var buf bytes.Buffer
-	if err := reportTemplate.Execute(&buf, rep); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return reportTemplate.ExecuteTemplate(w, "head", rep)
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
@@ -440,7 +697,13 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	},
 	"f":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-}).Parse(`<!DOCTYPE html>
+}).Parse(`{{define "chart"}}<h2>{{.Title}}</h2>
+<svg xmlns="http://www.w3.org/2000/svg" width="620" height="{{.Height}}" role="img" aria-label="{{.Title}}">
+<rect x="0" y="4" width="600" height="28" fill="#eeeeee" stroke="#999999"/>
+{{range .Bars}}<rect x="{{f .X}}" y="4" width="{{f .W}}" height="28" fill="{{.Color}}"><title>{{.LegendText}}</title></rect>
+{{end}}{{range .Bars}}<rect x="0" y="{{.LegendY}}" width="12" height="12" fill="{{.Color}}"/><text x="18" y="{{.LegendY}}" dy="11" font-family="sans-serif" font-size="12">{{.LegendText}}</text>
+{{end}}</svg>
+{{end}}{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -464,13 +727,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 <tr><th align="left">Items</th><td>{{.Summary.Items}}: {{.Summary.Kept}} kept, {{.Summary.Revoked}} revoked ({{.Summary.Verified}} verified removed by a sync, {{.Summary.RevocationPending}} revocation pending, {{.Summary.TaskOpen}} owner tasks open), {{.Summary.Pending}} undecided; access already gone for {{.Summary.AccessGone}}</td></tr>
 <tr><th align="left">Exported</th><td>{{t .ExportedAt}} by {{.ExportedBy}}</td></tr>
 </table>
-{{define "chart"}}<h2>{{.Title}}</h2>
-<svg xmlns="http://www.w3.org/2000/svg" width="620" height="{{.Height}}" role="img" aria-label="{{.Title}}">
-<rect x="0" y="4" width="600" height="28" fill="#eeeeee" stroke="#999999"/>
-{{range .Bars}}<rect x="{{f .X}}" y="4" width="{{f .W}}" height="28" fill="{{.Color}}"><title>{{.LegendText}}</title></rect>
-{{end}}{{range .Bars}}<rect x="0" y="{{.LegendY}}" width="12" height="12" fill="{{.Color}}"/><text x="18" y="{{.LegendY}}" dy="11" font-family="sans-serif" font-size="12">{{.LegendText}}</text>
-{{end}}</svg>
-{{end}}{{template "chart" .Progress}}{{template "chart" .Decisions}}
+{{template "chart" .Progress}}{{template "chart" .Decisions}}
 {{if .Reviewers}}<h2>Progress per reviewer</h2>
 <svg xmlns="http://www.w3.org/2000/svg" width="760" height="{{.RevHeight}}" role="img" aria-label="Progress per reviewer">
 {{range .Reviewers}}<rect x="0" y="{{.Y}}" width="400" height="16" fill="#eeeeee" stroke="#999999"/><rect x="0" y="{{.Y}}" width="{{f .W}}" height="16" fill="#1565c0"/><text x="410" y="{{.Y}}" dy="13" font-family="sans-serif" font-size="12">{{.Reviewer}}: {{.Decided}} of {{.Total}} decided</text>
@@ -480,7 +737,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 <table border="1" cellpadding="3" cellspacing="0">
 <thead><tr><th>#</th><th>Identity</th><th>Access</th><th>Account</th><th>Held</th><th>Since</th><th>Reviewer</th><th>Decision</th><th>Reason</th><th>Decided</th><th>State</th><th>Remediation</th><th>Verification</th></tr></thead>
 <tbody>
-{{range .Items}}<tr>
+{{end}}{{define "row"}}<tr>
 <td>{{.Seq}}<br><small>{{.ID}}</small></td>
 <td>{{if .Identity}}{{.Identity}}{{else}}{{.PrincipalName}}{{end}}<br><small>{{.PrincipalType}} {{.PrincipalID}}</small></td>
 <td>{{if .EntitlementName}}{{.EntitlementName}}{{else}}{{.EntitlementID}}{{end}}{{if .AdminLevel}} <strong>(admin-level)</strong>{{end}}</td>
@@ -495,9 +752,9 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 <td>{{with .Remediation}}{{.Description}}<br><small>{{words .State}}{{if .Attempts}}, {{.Attempts}} attempt(s){{end}}{{with .Error}}; last error: {{.}}{{end}}{{with .Owner}}; owner {{.}}{{end}}</small>{{end}}</td>
 <td>{{with .Remediation}}{{if .VerifiedSync}}verified by sync {{.VerifiedSync}} at {{t .VerifiedAt}}{{end}}{{end}}{{if .AccessGoneAt}}{{if not .Remediation}}access gone (sync {{.AccessGoneSync}}, {{t .AccessGoneAt}}){{else if not .Remediation.VerifiedSync}}access gone (sync {{.AccessGoneSync}}, {{t .AccessGoneAt}}){{end}}{{end}}</td>
 </tr>
-{{end}}</tbody>
+{{end}}{{define "tail"}}</tbody>
 </table>
 <p><small>Generated by Gatehouse. The SHA-256 of this file is recorded in Gatehouse's audit log (action review.export).</small></p>
 </body>
 </html>
-`))
+{{end}}`))

@@ -19,7 +19,9 @@ import (
 // (every account, every grant: one item per grant and way it is held), decided: everything
 // kept with a reason by the reviewer in one bulk decision, then the items of three accounts
 // revoked. It reports, per format, the time to export (read every item, render, hash, record
-// the export and its audit entry) and the file's size; then, with large-2.c1z ingested as the
+// the export and its audit entry), the file's size, the heap in use at its highest (sampled
+// every 5 ms) and the process's peak resident memory during the export (VmHWM, reset before
+// each); then, with large-2.c1z ingested as the
 // next sync, the time of the verification (AfterIngest) over the campaign. A measurement run
 // by hand, once:
 //
@@ -108,19 +110,30 @@ func BenchmarkExport(b *testing.B) {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
+		resetHWM()
+		rssBefore := hwm()
+		peakHeap := sampleHeapInuse()
 		start := time.Now()
 		ex, err := svc.Export(ctx, admin, camp.ID, format)
 		if err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
+		heap := peakHeap()
+		rss := hwm()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		b.Logf("export %s: %d items, %.1f MiB in %s (%.0f items/s), %.0f MiB allocated; sha256 %s", format, camp.Progress.Total,
-			float64(len(ex.Body))/(1<<20), took.Round(time.Millisecond), float64(camp.Progress.Total)/took.Seconds(),
-			float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), ex.SHA256[:12])
+		b.Logf("export %s: %d items, %.1f MiB in %s (%.0f items/s), %.0f MiB allocated, peak heap in use %.0f MiB (%.0f MiB before), peak RSS %.0f MiB (%.0f MiB before); sha256 %s",
+			format, camp.Progress.Total, float64(ex.Size)/(1<<20), took.Round(time.Millisecond), float64(camp.Progress.Total)/took.Seconds(),
+			float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), float64(heap)/(1<<20), float64(before.HeapInuse)/(1<<20),
+			float64(rss)/(1<<20), float64(rssBefore)/(1<<20), ex.SHA256[:12])
 		b.ReportMetric(took.Seconds(), format+"-s")
-		b.ReportMetric(float64(len(ex.Body))/(1<<20), format+"-MiB")
+		b.ReportMetric(float64(ex.Size)/(1<<20), format+"-MiB")
+		b.ReportMetric(float64(heap)/(1<<20), format+"-peak-heap-MiB")
+		b.ReportMetric(float64(rss)/(1<<20), format+"-peak-RSS-MiB")
+		if err := ex.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	// The verification after the next sync (large-2.c1z: 1.3% of the grants changed) looks
 	// at every item of the campaign.
@@ -140,6 +153,30 @@ func BenchmarkExport(b *testing.B) {
 		b.Logf("verification after sync s2: %s; %d remediated, %d access gone", took.Round(time.Millisecond), c.Progress.Remediated, c.Progress.AccessGone)
 		b.ReportMetric(took.Seconds(), "verify-s")
 	}
+}
+
+// sampleHeapInuse samples the heap in use every 5 ms until the returned function is called,
+// which returns the highest sample.
+func sampleHeapInuse() func() uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		var m runtime.MemStats
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); return <-done }
 }
 
 func fileExists(path string) bool {

@@ -2,10 +2,18 @@ package review
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"encoding/json"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
 // exportFixture is a campaign of four items: kept, revoked and verified, revoked and
@@ -118,4 +126,103 @@ func TestExportHTMLPrintableUnderCSP(t *testing.T) {
 			t.Errorf("the report lacks %q", want)
 		}
 	}
+}
+
+// exportBytes reads the whole export and closes it.
+func exportBytes(t *testing.T, ex *Export) []byte {
+	t.Helper()
+	defer ex.Close()
+	b, err := io.ReadAll(ex.Content)
+	if err != nil {
+		t.Fatalf("read the %s export: %v", ex.Format, err)
+	}
+	return b
+}
+
+// The JSON export, written an item at a time, is byte for byte the indented document
+// (json.MarshalIndent and a newline), with items and without.
+func TestExportJSONStreamedIsTheIndentedDocument(t *testing.T) {
+	camp, items := exportFixture()
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, its := range [][]Item{items, nil} {
+		doc := exportDocument(camp, its, "audrey@example.com", at)
+		got, err := exportJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d items: streamed JSON differs from the document:\n--- got\n%s\n--- want\n%s", len(its), got, want)
+		}
+	}
+}
+
+// An export read in pages (three items a page here) is written to a private temporary file,
+// gone from the directory as soon as it is created and closed by Close; it holds exactly
+// the document of every item (the same bytes as rendered in memory), and its size and
+// SHA-256 are the file's and the ones recorded with the export and in the audit log.
+func TestExportStreamedInPagesToPrivateFile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		c := e.start("prod", Scope{Accounts: []string{prodID}}, Reviewers{People: []string{"dave@example.com"}})
+		items := e.items(admin, c.ID, ItemQuery{})
+		if len(items) <= 6 {
+			t.Fatalf("%d items: the fixture should span more than two pages of three", len(items))
+		}
+		dave := caller("dave@example.com")
+		audrey := caller("audrey@example.com", auth.RoleAuditor)
+		if _, err := e.svc.Decide(ctx, dave, c.ID, items[0].ID, DecisionInput{Decision: DecisionKeep, Reason: "=still needed"}); err != nil {
+			t.Fatal(err)
+		}
+		items = e.items(admin, c.ID, ItemQuery{})
+		old := exportPage
+		exportPage = 3
+		defer func() { exportPage = old }()
+		dir := t.TempDir()
+		e.svc.cfg.TempDir = dir
+		for _, format := range []string{FormatCSV, FormatJSON, FormatHTML} {
+			ex, err := e.svc.Export(ctx, audrey, c.ID, format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, ok := ex.Content.(*exportFile)
+			if !ok {
+				t.Fatalf("%s export content is a %T, want the temporary file", format, ex.Content)
+			}
+			fi, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s export file mode %v, want 0600", format, fi.Mode().Perm())
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Errorf("%s export: %d files left in the directory (%s), want none", format, len(left), left[0].Name())
+			}
+			body := exportBytes(t, ex)
+			if _, err := ex.Content.Read(make([]byte, 1)); err == nil {
+				t.Errorf("%s export still readable after Close", format)
+			}
+			checkHash(t, st, c.ID, ex, body)
+			camp, err := e.svc.Campaign(ctx, audrey, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := render(newRenderer(format), exportDocument(camp, items, audrey.Email, e.clock.Now().Truncate(time.Second)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(body, want) {
+				t.Errorf("%s export read in pages differs from the whole document rendered at once:\n--- got\n%s\n--- want\n%s", format, body, want)
+			}
+			if n := strings.Count(string(body), items[len(items)-1].ID); n == 0 {
+				t.Errorf("%s export lacks the last item %s", format, items[len(items)-1].ID)
+			}
+		}
+	})
 }

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -334,8 +335,12 @@ type Export struct {
 	Format      string // csv, json, html
 	ContentType string
 	FileName    string
-	Body        []byte
-	// SHA256 is the hex SHA-256 of Body, recorded in the audit log.
+	// Content is the file, positioned at its start: a private temporary file that Close
+	// removes (the export is never held in memory; a large campaign's runs to hundreds of
+	// MiB). Size is its length in bytes.
+	Content io.ReadSeekCloser
+	Size    int64
+	// SHA256 is the hex SHA-256 of Content, recorded in the audit log.
 	SHA256 string
 }
 
@@ -439,4 +444,7 @@ type Config struct {
 	// DueSoon how long before the due date the last reminder goes (default 24h).
 	ReminderEvery time.Duration
 	DueSoon       time.Duration
+	// TempDir is where exports are written before they are sent (default os.TempDir; the
+	// server may give its data directory).
+	TempDir string
 }

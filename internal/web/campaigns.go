@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -582,6 +583,7 @@ func (h *handlers) campaignExport(w http.ResponseWriter, r *http.Request) {
 		h.reviewError(w, r, err)
 		return
 	}
+	defer ex.Close() // removes the export's temporary file
 	hd := w.Header()
 	ct := ex.ContentType
 	if ct == "" {
@@ -598,6 +600,6 @@ func (h *handlers) campaignExport(w http.ResponseWriter, r *http.Request) {
 		disp += "; filename=\"" + strings.NewReplacer(`"`, "", "\n", "", "\r", "").Replace(ex.FileName) + "\""
 	}
 	hd.Set("Content-Disposition", disp)
-	hd.Set("Content-Length", strconv.Itoa(len(ex.Body)))
-	_, _ = w.Write(ex.Body)
+	hd.Set("Content-Length", strconv.FormatInt(ex.Size, 10))
+	_, _ = io.Copy(w, ex.Content) // the file, not memory: a large campaign's export is hundreds of MiB
 }

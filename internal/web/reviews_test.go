@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"slices"
@@ -312,12 +313,18 @@ func TestCampaignDashboard(t *testing.T) {
 func TestCampaignExportAndMissingParts(t *testing.T) {
 	u := newTestUI(t)
 	fake := reviewFixture()
-	fake.export = &review.Export{Format: "csv", ContentType: "text/csv; charset=utf-8", FileName: "cmp-q1.csv", Body: []byte("item_id,decision\nit-gone,revoke\n"), SHA256: "abc123"}
+	body := "item_id,decision\nit-gone,revoke\n"
+	content := &closeRecorder{Reader: bytes.NewReader([]byte(body))}
+	fake.export = &review.Export{Format: "csv", ContentType: "text/csv; charset=utf-8", FileName: "cmp-q1.csv", Content: content, Size: int64(len(body)), SHA256: "abc123"}
 	u.withReviews(fake)
 	res := u.get(auditor, "/campaigns/cmp-q1/export?format=csv")
-	if res.Status != 200 || res.Body != "item_id,decision\nit-gone,revoke\n" || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		res.Header.Get("Content-Disposition") != `attachment; filename="cmp-q1.csv"` || res.Header.Get("X-Content-SHA256") != "abc123" {
+	if res.Status != 200 || res.Body != body || res.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		res.Header.Get("Content-Disposition") != `attachment; filename="cmp-q1.csv"` || res.Header.Get("X-Content-SHA256") != "abc123" ||
+		res.Header.Get("Content-Length") != "32" {
 		t.Fatalf("export: %d %v %q", res.Status, res.Header, res.Body)
+	}
+	if !content.closed {
+		t.Errorf("the export's file was not closed (a temporary file left behind)")
 	}
 	if res := u.get(auditor, "/campaigns/cmp-q1/export?format=pdf"); res.Status != http.StatusBadRequest {
 		t.Fatalf("export pdf: %d", res.Status)
@@ -383,3 +390,11 @@ func TestCampaignComparison(t *testing.T) {
 	}
 	mustContain(t, text(res.Body), "Progress", "The comparison with the previous campaign could not be read This build of Gatehouse does not compare campaigns yet (the service answered: review: not built yet).", "Items")
 }
+
+// closeRecorder is an export's content that remembers being closed.
+type closeRecorder struct {
+	*bytes.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }
