@@ -3,6 +3,7 @@ package api_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ func TestCampaignAPIExport(t *testing.T) {
 		code, h, body := s.callHeader("carol", "GET", "/api/v1/campaigns/"+c.ID+"/export?format="+format, "", nil)
 		sum := sha256.Sum256([]byte(body))
 		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), ctype) || h.Get("X-Content-SHA256") != hex.EncodeToString(sum[:]) ||
-			!strings.HasPrefix(h.Get("Content-Disposition"), `attachment; filename="`) || !strings.HasSuffix(h.Get("Content-Disposition"), "."+format+`"`) || len(body) == 0 {
+			!strings.HasPrefix(h.Get("Content-Disposition"), `attachment; filename="`) || !strings.HasSuffix(h.Get("Content-Disposition"), "."+format+`"`) || len(body) == 0 ||
+			h.Get("Content-Length") != strconv.Itoa(len(body)) {
 			t.Errorf("export %s: %d %v (sha256 of the body %x)\n%.300s", format, code, h, sum, body)
 		}
 	}
