@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -190,14 +191,20 @@ func TestS3PrefixCondition(t *testing.T) {
 }
 
 // The AWS CLI works against the simulator's S3: cp up, get-object-attributes, get-bucket-location.
-// GATEHOUSE_REQUIRE_AWSCLI=1 makes a missing aws command fail the test instead of skipping it.
+// GATEHOUSE_REQUIRE_AWS_CLI=1 (set by scripts/test.sh) makes a missing aws command fail the test instead of skipping it.
 func TestS3WithAWSCLI(t *testing.T) {
-	awsBin, err := exec.LookPath("aws")
+	// GATEHOUSE_AWS_CLI names the binary scripts/test.sh installed; else PATH's aws.
+	awsBin, err := os.Getenv("GATEHOUSE_AWS_CLI"), error(nil)
+	if awsBin == "" {
+		awsBin, err = exec.LookPath("aws")
+	} else if _, err = os.Stat(awsBin); err != nil {
+		err = fmt.Errorf("GATEHOUSE_AWS_CLI=%s: %w", awsBin, err)
+	}
 	if err != nil {
-		if os.Getenv("GATEHOUSE_REQUIRE_AWSCLI") == "1" {
-			t.Fatal("GATEHOUSE_REQUIRE_AWSCLI=1 but the aws command is not installed")
+		if os.Getenv("GATEHOUSE_REQUIRE_AWS_CLI") == "1" {
+			t.Fatalf("GATEHOUSE_REQUIRE_AWS_CLI=1 but the aws command is not available: %v", err)
 		}
-		t.Skip("aws CLI not installed (set GATEHOUSE_REQUIRE_AWSCLI=1 to require it)")
+		t.Skip("aws CLI not installed (set GATEHOUSE_REQUIRE_AWS_CLI=1 to require it)")
 	}
 	s, _ := s3Setup(t, Options{})
 	cfg := adminConfig(t, s, "111111111111")

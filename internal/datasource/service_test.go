@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -532,14 +533,20 @@ func TestSyncManyFiles(t *testing.T) {
 }
 
 // A file uploaded with the AWS CLI (its own checksum and chunked encoding) is read with its
-// provenance. GATEHOUSE_REQUIRE_AWSCLI=1 makes a missing aws command fail the test.
+// provenance. GATEHOUSE_REQUIRE_AWS_CLI=1 (set by scripts/test.sh) makes a missing aws command fail the test.
 func TestSyncFileUploadedWithAWSCLI(t *testing.T) {
-	awsBin, err := exec.LookPath("aws")
+	// GATEHOUSE_AWS_CLI names the binary scripts/test.sh installed; else PATH's aws.
+	awsBin, err := os.Getenv("GATEHOUSE_AWS_CLI"), error(nil)
+	if awsBin == "" {
+		awsBin, err = exec.LookPath("aws")
+	} else if _, err = os.Stat(awsBin); err != nil {
+		err = fmt.Errorf("GATEHOUSE_AWS_CLI=%s: %w", awsBin, err)
+	}
 	if err != nil {
-		if os.Getenv("GATEHOUSE_REQUIRE_AWSCLI") == "1" {
-			t.Fatal("GATEHOUSE_REQUIRE_AWSCLI=1 but the aws command is not installed")
+		if os.Getenv("GATEHOUSE_REQUIRE_AWS_CLI") == "1" {
+			t.Fatalf("GATEHOUSE_REQUIRE_AWS_CLI=1 but the aws command is not available: %v", err)
 		}
-		t.Skip("aws CLI not installed (set GATEHOUSE_REQUIRE_AWSCLI=1 to require it)")
+		t.Skip("aws CLI not installed (set GATEHOUSE_REQUIRE_AWS_CLI=1 to require it)")
 	}
 	e := newEnv(t)
 	src := e.create(t, "apps/")
