@@ -389,7 +389,13 @@ func (s *Service) Close(ctx context.Context, c *auth.Caller, id string) (*Campai
 	if !c.CanAudit() {
 		return nil, Errorf(CodeForbidden, "only admins and auditors close access review campaigns")
 	}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	// The undecided count for the closing notice; decisions stop at the close, so a decision
+	// that lands between this read and the close can only make the notice overstate it by one.
+	counts, err := s.st.ReviewCampaignCounts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		row, err := tx.ReviewCampaign(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return Errorf(CodeNotFound, "there is no campaign %s", id)
@@ -405,8 +411,16 @@ func (s *Service) Close(ctx context.Context, c *auth.Caller, id string) (*Campai
 		if err := tx.UpdateReviewCampaign(ctx, row); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(ctx, c.Email, "review.close", "campaign:"+id, nil, c.RemoteAddr)
-		return err
+		if _, err = tx.AppendAudit(ctx, c.Email, "review.close", "campaign:"+id, nil, c.RemoteAddr); err != nil {
+			return err
+		}
+		if s.cfg.Notifier == nil {
+			return nil
+		}
+		// The campaign's owner hears of the close, with what was left undecided.
+		return s.cfg.Notifier.NotifyReviewTx(ctx, tx, Event{Kind: "review_closed", CampaignID: id, Campaign: row.Name,
+			To: []string{row.CreatedBy}, Pending: counts.ByState[string(ItemPending)], Due: row.DueAt,
+			Actor: strings.ToLower(c.Email), At: now, URL: s.reviewCampaignURL(id)})
 	})
 	if err != nil {
 		return nil, err

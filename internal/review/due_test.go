@@ -3,6 +3,7 @@ package review
 import (
 	"context"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,6 +205,44 @@ func TestReminders(t *testing.T) {
 		}
 		if evs := send(); len(evs) != 0 {
 			t.Errorf("due soon twice: %+v", evs)
+		}
+	})
+}
+
+// Closing a campaign tells its owner, with how many items were still undecided.
+func TestCloseNotifiesTheOwner(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		ctx := context.Background()
+		c := e.start("closing", Scope{Accounts: []string{prodID}}, Reviewers{People: []string{"dave@example.com"}})
+		items := e.items(audr, c.ID, ItemQuery{})
+		if len(items) < 2 {
+			t.Fatalf("the prod campaign has %d items, want at least 2", len(items))
+		}
+		var decided string
+		for _, it := range items {
+			if !it.AdminLevel && it.Identity != "dave@example.com" && slices.Contains(it.Reviewers, "dave@example.com") {
+				if _, err := e.svc.Decide(ctx, dave, c.ID, it.ID, DecisionInput{Decision: "keep", Reason: "needed"}); err != nil {
+					t.Fatal(err)
+				}
+				decided = it.ID
+				break
+			}
+		}
+		if decided == "" {
+			t.Fatal("no item that dave can keep without a reason")
+		}
+		if _, err := e.svc.Close(ctx, audr, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		evs := e.ev.of("review_closed")
+		if len(evs) != 1 {
+			t.Fatalf("review_closed events = %+v, want one", evs)
+		}
+		ev := evs[0]
+		if ev.CampaignID != c.ID || ev.Campaign != "closing" || len(ev.To) != 1 || ev.To[0] != "admin@example.com" ||
+			ev.Actor != "audrey@example.com" || ev.Pending != len(items)-1 || !ev.Due.Equal(c.Due) {
+			t.Errorf("review_closed = %+v, want to admin@example.com by audrey@example.com with %d undecided", ev, len(items)-1)
 		}
 	})
 }

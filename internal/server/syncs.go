@@ -47,8 +47,10 @@ func (s *Server) startJobs(ctx context.Context) error {
 	}
 	// Access reviews revoke through the leases' provisioners (one per connection, shared
 	// limits) and end leases through their own path; their jobs run on the same River client.
+	// Exports are written to the data directory (private, like the inventory) when there is
+	// one; with PostgreSQL and no data directory, to the system's temporary directory.
 	reviews, err := review.New(review.Config{Store: st, Log: s.log, BaseURL: s.cfg.PublicURL,
-		Provisioners: jitSvc, Leases: jitSvc, Notifier: notifier})
+		Provisioners: jitSvc, Leases: jitSvc, Notifier: notifier, TempDir: s.cfg.DataDir})
 	if err != nil {
 		return err
 	}
