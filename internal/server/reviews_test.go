@@ -17,26 +17,46 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store/storetest"
 )
 
-// syncNow starts a sync through the API and waits for it to end; it returns its id.
+// syncNow starts a sync through the API and waits for it to end; it returns its id. The
+// scheduler queues a first sync as the server starts, so the request can meet it (409): then
+// it waits for that one to end and asks again, so the sync returned started after the call.
 func syncNow(t *testing.T, h http.Handler, admin *auth.Caller) string {
 	t.Helper()
-	code, body := call(t, h, admin, "POST", "/api/v1/syncs", "")
-	if code != http.StatusAccepted {
-		t.Fatalf("POST sync: %d %s", code, body)
-	}
-	var s apiSync
-	if err := json.Unmarshal([]byte(body), &s); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		_, body = call(t, h, admin, "GET", "/api/v1/syncs/"+s.ID, "")
+		code, body := call(t, h, admin, "POST", "/api/v1/syncs", "")
+		if code == http.StatusConflict && time.Now().Before(deadline) {
+			_, list := call(t, h, admin, "GET", "/api/v1/syncs?page_size=1", "")
+			var running struct{ Items []apiSync }
+			if err := json.Unmarshal([]byte(list), &running); err != nil || len(running.Items) == 0 {
+				t.Fatalf("a sync is running but the list of syncs is %s (%v)", list, err)
+			}
+			awaitSync(t, h, admin, running.Items[0].ID, deadline, false)
+			continue
+		}
+		if code != http.StatusAccepted {
+			t.Fatalf("POST sync: %d %s", code, body)
+		}
+		var s apiSync
+		if err := json.Unmarshal([]byte(body), &s); err != nil {
+			t.Fatal(err)
+		}
+		awaitSync(t, h, admin, s.ID, deadline, true)
+		return s.ID
+	}
+}
+
+// awaitSync waits for sync id to end; a failed sync fails the test when mustSucceed.
+func awaitSync(t *testing.T, h http.Handler, admin *auth.Caller, id string, deadline time.Time, mustSucceed bool) {
+	t.Helper()
+	for {
+		_, body := call(t, h, admin, "GET", "/api/v1/syncs/"+id, "")
 		var got apiSync
 		if err := json.Unmarshal([]byte(body), &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.State == "succeeded" || got.State == "partial" {
-			return s.ID
+		if got.State == "succeeded" || got.State == "partial" || (got.State == "failed" && !mustSucceed) {
+			return
 		}
 		if got.State == "failed" || time.Now().After(deadline) {
 			t.Fatalf("sync %s", body)
