@@ -71,9 +71,13 @@ account for two minutes), approves it as Dave and tells its story on stderr as i
 requested, approved, provisioned in N s, expires at T, and later when AWS confirmed the
 revoke. Carol (the auditor) then starts an access review, "Quarterly review: production
 access", over the prod account: Dave reviews it, Alice is the fallback for Dave's own access,
-and the items wait in their inboxes (Reviews). Then it prints on stdout the simulator's line (the same as gatehouse
+and the items wait in their inboxes (Reviews). The simulated customer keeps a Payroll export
+in the bucket gatehouse-demo-imports; Alice adds it as an S3 data source (the customer creates
+the role its External ID names) and imports it into the application Payroll, whose users are
+the demo people (Applications). Then it prints on stdout the simulator's line (the same as gatehouse
 sim prints: endpoint and credentials, so scripts can check AWS state) and a second line,
-{"url": ..., "people": [{"email", "name", "roles"}], "story_request": ...}, and on stderr where to go and who to
+{"url": ..., "people": [{"email", "name", "roles"}], "story_request": ..., "sample_application": ...,
+"sample_datasource": ...}, and on stderr where to go and who to
 sign in as. Ctrl-C stops everything; a temporary data directory is removed.`,
 		Example: `  gatehouse demo
   gatehouse demo --listen 127.0.0.1:9090 --data-dir ./demo-data`,
@@ -203,6 +207,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 	if _, err := demoReview(ctx, srv, stderr, url); err != nil {
 		return err
 	}
+	imported, err := demoImports(ctx, srv, info, stderr, url)
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintf(stderr, "\nOpen %s and sign in (the demo sign-in page asks no password) as:\n", url)
 	for _, p := range demoPeople {
@@ -216,7 +224,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, listen, dataDir, pre
 		DataDir string       `json:"data_dir"`
 		// StoryRequest is the id of the just-in-time request the demo made and follows.
 		StoryRequest string `json:"story_request"`
-	}{URL: url, People: demoPeople, DataDir: dataDir, StoryRequest: storyID}
+		// SampleApplication is the id of the application imported from the demo's bucket
+		// (Payroll), and SampleDataSource the data source it is read through.
+		SampleApplication string `json:"sample_application"`
+		SampleDataSource  string `json:"sample_datasource"`
+	}{URL: url, People: demoPeople, DataDir: dataDir, StoryRequest: storyID,
+		SampleApplication: imported.Application.ID, SampleDataSource: imported.DataSource.ID}
 	line, _ = json.Marshal(out)
 	fmt.Fprintf(stdout, "%s\n", line)
 	<-ctx.Done()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -77,10 +78,13 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 			Name  string   `json:"name"`
 			Roles []string `json:"roles"`
 		} `json:"people"`
-		DataDir      string `json:"data_dir"`
-		StoryRequest string `json:"story_request"`
+		DataDir           string `json:"data_dir"`
+		StoryRequest      string `json:"story_request"`
+		SampleApplication string `json:"sample_application"`
+		SampleDataSource  string `json:"sample_datasource"`
 	}
-	if err := json.Unmarshal([]byte(next("URL line")), &demo); err != nil || !strings.HasPrefix(demo.URL, "http://127.0.0.1:") || demo.DataDir != dataDir || !strings.HasPrefix(demo.StoryRequest, "req_") {
+	if err := json.Unmarshal([]byte(next("URL line")), &demo); err != nil || !strings.HasPrefix(demo.URL, "http://127.0.0.1:") || demo.DataDir != dataDir || !strings.HasPrefix(demo.StoryRequest, "req_") ||
+		!strings.HasPrefix(demo.SampleApplication, "app_") || !strings.HasPrefix(demo.SampleDataSource, "ds_") {
 		t.Fatalf("URL line: %+v (%v)", demo, err)
 	}
 	roles := map[string][]string{}
@@ -160,6 +164,8 @@ func TestDemoRunsTheWholeProduct(t *testing.T) {
 	if !found {
 		t.Fatalf("alice's access lacks AdministratorAccess on prod via Admins: %+v", access.Items)
 	}
+
+	demoAssertSampleImport(t, c, demo.URL, demo.SampleApplication, demo.SampleDataSource, stderr.String())
 
 	// Dave approves under the demo's policies and reviews Carol's campaign: /api/v1/me says so.
 	daveClient := demoSignIn(t, demo.URL, "dave")
@@ -318,5 +324,111 @@ func TestDemoAddressInUse(t *testing.T) {
 	want := "address already in use (is another gatehouse demo or server running? choose another address with --listen, e.g. --listen 127.0.0.1:0 for any free port)"
 	if !strings.Contains(stderr, want) {
 		t.Fatalf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// demoAssertSampleImport checks the demo's application imported from its bucket: the data
+// source read the Payroll export through its role (Test connection passes), the import is
+// applied with exactly the file's users and grants, and the users are the demo people,
+// linked by email (Alice's page has her Payroll access next to her AWS access).
+func demoAssertSampleImport(t *testing.T, c *http.Client, base, appID, dsID, stderr string) {
+	t.Helper()
+	var ds struct {
+		Name       string `json:"name"`
+		Bucket     string `json:"bucket"`
+		ExternalID string `json:"external_id"`
+		LastState  string `json:"last_state"`
+	}
+	getJSON(t, c, base+"/api/v1/datasources/"+dsID, &ds)
+	if ds.Name != demoDataSourceName || ds.Bucket != demoImportsBucket || ds.ExternalID == "" || ds.LastState != "succeeded" {
+		t.Fatalf("the demo's data source: %+v", ds)
+	}
+	want := "Imports: Payroll read from s3://gatehouse-demo-imports/apps/payroll.csv through the data source \"" + demoDataSourceName + "\" (role "
+	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "External ID "+ds.ExternalID+"): applied, 11 grants · "+base+"/applications") {
+		t.Errorf("stderr lacks the imports line %q:\n%s", want, stderr)
+	}
+	var app struct {
+		Name       string         `json:"name"`
+		Kind       string         `json:"kind"`
+		Owner      string         `json:"owner"`
+		Counts     map[string]int `json:"counts"`
+		LastImport struct {
+			State      string `json:"state"`
+			Errors     []any  `json:"errors"`
+			Provenance []struct {
+				Key  string `json:"key"`
+				Size int    `json:"size"`
+			} `json:"provenance"`
+		} `json:"last_import"`
+	}
+	getJSON(t, c, base+"/api/v1/applications/"+appID, &app)
+	if app.Name != "Payroll" || app.Kind != "file" || app.Owner != "alice@example.com" || app.LastImport.State != "applied" || len(app.LastImport.Errors) != 0 ||
+		len(app.LastImport.Provenance) != 1 || app.LastImport.Provenance[0].Key != demoImportsKey || app.LastImport.Provenance[0].Size != len(demoPayrollCSV) {
+		t.Fatalf("the demo's application: %+v", app)
+	}
+	if fmt.Sprint(app.Counts) != "map[app_resource:5 app_user:8 entitlements:5 grants:11 people:7]" {
+		t.Errorf("the demo application's counts: %v", app.Counts)
+	}
+	var users struct {
+		Items []struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"items"`
+	}
+	getJSON(t, c, base+"/api/v1/resources?type=app_user&connection_id="+appID, &users)
+	var got []string
+	for _, u := range users.Items {
+		got = append(got, strings.TrimPrefix(u.ID, appID+":")+" "+u.Email)
+	}
+	slices.Sort(got)
+	if w := []string{"C2001 gina@example.com", "E1001 alice@example.com", "E1002 bob@example.com", "E1003 carol@example.com", "E1004 dave@example.com",
+		"E1005 erin@example.com", "E1006 frank@example.com", "S3001 "}; !slices.Equal(got, w) {
+		t.Errorf("the demo application's users:\n got %q\nwant %q", got, w)
+	}
+	var resources struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	getJSON(t, c, base+"/api/v1/resources?type=app_resource&connection_id="+appID, &resources)
+	var grants []string
+	for _, r := range resources.Items {
+		var detail struct {
+			Grants []struct {
+				ID string `json:"id"`
+			} `json:"grants"`
+		}
+		getJSON(t, c, base+"/api/v1/resources/app_resource/"+r.ID, &detail)
+		for _, g := range detail.Grants {
+			grants = append(grants, strings.ReplaceAll(g.ID, appID, "APP"))
+		}
+	}
+	slices.Sort(grants)
+	g := func(res, ent, user string) string {
+		return "app_resource:APP:" + res + ":" + ent + ":app_user:APP:" + user
+	}
+	wantGrants := []string{g("report:audit trail", "read", "E1003"), g("report:salaries", "read", "E1001"), g("report:salaries", "read", "E1003"),
+		g("report:salaries", "read", "E1004"), g("report:salaries", "read", "S3001"), g("role:approvers", "member", "E1004"),
+		g("role:employees", "member", "C2001"), g("role:employees", "member", "E1002"), g("role:employees", "member", "E1005"),
+		g("role:employees", "member", "E1006"), g("role:payroll admins", "member", "E1001")}
+	slices.Sort(wantGrants)
+	if !slices.Equal(grants, wantGrants) {
+		t.Errorf("the demo application's grants:\n got %q\nwant %q", grants, wantGrants)
+	}
+	var access struct {
+		Items []struct {
+			GrantID string `json:"grant_id"`
+		} `json:"items"`
+	}
+	getJSON(t, c, base+"/api/v1/people/alice@example.com/access?page_size=1000", &access)
+	var payroll []string
+	for _, a := range access.Items {
+		if strings.Contains(a.GrantID, appID) {
+			payroll = append(payroll, strings.ReplaceAll(a.GrantID, appID, "APP"))
+		}
+	}
+	slices.Sort(payroll)
+	if w := []string{g("report:salaries", "read", "E1001"), g("role:payroll admins", "member", "E1001")}; !slices.Equal(payroll, w) {
+		t.Errorf("Alice's Payroll access: %q, want %q", payroll, w)
 	}
 }
