@@ -183,3 +183,18 @@ func (s *Service) Test(ctx context.Context, id string) ([]Check, error) {
 	}
 	return RunChecks(ctx, base, src.target(), s.cfg.SessionName), nil
 }
+
+// Principal is the principal Gatehouse runs as, as a role's trust policy names it (an
+// assumed-role session becomes its role): the one `gatehouse setup s3 --trusted-principal`
+// takes. The web UI shows it in the data source's setup command.
+func (s *Service) Principal(ctx context.Context) (string, error) {
+	base, err := s.cfg.BaseAWS(ctx)
+	if err != nil {
+		return "", fmt.Errorf("the AWS configuration of the Gatehouse server could not be loaded (%v): give the server AWS credentials", err)
+	}
+	id, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("sts:GetCallerIdentity failed (%v): give the Gatehouse server AWS credentials, or pass --trusted-principal with the ARN of the role it runs as", err)
+	}
+	return principalOf(aws.ToString(id.Arn)), nil
+}
