@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/datasource"
+	"github.com/gatehouse/gatehouse/internal/evidence"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/notify"
@@ -40,4 +41,6 @@ type App struct {
 	DataSources *datasource.Service
 	// Applications are the applications imported from files (S3 data sources).
 	Applications *appimport.Service
+	// Evidence builds, lists and serves audit evidence packs.
+	Evidence *evidence.Service
 }

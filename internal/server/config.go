@@ -52,6 +52,32 @@ type Config struct {
 	Jobs Jobs `mapstructure:"jobs"`
 	// Notifications are where just-in-time access events are sent (docs/notifications.md).
 	Notifications Notifications `mapstructure:"notifications"`
+	// Evidence configures scheduled evidence packs (docs/evidence.md).
+	Evidence Evidence `mapstructure:"evidence"`
+}
+
+// Evidence configures scheduled evidence packs: schedule is monthly (each calendar month,
+// built once it is over), weekly, or off; when it is left out but a scope is given, it is
+// monthly. The scope (accounts, ous, applications) is the packs'; empty means every.
+type Evidence struct {
+	Schedule     string   `mapstructure:"schedule"`
+	Accounts     []string `mapstructure:"accounts"`
+	OUs          []string `mapstructure:"ous"`
+	Applications []string `mapstructure:"applications"`
+}
+
+// Every is how often scheduled packs are built ("" for never).
+func (e Evidence) Every() string {
+	switch e.Schedule {
+	case "off":
+		return ""
+	case "":
+		if len(e.Accounts)+len(e.OUs)+len(e.Applications) > 0 {
+			return "monthly"
+		}
+		return ""
+	}
+	return e.Schedule
 }
 
 // Notifications are the endpoints that receive just-in-time access events.
@@ -243,7 +269,8 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	v.SetDefault("jobs.scheduler_interval", time.Minute)
 	// Keys that only the file or the environment set must be known to viper for
 	// AutomaticEnv to find them when unmarshalling.
-	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token"} {
+	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token",
+		"evidence.schedule", "evidence.accounts", "evidence.ous", "evidence.applications"} {
 		v.SetDefault(k, nil)
 	}
 	if fl != nil {
@@ -275,6 +302,9 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	cfg.Auditors = splitList(cfg.Auditors)
 	cfg.OIDC.Scopes = splitList(cfg.OIDC.Scopes)
 	cfg.Notifications.fromEnv()
+	cfg.Evidence.Accounts = splitList(cfg.Evidence.Accounts)
+	cfg.Evidence.OUs = splitList(cfg.Evidence.OUs)
+	cfg.Evidence.Applications = splitList(cfg.Evidence.Applications)
 	return cfg, cfg.Validate()
 }
 
@@ -331,5 +361,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Notifications.validate()...)
+	switch c.Evidence.Schedule {
+	case "", "monthly", "weekly", "off":
+	default:
+		errs = append(errs, fmt.Errorf("evidence.schedule %q: want monthly, weekly or off", c.Evidence.Schedule))
+	}
 	return errors.Join(errs...)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/datasource"
+	"github.com/gatehouse/gatehouse/internal/evidence"
 	"github.com/gatehouse/gatehouse/internal/ingest"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
@@ -80,9 +81,18 @@ func (s *Server) startJobs(ctx context.Context) error {
 	// a file goes to the imports that name it.
 	dataSources = datasource.NewService(datasource.Config{Store: st, Log: s.log, BaseAWS: s.dataSourceBaseAWS,
 		OnObject: apps.ObjectHandler()})
+	// Evidence packs: built by their own River queue into the data directory, requested
+	// through the API or on the schedule (evidence.schedule).
+	evidenceSvc, err := evidence.New(evidence.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir,
+		Schedule: evidence.Schedule{Every: s.cfg.Evidence.Every(), Accounts: s.cfg.Evidence.Accounts, OUs: s.cfg.Evidence.OUs,
+			Applications: s.cfg.Evidence.Applications}})
+	if err != nil {
+		return err
+	}
 	syncs, err := jobs.New(jobs.Config{
-		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension(), dataSources.Extension()},
-		Store:      st, Log: s.log, Metrics: s.Metrics,
+		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension(), dataSources.Extension(),
+			evidenceSvc.Extension()},
+		Store: st, Log: s.log, Metrics: s.Metrics,
 		Connections: storedConnections{s.App.Connections, st},
 		Ingest: func(ctx context.Context, in jobs.IngestInput) (any, error) {
 			res, err := ingest.Apply(ctx, st, ingestInput(in))
@@ -109,7 +119,10 @@ func (s *Server) startJobs(ctx context.Context) error {
 	notifier.SetQueue(syncs)
 	reviews.SetQueue(syncs) // the due-date job may revoke (undecided: revoke) at once
 	dataSources.SetQueue(syncs)
+	evidenceSvc.SetQueue(syncs)
+	evidenceSvc.SetRunner(syncs.ID())
 	s.App.DataSources = dataSources
+	s.App.Evidence = evidenceSvc
 	s.App.Notify = notifier
 	if err := syncs.Start(ctx); err != nil {
 		return err
