@@ -257,7 +257,7 @@ func (h *handlers) decideRun(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/applications/"+id+"?decided="+action+"d", http.StatusSeeOther)
+	http.Redirect(w, r, "/applications/"+id+"?decided="+map[string]string{"approve": "approved", "reject": "rejected"}[action], http.StatusSeeOther)
 }
 
 // problemView is one problem of a rejected file, as the errors table shows it.
@@ -340,6 +340,15 @@ type appResourceView struct {
 	Entitlements []ref
 }
 
+// Ref links the resource's inventory page.
+func (v appResourceView) Ref() ref { return ref{Type: v.Type, ID: v.ID, Name: v.DisplayName} }
+
+// appUserView is one user of the application.
+type appUserView struct{ store.Resource }
+
+// Ref links the user's inventory page.
+func (v appUserView) Ref() ref { return ref{Type: v.Type, ID: v.ID, Name: v.DisplayName} }
+
 // applicationData is a file application's page.
 type applicationData struct {
 	App        store.App
@@ -348,7 +357,7 @@ type applicationData struct {
 	Last       *runView
 	Runs       []runView
 	MoreRuns   bool
-	Users      []store.Resource
+	Users      []appUserView
 	MoreUsers  bool
 	Resources  []appResourceView
 	MoreRes    bool
@@ -437,7 +446,10 @@ func (h *handlers) renderApplication(w http.ResponseWriter, r *http.Request, sta
 		h.serverError(w, r, err)
 		return
 	}
-	d.Users, d.MoreUsers = users, next != ""
+	d.MoreUsers = next != ""
+	for _, us := range users {
+		d.Users = append(d.Users, appUserView{us})
+	}
 	res, next, err := h.app.Store.ListResources(ctx, store.ResourceFilter{ConnectionID: app.ID, Type: appimport.TypeAppResource}, store.Page{Size: appResShown})
 	if err != nil {
 		h.serverError(w, r, err)

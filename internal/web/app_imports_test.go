@@ -96,9 +96,23 @@ func TestApplicationFromFilesPages(t *testing.T) {
 		mustContain(t, res.Body, `href="/people/owner@example.com"`, `href="/datasources/`+src.ID+`"`, `href="/people/alice@example.com"`,
 			`href="/entitlements/app_resource:`+appID+`:role:payroll%20admins:member"`)
 		mustNotContain(t, res.Body, `id="attach-import"`, `id="new-application"`) // auditors read only
-		// The entitlement page it links to lists the holders.
+		mustContain(t, res.Body, `href="/inventory/app_user/`+appID+`:u1"`, `href="/inventory/app_resource/`+appID+`:role:payroll%20admins"`)
+		// The inventory pages it links to: the entitlement's holders, a user's access, a
+		// resource's entitlements.
 		res = u.get(auditor, "/entitlements/app_resource:"+appID+":role:payroll%20admins:member")
 		mustContain(t, text(res.Body), "Alice Nguyen", "Bob Martinez")
+		res = u.get(auditor, "/inventory/app_user/"+appID+":u1")
+		if res.Status != 200 {
+			t.Fatalf("user page: status %d", res.Status)
+		}
+		mustContain(t, text(res.Body), "Alice Nguyen", "alice@example.com")
+		res = u.get(auditor, "/inventory/app_resource/"+appID+":role:payroll%20admins")
+		if res.Status != 200 {
+			t.Fatalf("resource page: status %d", res.Status)
+		}
+		mustContain(t, text(res.Body), "Payroll Admins", "Alice Nguyen alice@example.com application user member direct", "Bob Martinez", "Entitlements 1 member 2 holders")
+		res = u.get(auditor, "/inventory/app_user")
+		mustContain(t, text(res.Body), "Application users", "Alice Nguyen", "Bob Martinez")
 
 		// The applications list has it, with its last import.
 		res = u.get(auditor, "/applications")
@@ -169,6 +183,29 @@ func TestApplicationFromFilesPages(t *testing.T) {
 		}
 		res = u.get(auditor, "/applications")
 		mustContain(t, utext(res.Body), "Payroll File Last import rejected", "the last file was rejected (2 problems); the application keeps its last good data")
+		mustContain(t, got, "Run history 3", " rejected apps/payroll.csv — — — — 2 —")
+
+		// A held file with near-duplicate spellings, rejected by an admin: nothing changes.
+		f.put("apps/payroll.csv", "User ID,Email Address,Full Name,User Status,Resource Type,Resource Name,Entitlement\n"+
+			"u1,alice@example.com,Alice Nguyen,active,Role,Payroll Admins,member\n"+
+			"u2,bob@example.com,Bob Martinez,active,Group,Engineering,eng-leads\n"+
+			"u1,alice@example.com,Alice Nguyen,active,Group,Engineering,eng leads\n")
+		if _, err := u.app.DataSources.Sync(ctx, src.ID); err != nil {
+			t.Fatal(err)
+		}
+		held, _ = st.LatestAppRun(ctx, appID)
+		got = utext(u.get(admin, page).Body)
+		mustContain(t, got, "Last import held", "the import removes 1 of the application's 2 grants (50%)",
+			"Near-duplicate entitlements (kept apart, as written: check the spelling) Group / Engineering / eng-leads (apps/payroll.csv row 3) vs Group / Engineering / eng leads (apps/payroll.csv row 4)")
+		res = u.postForm(admin, page+"/runs/"+held.ID+"/reject", nil)
+		if res.Status != http.StatusSeeOther || res.Header.Get("Location") != page+"?decided=rejected" {
+			t.Fatalf("reject: status %d location %q", res.Status, res.Header.Get("Location"))
+		}
+		got = utext(u.get(admin, res.Header.Get("Location")).Body)
+		mustContain(t, got, "The held import is rejected: nothing changed, the application keeps its data.", "Grants 2",
+			"Last import rejected", "Rejected by ada@example.com", "It was held: the import removes 1 of the application's 2 grants (50%), more than its threshold of 20%; an admin approves or rejects it. Nothing was applied: the application keeps its data.",
+			held.ID+" rejected apps/payroll.csv 2 +2 −1 0 0 ada@example.com")
+		mustNotContain(t, got, "Approve and apply")
 
 		// Roles on the rest.
 		for _, c := range []struct {

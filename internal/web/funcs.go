@@ -163,11 +163,11 @@ func pct(done, total int) int {
 // stateTone is the badge colour class of a state word.
 func stateTone(state string) string {
 	switch state {
-	case "succeeded", "added", "active", "ok", "current", "ACTIVE", "approved":
+	case "succeeded", "added", "active", "ok", "current", "ACTIVE", "approved", "applied":
 		return "ok"
-	case "partial", "stale", "throttled", "expiring", "ending", "timed_out":
+	case "partial", "stale", "throttled", "expiring", "ending", "timed_out", "held":
 		return "warn"
-	case "failed", "removed", "revoked", "expired", "SUSPENDED", "denied":
+	case "failed", "removed", "revoked", "expired", "SUSPENDED", "denied", "rejected":
 		return "bad"
 	case "running", "queued", "pending_approval", "provisioning", "pending", "waiting", "skipped_to_fallback":
 		return "info"
@@ -188,6 +188,9 @@ var resourceTypes = []struct{ Type, Label, Noun string }{
 	{"sso_user", "Identity Center users", "Identity Center user"},
 	{"sso_group", "Identity Center groups", "Identity Center group"},
 	{"permission_set", "Permission sets", "permission set"},
+	// Applications imported from files (internal/appimport).
+	{"app_user", "Application users", "application user"},
+	{"app_resource", "Application resources", "application resource"},
 }
 
 // typeLabel is the plural heading of a resource type ("IAM roles").

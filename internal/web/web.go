@@ -6,7 +6,9 @@
 // Handlers are thin and live one file per page group (home.go, syncs.go, inventory.go,
 // people.go, history.go, audit.go, admin.go; for just-in-time access catalog.go,
 // requests.go, approvals.go, leases.go, rules.go; for access reviews reviews.go (the
-// reviewer's inbox, an item, the decisions) and campaigns.go (the dashboard, a campaign)):
+// reviewer's inbox, an item, the decisions) and campaigns.go (the dashboard, a campaign); for
+// applications imported from files datasources.go (S3 data sources) and app_imports.go (an
+// application, its imports and runs, the templates)):
 // parse the request, narrow to what the caller may see, call the store or an app service,
 // render. Every route is registered
 // through auth.Router with the access it needs; handlers narrow further (a person sees
