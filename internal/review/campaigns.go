@@ -86,8 +86,8 @@ func (s *Service) clean(in CampaignInput) (CampaignInput, error) {
 		}
 	}
 	for _, t := range sc.ResourceTypes {
-		if !slices.Contains([]string{"account", "sso_group", "iam_group", "iam_policy"}, t) {
-			return in, Errorf(CodeInvalid, "resource type %q cannot be reviewed; use account, sso_group, iam_group or iam_policy", t)
+		if !slices.Contains([]string{"account", "sso_group", "iam_group", "iam_policy", appResourceType}, t) {
+			return in, Errorf(CodeInvalid, "resource type %q cannot be reviewed; use account, sso_group, iam_group, iam_policy or app_resource (imported applications)", t)
 		}
 	}
 	return in, nil

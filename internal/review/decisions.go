@@ -32,6 +32,7 @@ func toItem(r *store.ReviewItem) (*Item, error) {
 			return nil, fmt.Errorf("item %s: context: %w", r.ID, err)
 		}
 	}
+	it.Application = it.Context.Application
 	steps, err := itemSteps(r)
 	if err != nil {
 		return nil, err

@@ -280,12 +280,14 @@ type ExportSummary struct {
 
 // ExportItem is one item as exported.
 type ExportItem struct {
-	ID              string       `json:"id"`
-	Seq             int          `json:"seq"`
-	GrantID         string       `json:"grant_id"`
-	ConnectionID    string       `json:"connection_id"`
-	AccountID       string       `json:"account_id"`
-	AccountName     string       `json:"account_name"`
+	ID           string `json:"id"`
+	Seq          int    `json:"seq"`
+	GrantID      string `json:"grant_id"`
+	ConnectionID string `json:"connection_id"`
+	AccountID    string `json:"account_id"`
+	AccountName  string `json:"account_name"`
+	// Application is the imported application's name ("" for AWS access).
+	Application     string       `json:"application,omitempty"`
 	Identity        string       `json:"identity"`
 	PrincipalType   string       `json:"principal_type"`
 	PrincipalID     string       `json:"principal_id"`
@@ -334,7 +336,7 @@ func exportDocument(camp *Campaign, items []Item, by string, at time.Time) *Expo
 
 func toExportItem(it *Item) ExportItem {
 	return ExportItem{ID: it.ID, Seq: it.Seq, GrantID: it.GrantID, ConnectionID: it.ConnectionID,
-		AccountID: it.AccountID, AccountName: it.AccountName, Identity: it.Identity, PrincipalType: it.PrincipalType,
+		AccountID: it.AccountID, AccountName: it.AccountName, Application: it.Application, Identity: it.Identity, PrincipalType: it.PrincipalType,
 		PrincipalID: it.PrincipalID, PrincipalName: it.PrincipalName, EntitlementID: it.EntitlementID,
 		EntitlementName: it.EntitlementName, ResourceType: it.ResourceType, ResourceID: it.ResourceID, Via: it.Via,
 		ViaName: it.ViaName, Since: it.Since.UTC(), AdminLevel: it.AdminLevel, Reviewer: it.Reviewer, Decision: it.Decision,
@@ -408,7 +410,7 @@ var csvHeader = []string{"item_id", "seq", "account_id", "account_name", "identi
 	"principal_name", "entitlement_id", "entitlement_name", "resource_type", "resource_id", "via", "via_name", "since",
 	"admin_level", "reviewer", "decision", "reason", "decided_by", "decided_at", "state", "remediation_action",
 	"remediation", "remediation_state", "remediation_error", "remediation_attempts", "remediation_done_at", "task_owner",
-	"task", "verified_sync", "verified_at", "access_gone_at", "access_gone_sync", "grant_id", "connection_id"}
+	"task", "verified_sync", "verified_at", "access_gone_at", "access_gone_sync", "grant_id", "connection_id", "application"}
 
 // renderer writes one format of export in three parts: the head (which may show the
 // summary), the items one at a time, and the end. The items all go to one writer, which may
@@ -499,7 +501,8 @@ func (c *csvRenderer) item(w io.Writer, it *ExportItem) error {
 		it.PrincipalName, it.EntitlementID, it.EntitlementName, it.ResourceType, it.ResourceID, it.Via, it.ViaName,
 		timeCell(&it.Since), strconv.FormatBool(it.AdminLevel), it.Reviewer, it.Decision, it.Reason, it.DecidedBy,
 		timeCell(it.DecidedAt), it.State, r.Action, r.Description, r.State, r.Error, attempts, timeCell(r.DoneAt), r.Owner,
-		r.Task, r.VerifiedSync, timeCell(r.VerifiedAt), timeCell(it.AccessGoneAt), it.AccessGoneSync, it.GrantID, it.ConnectionID)
+		r.Task, r.VerifiedSync, timeCell(r.VerifiedAt), timeCell(it.AccessGoneAt), it.AccessGoneSync, it.GrantID, it.ConnectionID,
+		it.Application)
 	for i, v := range row {
 		row[i] = safeCell(v)
 	}
@@ -735,13 +738,13 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 {{end}}
 <h2>Every item</h2>
 <table border="1" cellpadding="3" cellspacing="0">
-<thead><tr><th>#</th><th>Identity</th><th>Access</th><th>Account</th><th>Held</th><th>Since</th><th>Reviewer</th><th>Decision</th><th>Reason</th><th>Decided</th><th>State</th><th>Remediation</th><th>Verification</th></tr></thead>
+<thead><tr><th>#</th><th>Identity</th><th>Access</th><th>Account or application</th><th>Held</th><th>Since</th><th>Reviewer</th><th>Decision</th><th>Reason</th><th>Decided</th><th>State</th><th>Remediation</th><th>Verification</th></tr></thead>
 <tbody>
 {{end}}{{define "row"}}<tr>
 <td>{{.Seq}}<br><small>{{.ID}}</small></td>
 <td>{{if .Identity}}{{.Identity}}{{else}}{{.PrincipalName}}{{end}}<br><small>{{.PrincipalType}} {{.PrincipalID}}</small></td>
 <td>{{if .EntitlementName}}{{.EntitlementName}}{{else}}{{.EntitlementID}}{{end}}{{if .AdminLevel}} <strong>(admin-level)</strong>{{end}}</td>
-<td>{{.AccountName}} {{.AccountID}}</td>
+<td>{{if .Application}}{{.Application}} (application){{else}}{{.AccountName}} {{.AccountID}}{{end}}</td>
 <td>{{if eq .Via "direct"}}direct{{else if .ViaName}}{{.ViaName}}{{else}}{{.Via}}{{end}}</td>
 <td>{{t .Since}}</td>
 <td>{{.Reviewer}}</td>

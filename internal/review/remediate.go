@@ -52,6 +52,10 @@ func planRemediation(it *Item) Remediation {
 		return Remediation{Action: ActionRevokeLease, State: RemediationQueued,
 			Description: fmt.Sprintf("End the just-in-time lease %s early: %s loses %s (the lease's job removes the access in AWS)",
 				strings.TrimPrefix(it.Via, ViaLeasePrefix), who, what)}
+	case isAppItem(it):
+		// Gatehouse does not write to applications imported from files: their owner
+		// changes the application, and the next import shows it.
+		return ownerTask(it, appTask(it))
 	case it.Via != ViaDirect && it.Via != "":
 		kind, group := viaGroup(it.Via)
 		name := groupName(it)
@@ -241,9 +245,15 @@ func (s *Service) startRemediationTx(ctx context.Context, tx *store.Tx, it *Item
 	return tx.AppendReviewRemediationEvent(ctx, it.CampaignID, it.ID, event, jobActor, now, detail)
 }
 
-// taskOwnersTx is who must do an owner task: the account's owners, else the application's,
-// else the admins.
+// taskOwnersTx is who must do an owner task: the account's owners, else the application's
+// (an imported application's owner), else the admins.
 func (s *Service) taskOwnersTx(ctx context.Context, tx *store.Tx, it *Item) ([]string, error) {
+	if isAppItem(it) {
+		if o, err := s.appTaskOwners(ctx, tx, it); err != nil || len(o) > 0 {
+			return o, err
+		}
+		return s.st.UsersWithRole(ctx, auth.RoleAdmin)
+	}
 	if it.AccountID != "" {
 		if o, err := tx.Owners(ctx, store.OwnerAccount, it.AccountID); err != nil || len(o) > 0 {
 			return o, err

@@ -85,10 +85,11 @@ func TestPlanRemediationPerKindOfAccess(t *testing.T) {
 			action: ActionOwnerTask,
 			task:   "Delete the inline policy s3-write of the IAM role deploy (arn:aws:iam::222222222222:role/deploy) in account prod (222222222222)"},
 		{name: "imported application",
-			it: Item{ResourceType: "app_role", ResourceID: "payroll:admin", EntitlementID: "app_role:payroll:admin:member", EntitlementName: "Payroll admin",
-				PrincipalType: "app_user", PrincipalID: "x1", Identity: "erin@example.com", Via: ViaDirect, AccountID: ""},
+			it: Item{ConnectionID: "app_1", ResourceType: "app_resource", ResourceID: "app_1:group:billing", EntitlementID: "app_resource:app_1:group:billing:admin",
+				EntitlementName: "admin on group Billing", ResourceName: "Billing", PrincipalType: "app_user", PrincipalID: "app_1:x1",
+				PrincipalName: "Erin Lee", Identity: "erin@example.com", Via: ViaDirect, AccountID: "", Application: "Payroll"},
 			action: ActionOwnerTask,
-			task:   "Remove erin@example.com's Payroll admin (app_role payroll:admin): Gatehouse cannot change this access"},
+			task:   "Remove erin@example.com (user ID x1) from admin on group Billing in Payroll"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

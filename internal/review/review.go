@@ -82,9 +82,10 @@ type Scope struct {
 	Accounts       []string `json:"accounts,omitempty"`        // account ids
 	OUs            []string `json:"ous,omitempty"`             // OU or root ids: the whole subtree
 	PermissionSets []string `json:"permission_sets,omitempty"` // ids (ps-…) or ARNs
-	// Applications are "aws" or imported applications' ids.
+	// Applications are "aws" (every AWS connection), an AWS connection's id, or imported
+	// applications' ids (or names, when one application has the name).
 	Applications  []string `json:"applications,omitempty"`
-	ResourceTypes []string `json:"resource_types,omitempty"` // account, sso_group, iam_group, iam_policy
+	ResourceTypes []string `json:"resource_types,omitempty"` // account, sso_group, iam_group, iam_policy, app_resource
 	// SSOGroups and IAMGroups select access held through, or granted to, these groups
 	// (Identity Center group ids or names; IAM group ARNs or names).
 	SSOGroups   []string `json:"sso_groups,omitempty"`
@@ -194,6 +195,9 @@ type Item struct {
 	PrincipalName   string
 	// Identity is the person's email where one is known.
 	Identity string
+	// Application is the name of the imported application the access is in ("" for AWS
+	// access): it stands where an AWS item shows its account (connection_id is its id).
+	Application string
 	// Via is ViaDirect, the group membership entitlement the access comes through, or
 	// ViaLeasePrefix+lease id; ViaName says it for people ("group Admins", "lease until 15:00").
 	Via     string
@@ -248,6 +252,9 @@ type ItemContext struct {
 	PreviousDecision string `json:"previous_decision,omitempty"`
 	PreviousReason   string `json:"previous_reason,omitempty"`
 	PreviousBy       string `json:"previous_by,omitempty"`
+	// Application is the name of the imported application (internal/appimport) the access
+	// is in, frozen with the item; empty for AWS access.
+	Application string `json:"application,omitempty"`
 }
 
 // Remediation actions.

@@ -25,12 +25,17 @@ type resolver struct {
 	inv    map[string]*connInventory
 	owners map[string][]string
 	groups map[string][]string // connection + group -> member emails
+	// apps are the imported applications by id; people caches whether an email is a
+	// person of the inventory (an application's manager column).
+	apps   map[string]*store.App
+	people map[string]bool
 	admins []string
 	loaded bool
 }
 
 func newResolver(s *Service, tx *store.Tx, camp *Campaign) *resolver {
-	return &resolver{s: s, tx: tx, camp: camp, inv: map[string]*connInventory{}, owners: map[string][]string{}, groups: map[string][]string{}}
+	return &resolver{s: s, tx: tx, camp: camp, inv: map[string]*connInventory{}, owners: map[string][]string{}, groups: map[string][]string{},
+		apps: map[string]*store.App{}, people: map[string]bool{}}
 }
 
 // steps resolves every step of the item; notes say why a step went to the fallback.
@@ -120,6 +125,13 @@ func (r *resolver) fallback(ctx context.Context, it *store.ReviewItem) ([]string
 func (r *resolver) resolve(ctx context.Context, it *store.ReviewItem, kind string) ([]string, string, error) {
 	switch kind {
 	case "manager":
+		if it.PrincipalType == appUserType {
+			m, why, err := r.appManager(ctx, it)
+			if err != nil || m == "" {
+				return nil, why, err
+			}
+			return []string{m}, "", nil
+		}
 		m := r.manager(it)
 		if m == "" {
 			if it.Identity == "" {
@@ -129,6 +141,16 @@ func (r *resolver) resolve(ctx context.Context, it *store.ReviewItem, kind strin
 		}
 		return []string{m}, "", nil
 	case "owner":
+		if it.PrincipalType == appUserType {
+			o, err := r.appOwner(ctx, it)
+			if err != nil {
+				return nil, "", err
+			}
+			if len(o) == 0 {
+				return nil, fmt.Sprintf("the application %s has no owner", r.appName(it)), nil
+			}
+			return o, "", nil
+		}
 		o, err := r.owner(ctx, it)
 		if err != nil {
 			return nil, "", err

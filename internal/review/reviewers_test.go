@@ -194,14 +194,15 @@ func TestScopeKeys(t *testing.T) {
 				}
 			})
 		}
-		// An application nothing was synced for is refused at the start, saying what to use.
+		// An application that is neither a connection nor an imported application is refused at
+		// the start, saying what to use.
 		c, err := e.svc.CreateCampaign(context.Background(), admin, CampaignInput{Name: "sf", Scope: Scope{Applications: []string{"salesforce"}},
 			Due: e.clock.Now().Add(24 * 60 * 60 * 1e9)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.svc.Start(context.Background(), admin, c.ID); CodeOf(err) != CodeInvalid ||
-			err.Error() != `no synced connection is the application salesforce; use "aws" (every AWS connection) or a connection's id` {
+			err.Error() != `no AWS connection or imported application is "salesforce"; use "aws" (every AWS connection), a connection's id, or an imported application's id (app_…; GET /api/v1/applications lists them)` {
 			t.Errorf("start over salesforce: %v", err)
 		}
 	})

@@ -71,6 +71,8 @@ type connInventory struct {
 	sets      map[string]*store.Resource
 	adminSets map[string]bool
 	contexts  map[string]string
+	// app is the imported application this inventory is (nil for AWS).
+	app *store.App
 }
 
 func (ci *connInventory) get(typ, id string) *store.Resource { return ci.res[typ+"\x00"+id] }
@@ -87,15 +89,31 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 	if err != nil {
 		return nil, err
 	}
+	// Applications imported from files are ingested with their id as the connection.
+	apps, err := s.st.ListApps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	appByID := map[string]*store.App{}
+	for i := range apps {
+		appByID[apps[i].ID] = &apps[i]
+	}
 	var conns []store.Connection
 	for _, id := range ingested {
 		c := store.Connection{ID: id, Kind: "aws"}
+		if a := appByID[id]; a != nil {
+			c = store.Connection{ID: id, Name: a.Name, Kind: kindFile}
+		}
 		for _, k := range configured {
 			if k.ID == id {
 				c = k
 			}
 		}
 		conns = append(conns, c)
+	}
+	wanted, err := resolveApplications(camp.Scope.Applications, ingested, configured, apps)
+	if err != nil {
+		return nil, err
 	}
 	fr := &frozen{snapshots: map[string]string{}}
 	fr.previous, err = tx.PreviousReviewCampaign(ctx, scopeKey(camp.Scope, camp.ConnectionID), camp.ID, now)
@@ -107,13 +125,18 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 		return nil, err
 	}
 	res := newResolver(s, tx, camp)
+	res.apps = appByID
+	var excluded []string
 	for _, conn := range conns {
 		if camp.ConnectionID != "" && conn.ID != camp.ConnectionID {
 			continue
 		}
-		if len(camp.Scope.Applications) > 0 && !slices.Contains(camp.Scope.Applications, conn.ID) &&
-			!(conn.Kind == "aws" && slices.Contains(camp.Scope.Applications, "aws")) {
+		if wanted != nil && !wanted[conn.ID] && !(conn.Kind == "aws" && wanted[appsAWS]) {
 			continue
+		}
+		if conn.Kind == kindFile && !appScope(camp.Scope) {
+			excluded = append(excluded, conn.Name)
+			continue // the scope filters on what only AWS has (accounts, permission sets, ...)
 		}
 		if err := tx.LockInventory(ctx, conn.ID); err != nil {
 			return nil, err
@@ -126,13 +149,23 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 			continue // never synced: nothing to review there
 		}
 		fr.snapshots[conn.ID] = syncID
+		if conn.Kind == kindFile {
+			if err := s.selectAppItems(ctx, tx, camp, conn, appByID[conn.ID], now, prev, res, &fr.items); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := s.selectItems(ctx, tx, camp, conn, now, prev, res, &fr.items); err != nil {
 			return nil, err
 		}
 	}
 	if len(fr.snapshots) == 0 {
-		if len(camp.Scope.Applications) > 0 && len(conns) > 0 {
-			return nil, Errorf(CodeInvalid, "no synced connection is the application %s; use \"aws\" (every AWS connection) or a connection's id",
+		if len(excluded) > 0 && wanted != nil {
+			return nil, Errorf(CodeInvalid, "the applications %s are imported from files, and the scope's %s select AWS access only: nothing is in scope; leave those keys out to review the applications",
+				strings.Join(excluded, ", "), strings.Join(awsOnlyKeys(camp.Scope), ", "))
+		}
+		if len(camp.Scope.Applications) > 0 {
+			return nil, Errorf(CodeInvalid, "nothing was synced or imported yet for the applications %s: sync the AWS connection or import the application's file first, then start the campaign",
 				strings.Join(camp.Scope.Applications, ", "))
 		}
 		if camp.ConnectionID != "" {
@@ -140,9 +173,16 @@ func (s *Service) freeze(ctx context.Context, tx *store.Tx, camp *Campaign, now 
 		}
 		return nil, Errorf(CodeConflict, "there is no inventory to review yet: sync a connection first, then start the campaign")
 	}
-	// seq orders the items by account, entitlement, identity (then principal and path).
+	// seq orders the items by account (an imported application's items by its name),
+	// entitlement, identity (then principal and path).
+	where := func(it *store.ReviewItem) string {
+		if a := appByID[it.ConnectionID]; a != nil && it.AccountName == "" {
+			return a.Name
+		}
+		return it.AccountName
+	}
 	slices.SortFunc(fr.items, func(a, b store.ReviewItem) int {
-		for _, k := range [...][2]string{{a.AccountName, b.AccountName}, {a.AccountID, b.AccountID}, {a.EntitlementName, b.EntitlementName},
+		for _, k := range [...][2]string{{where(&a), where(&b)}, {a.AccountID, b.AccountID}, {a.EntitlementName, b.EntitlementName},
 			{a.EntitlementID, b.EntitlementID}, {a.Identity, b.Identity}, {a.PrincipalName, b.PrincipalName}, {a.PrincipalID, b.PrincipalID},
 			{a.Via, b.Via}, {a.ConnectionID, b.ConnectionID}} {
 			if c := strings.Compare(k[0], k[1]); c != 0 {
@@ -378,8 +418,12 @@ func (s *Service) selectItems(ctx context.Context, tx *store.Tx, camp *Campaign,
 
 // unused says whether an identity was not used in days: AWS reports a last use (or that
 // there was none) for IAM users; Identity Center reports no sign-ins per user, so its
-// users, and groups, are never selected as unused.
+// users, and groups, are never selected as unused. An imported application's user is
+// unused when its file gives a last login that old: a file without one says nothing.
 func unused(c ItemContext, principalType string, now time.Time, days int) bool {
+	if principalType == appUserType {
+		return c.LastUsed != nil && c.LastUsed.Before(now.AddDate(0, 0, -days))
+	}
 	if principalType != "iam_user" {
 		return false
 	}
@@ -510,7 +554,13 @@ func (s *Service) newItem(ci *connInventory, camp *Campaign, g store.Grant, via 
 
 // planOf says what a revoke of the item would change (remediate.go), shown before deciding.
 func planOf(it *store.ReviewItem) string {
-	return planRemediation(&Item{ConnectionID: it.ConnectionID, GrantID: it.GrantID, EntitlementID: it.EntitlementID,
+	var app string
+	if it.PrincipalType == appUserType {
+		var c ItemContext
+		_ = json.Unmarshal([]byte(it.Context), &c)
+		app = c.Application
+	}
+	return planRemediation(&Item{Application: app, ConnectionID: it.ConnectionID, GrantID: it.GrantID, EntitlementID: it.EntitlementID,
 		EntitlementName: it.EntitlementName, ResourceType: it.ResourceType, ResourceID: it.ResourceID, ResourceName: it.ResourceName,
 		AccountID: it.AccountID, AccountName: it.AccountName, PrincipalType: it.PrincipalType, PrincipalID: it.PrincipalID,
 		PrincipalName: it.PrincipalName, Identity: it.Identity, Via: it.Via, ViaName: it.ViaName}).Description
