@@ -101,6 +101,12 @@ type Config struct {
 	Notifier Notifier
 	// Now is the clock (tests); time.Now by default.
 	Now func() time.Time
+	// AfterApply is called after a run is applied (and after an approved held run is
+	// applied), with the application's id and the run's id, which is the ingestion's sync
+	// id: the server verifies access reviews' revokes against the import there (like
+	// after an AWS sync). Its error is logged, never the import's: the inventory is in.
+	// Nil: nothing is called.
+	AfterApply func(ctx context.Context, appID, syncID string) error
 }
 
 // Event kinds of imports that need someone's attention.
@@ -501,7 +507,19 @@ func (s *Service) Run(ctx context.Context, importID string) (*store.AppRun, erro
 	if err != nil {
 		return nil, err
 	}
+	s.afterApply(ctx, app.ID, run.ID)
 	return &run, nil
+}
+
+// afterApply calls Config.AfterApply for the applied run syncID of appID, logging its
+// error: the import is applied whatever it does.
+func (s *Service) afterApply(ctx context.Context, appID, syncID string) {
+	if s.cfg.AfterApply == nil {
+		return
+	}
+	if err := s.cfg.AfterApply(ctx, appID, syncID); err != nil {
+		s.cfg.Log.Error("after the import was applied", zap.String("application", appID), zap.String("run", syncID), zap.Error(err))
+	}
 }
 
 // rejectedDetail is the first problem of a rejected file and how many there are.
@@ -668,6 +686,7 @@ func (s *Service) Approve(ctx context.Context, actor, remote, runID string) (*st
 		return nil, err
 	}
 	_ = os.Remove(run.C1ZPath)
+	s.afterApply(ctx, run.AppID, run.ID)
 	return s.cfg.Store.GetAppRun(ctx, runID)
 }
 

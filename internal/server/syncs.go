@@ -60,6 +60,11 @@ func (s *Server) startJobs(ctx context.Context) error {
 	var dataSources *datasource.Service
 	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles,
 		Notifier: notifier,
+		// An applied import is verified against like a sync: access reviews' owner tasks
+		// are remediated when the import no longer shows the access.
+		AfterApply: func(ctx context.Context, appID, syncID string) error {
+			return reviews.AfterIngest(ctx, appID, syncID)
+		},
 		DatasourceExists: func(ctx context.Context, id string) (bool, error) {
 			_, err := st.GetDataSource(ctx, id)
 			if errors.Is(err, store.ErrNotFound) {
