@@ -106,6 +106,9 @@ type ReviewItem struct {
 	Entitlement ReviewEntitlement `json:"entitlement"`
 	AccountID   string            `json:"account_id"`
 	AccountName string            `json:"account_name"`
+	// Application is the name of the imported application the access is in (its id is
+	// connection_id); left out for AWS access.
+	Application string `json:"application,omitempty"`
 	// Via is how the access is held: direct, the group membership entitlement it comes
 	// through, or lease:<id>; ViaName says it for people.
 	Via     string  `json:"via"`
@@ -204,7 +207,7 @@ func reviewItemJSON(it *review.Item) ReviewItem {
 		Principal: ReviewPrincipal{Type: it.PrincipalType, ID: it.PrincipalID, Name: it.PrincipalName},
 		Entitlement: ReviewEntitlement{ID: it.EntitlementID, Name: it.EntitlementName, ResourceType: it.ResourceType,
 			ResourceID: it.ResourceID, ResourceName: it.ResourceName},
-		AccountID: it.AccountID, AccountName: it.AccountName, Via: it.Via, ViaName: it.ViaName, Since: since, AdminLevel: it.AdminLevel,
+		AccountID: it.AccountID, AccountName: it.AccountName, Application: it.Application, Via: it.Via, ViaName: it.ViaName, Since: since, AdminLevel: it.AdminLevel,
 		Context: ReviewItemContext{
 			LastUsed: timeOrNil(it.Context.LastUsed), LastUsedSource: it.Context.LastUsedSource, MFA: it.Context.MFA,
 			Active: it.Context.Active, Status: it.Context.Status, LeaseID: it.Context.LeaseID, LeaseEndsAt: timeOrNil(it.Context.LeaseEndsAt),

@@ -123,7 +123,8 @@ type CampaignInput struct {
 	Reviewers   Reviewers `json:"reviewers"`
 	Due         time.Time `json:"due"`
 	Undecided   string    `json:"undecided"` // keep (default), revoke, escalate
-	// ConnectionID limits the campaign to one connection ("" means every AWS connection).
+	// ConnectionID limits the campaign to one connection or imported application ("" means
+	// every one).
 	ConnectionID string `json:"connection_id,omitempty"`
 }
 

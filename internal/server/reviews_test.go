@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/gatehouse/gatehouse/internal/appimport"
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/review"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -172,5 +175,78 @@ func TestReviewVerificationFailureDoesNotFailTheSync(t *testing.T) {
 	counts, err := srv.App.Store.InventoryCounts(context.Background())
 	if err != nil || counts["account"] == 0 {
 		t.Fatalf("the sync's inventory was not kept: %v %v", counts, err)
+	}
+}
+
+// The server verifies access reviews against imports of applications as against syncs:
+// a revoke of imported access is the owner's task until the application's next applied
+// import no longer shows it (the imports' AfterApply is the reviews' AfterIngest).
+func TestReviewOwnerTaskVerifiedByTheServersImport(t *testing.T) {
+	srv := newServer(t, server.Config{DataDir: t.TempDir(), SecretKey: testSecretKey})
+	ctx := context.Background()
+	admin := &auth.Caller{Email: "admin@example.com", Roles: []string{auth.RoleAdmin}}
+	apps := srv.App.Applications
+	app, err := apps.CreateApplication(ctx, admin.Email, "", appimport.AppInput{Name: "Payroll", Owner: "owner@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The import of a data source that is never read by the server (its file is handed to
+	// the imports below, as the data source's read would): written as AttachImport does,
+	// without a data source whose schedule would reach for a bucket.
+	if err := srv.App.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertAppImport(ctx, store.AppImport{ID: store.NewAppImportID(), AppID: app.ID, DatasourceID: "ds_1", Files: []string{"payroll.csv"},
+			Format: "csv", Mapping: map[string]string{}, CreatedBy: admin.Email, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	version := 0
+	upload := func(body string) *store.AppRun {
+		t.Helper()
+		version++
+		v := strconv.Itoa(version)
+		if err := apps.OnObject(ctx, "ds_1", appimport.Object{Key: "payroll.csv", VersionID: v, ETag: `"` + v + `"`, Size: int64(len(body)),
+			ReadAt: time.Now()}, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+		run, err := srv.App.Store.LatestAppRun(ctx, app.ID)
+		if err != nil || run.State != store.RunApplied {
+			t.Fatalf("import %s: %v %+v", v, err, run)
+		}
+		return run
+	}
+	const head = "User ID,Email Address,Resource Type,Resource Name,Entitlement\n"
+	rows := []string{"alice,alice@example.com,group,Billing,admin\n", "bob,bob@example.com,group,Billing,member\n",
+		"carol,carol@example.com,group,Billing,member\n", "dave,dave@example.com,group,Billing,member\n", "erin,erin@example.com,group,Billing,member\n"}
+	upload(head + strings.Join(rows, ""))
+	svc := srv.App.Reviews
+	c, err := svc.CreateCampaign(ctx, admin, review.CampaignInput{Name: "payroll", Scope: review.Scope{Applications: []string{app.ID}},
+		Reviewers: review.Reviewers{Owner: true}, Due: time.Now().Add(7 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = svc.Start(ctx, admin, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	owner := &auth.Caller{Email: "owner@example.com"}
+	items, _, err := svc.Items(ctx, owner, c.ID, review.ItemQuery{Identity: "alice@example.com"})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("alice's items: %v %+v", err, items)
+	}
+	it, err := svc.Decide(ctx, owner, c.ID, items[0].ID, review.DecisionInput{Decision: review.DecisionRevoke, Reason: "left payroll"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.State != review.ItemTaskOpen || it.Remediation.Task != "Remove alice@example.com (user ID alice) from admin on group Billing in Payroll" {
+		t.Fatalf("after the revoke: %s %+v", it.State, it.Remediation)
+	}
+	rows = append(rows, "frank,frank@example.com,group,Billing,member\n")
+	upload(head + strings.Join(rows, "")) // still shows alice's admin
+	if cur, err := svc.Item(ctx, admin, c.ID, it.ID); err != nil || cur.State != review.ItemTaskOpen {
+		t.Fatalf("after an import still showing the grant: %v %s", err, cur.State)
+	}
+	run := upload(head + strings.Join(rows[1:], ""))
+	cur, err := svc.Item(ctx, admin, c.ID, it.ID)
+	if err != nil || cur.State != review.ItemRemediated || cur.Remediation.VerifiedSync != run.ID {
+		t.Fatalf("after the import without it (%s): %v %s %+v", run.ID, err, cur.State, cur.Remediation)
 	}
 }
