@@ -87,48 +87,97 @@ const (
 		"u-dave,dave@example.com,Dave Kim,enabled,Role,Approvers,member\n"
 )
 
-func importsEndToEnd(t *testing.T, awsBin, databaseURL string) {
-	info := startSimCommand(t, "--preset", "demo", "--latency", "0", "--jitter", "0")
-	const bucket, key = "acme-access-exports", "apps/payroll.csv"
-	dir := t.TempDir()
+// importsEnv is the customer's AWS (gatehouse sim) with a bucket holding the v1 export,
+// uploaded by its administrator with the AWS CLI, and a gatehouse serve connected to it.
+type importsEnv struct {
+	t      *testing.T
+	awsBin string
+	info   awssim.Info
+	dir    string
+	// operator is the ARN of the principal Gatehouse runs as (the connection's base
+	// credentials: the simulator's operator user).
+	operator string
+	srv      *serveProc
+}
 
-	// The customer's administrator, with the AWS CLI.
-	awsCLI := func(akid, secret string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", info.Endpoint, "--region", info.Region, "--output", "json"}, args...)...)
-		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + akid, "AWS_SECRET_ACCESS_KEY=" + secret,
-			"AWS_CONFIG_FILE=" + filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "none"),
-			"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-		}
-		return string(out)
-	}
-	admin := func(args ...string) string {
-		t.Helper()
-		return awsCLI(info.Admin.AccessKeyID, info.Admin.SecretAccessKey, args...)
-	}
-	upload := func(body string) {
-		t.Helper()
-		file := filepath.Join(dir, "payroll.csv")
-		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		admin("s3", "cp", file, "s3://"+bucket+"/"+key)
-	}
-	admin("s3api", "create-bucket", "--bucket", bucket)
-	upload(payrollV1)
+const e2eBucket, e2eKey = "acme-access-exports", "apps/payroll.csv"
 
-	// Gatehouse runs as the simulator's operator user (the connection's base credentials).
+func newImportsEnv(t *testing.T, awsBin, databaseURL string) *importsEnv {
+	e := &importsEnv{t: t, awsBin: awsBin, dir: t.TempDir(),
+		info: startSimCommand(t, "--preset", "demo", "--latency", "0", "--jitter", "0")}
+	e.admin("s3api", "create-bucket", "--bucket", e2eBucket)
+	e.upload(payrollV1)
 	var caller struct{ Arn string }
-	if err := json.Unmarshal([]byte(awsCLI(info.AccessKeyID, info.SecretAccessKey, "sts", "get-caller-identity")), &caller); err != nil || caller.Arn == "" {
+	if err := json.Unmarshal([]byte(e.awsCLI(e.info.AccessKeyID, e.info.SecretAccessKey, "sts", "get-caller-identity")), &caller); err != nil || caller.Arn == "" {
 		t.Fatalf("get-caller-identity: %+v %v", caller, err)
 	}
+	e.operator = caller.Arn
+	e.srv = startServe(t, e.info, databaseURL)
+	return e
+}
 
-	srv := startServe(t, info, databaseURL)
+// awsCLI runs the AWS CLI against the simulator with an access key and returns its stdout.
+func (e *importsEnv) awsCLI(akid, secret string, args ...string) string {
+	t := e.t
+	t.Helper()
+	cmd := exec.Command(e.awsBin, append([]string{"--endpoint-url", e.info.Endpoint, "--region", e.info.Region, "--output", "json"}, args...)...)
+	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), "AWS_ACCESS_KEY_ID=" + akid, "AWS_SECRET_ACCESS_KEY=" + secret,
+		"AWS_CONFIG_FILE=" + filepath.Join(e.dir, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(e.dir, "none"),
+		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true"}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// admin runs the AWS CLI as the customer's administrator (the simulator's admin key).
+func (e *importsEnv) admin(args ...string) string {
+	e.t.Helper()
+	return e.awsCLI(e.info.Admin.AccessKeyID, e.info.Admin.SecretAccessKey, args...)
+}
+
+// upload replaces the export in the bucket with aws s3 cp.
+func (e *importsEnv) upload(body string) {
+	e.t.Helper()
+	file := filepath.Join(e.dir, "payroll.csv")
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	e.admin("s3", "cp", file, "s3://"+e2eBucket+"/"+e2eKey)
+}
+
+// createRole creates the data source's role as `gatehouse setup s3 --format json` prints it,
+// with aws iam create-role and put-role-policy, and returns its ARN.
+func (e *importsEnv) createRole(externalID string) string {
+	t := e.t
+	t.Helper()
+	out, stderr, err := runGatehouseEnv(t, noAWSEnv(t), "setup", "s3", "--bucket", e2eBucket, "--prefix", "apps/", "--external-id", externalID,
+		"--trusted-principal", e.operator, "--format", "json")
+	if err != nil {
+		t.Fatalf("gatehouse setup s3: %v\n%s", err, stderr)
+	}
+	var role struct {
+		RoleName          string          `json:"role_name"`
+		RoleARN           string          `json:"role_arn"`
+		PolicyName        string          `json:"policy_name"`
+		TrustPolicy       json.RawMessage `json:"trust_policy"`
+		PermissionsPolicy json.RawMessage `json:"permissions_policy"`
+	}
+	if err := json.Unmarshal([]byte(out), &role); err != nil || role.RoleName == "" {
+		t.Fatalf("gatehouse setup s3 printed %s (%v)", out, err)
+	}
+	e.admin("iam", "create-role", "--role-name", role.RoleName, "--assume-role-policy-document", string(role.TrustPolicy))
+	e.admin("iam", "put-role-policy", "--role-name", role.RoleName, "--policy-name", role.PolicyName, "--policy-document", string(role.PermissionsPolicy))
+	return role.RoleARN
+}
+
+func importsEndToEnd(t *testing.T, awsBin, databaseURL string) {
+	e := newImportsEnv(t, awsBin, databaseURL)
+	info, srv, upload := e.info, e.srv, e.upload
+	const bucket, key = e2eBucket, e2eKey
 
 	// The data source: 201 with the External ID Gatehouse generated.
 	roleARN := "arn:aws:iam::" + info.ManagementAccountID + ":role/GatehouseS3Reader"
@@ -147,23 +196,9 @@ func importsEndToEnd(t *testing.T, awsBin, databaseURL string) {
 	}
 
 	// The role, as `gatehouse setup s3` prints it, created with the AWS CLI.
-	setupOut, stderr, err := runGatehouseEnv(t, noAWSEnv(t), "setup", "s3", "--bucket", bucket, "--prefix", "apps/", "--external-id", externalID,
-		"--trusted-principal", caller.Arn, "--format", "json")
-	if err != nil {
-		t.Fatalf("gatehouse setup s3: %v\n%s", err, stderr)
+	if got := e.createRole(externalID); got != roleARN {
+		t.Fatalf("gatehouse setup s3 printed the role %s, want %s", got, roleARN)
 	}
-	var role struct {
-		RoleName          string          `json:"role_name"`
-		RoleARN           string          `json:"role_arn"`
-		PolicyName        string          `json:"policy_name"`
-		TrustPolicy       json.RawMessage `json:"trust_policy"`
-		PermissionsPolicy json.RawMessage `json:"permissions_policy"`
-	}
-	if err := json.Unmarshal([]byte(setupOut), &role); err != nil || role.RoleARN != roleARN {
-		t.Fatalf("gatehouse setup s3 printed %s (%v); want the role %s", setupOut, err, roleARN)
-	}
-	admin("iam", "create-role", "--role-name", role.RoleName, "--assume-role-policy-document", string(role.TrustPolicy))
-	admin("iam", "put-role-policy", "--role-name", role.RoleName, "--policy-name", role.PolicyName, "--policy-document", string(role.PermissionsPolicy))
 
 	code, test = srv.call("POST", "/api/v1/datasources/"+dsID+"/test", nil)
 	if code != 200 || test["ok"] != true || checkStatuses(test) != "credentials:pass assume_role:pass get_bucket_location:pass list_bucket:pass get_object_attributes:pass get_object:pass" {

@@ -33,5 +33,6 @@ Flags that talk to AWS are the same on every command: --profile, --region, --end
 	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()), newGrantCommand(), newRevokeCommand(), newSetupCommand(), newDoctorCommand(), newBenchCommand(), newServeCommand(), newMigrateCommand(), newLoadtestCommand(), newTokenCommand())
 	root.AddCommand(newAuditCommand())
 	root.AddCommand(newLoginCommand(), newAccessCommand(), newRulesCommand(), newReviewCommand())
+	root.AddCommand(newDataSourcesCommand(), newAppsCommand())
 	return root
 }
