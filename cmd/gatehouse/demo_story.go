@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // The demo's just-in-time access: its rules and policies, and one request that it makes and
@@ -72,6 +73,20 @@ func demoStory(ctx context.Context, srv *server.Server, stderr io.Writer, url st
 	}
 	if item == nil {
 		return "", fmt.Errorf("demo story: %s on %s is not in Bob's catalog (%d items matched %q)", demoStoryPermissionSet, demoStoryAccount, len(items), demoStoryPermissionSet)
+	}
+	// A --data-dir kept from a run less than a lease ago still has the story's request open
+	// (Bob may have one open request per access): that run's story goes on.
+	open, _, err := svc.List(ctx, bob, jit.ListFilter{Scope: "mine", Page: store.Page{Size: 1000},
+		States: []jit.State{jit.StatePendingApproval, jit.StateApproved, jit.StateProvisioning, jit.StateActive}})
+	if err != nil {
+		return "", fmt.Errorf("demo story: Bob's requests: %w", err)
+	}
+	for _, r := range open {
+		if r.Target.EntitlementID == item.EntitlementID {
+			fmt.Fprintf(stderr, "\nStory: %s's request %s for %s, made by an earlier run on this data directory, is still %s (%s/requests/%s); the next run after it ends makes a new one\n",
+				r.Requester, r.ID, r.Target.DisplayName, r.State, url, r.ID)
+			return r.ID, nil
+		}
 	}
 	req, err := svc.Create(ctx, bob, jit.CreateInput{EntitlementID: item.EntitlementID, Duration: demoStoryLease,
 		Reason: "Demo: check last month's bill"})
