@@ -427,22 +427,3 @@ func sortDevices(out []*inventory.MFADevice) []*inventory.MFADevice {
 	})
 	return out
 }
-
-// mfaDevicesInUse reads GetAccountSummary's count of MFA devices assigned to the root
-// user and IAM users, of any kind; -1 when the role may not read it (a policy generated
-// before this call was needed), in which case every user with a virtual device is asked
-// for the others instead.
-func mfaDevicesInUse(ctx context.Context, client *iam.Client) (int, error) {
-	out, err := client.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
-	if err != nil {
-		if isDenied(err) {
-			return -1, nil
-		}
-		return 0, wrapf(err, "GetAccountSummary")
-	}
-	n, ok := out.SummaryMap[string(types.SummaryKeyTypeMFADevicesInUse)]
-	if !ok {
-		return -1, nil
-	}
-	return int(n), nil
-}

@@ -32,7 +32,8 @@ type accountIAM struct {
 // fetchIAM reads one account's IAM in bulk: GetAccountAuthorizationDetails for the
 // entities, their attachments and inline policies; ListRoles for what the details lack
 // (role descriptions, maximum session durations); the credential report; the virtual MFA
-// devices; the count of MFA devices in use (GetAccountSummary); the aliases. The
+// devices; the count of MFA devices in use and the root user's MFA and keys
+// (GetAccountSummary); the password policy; the aliases. The
 // credential report is requested first and polled while the rest is read, because IAM
 // needs a few seconds to produce it. Then fetchCredentials completes the report with
 // per-user calls where it cannot answer (see credentials.go).
@@ -47,8 +48,8 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 		generatedAt time.Time
 		reportEr    error
 		virtual     []*inventory.MFADevice
-		rootVirtual int
-		inUse       int
+		rootVirtual []string
+		summary     accountSummary
 		roleMeta    map[string]types.Role
 	)
 	reportCtx, cancelReport := context.WithCancel(ctx)
@@ -61,14 +62,15 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 
 	// The bulk reads run together; all are waited for, and the first failure in this
 	// order is the account's reason, so that the reason does not depend on timing.
-	errs := make([]error, 5)
+	errs := make([]error, 6)
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); errs[0] = authorizationDetails(ctx, client, out.iam) }()
 	go func() { defer wg.Done(); roleMeta, errs[1] = listRoles(ctx, client) }()
 	go func() { defer wg.Done(); virtual, rootVirtual, errs[2] = virtualMFADevices(ctx, client) }()
 	go func() { defer wg.Done(); out.aliases, errs[3] = accountAliases(ctx, client) }()
-	go func() { defer wg.Done(); inUse, errs[4] = mfaDevicesInUse(ctx, client) }()
+	go func() { defer wg.Done(); summary, errs[4] = readAccountSummary(ctx, client) }()
+	go func() { defer wg.Done(); errs[5] = passwordPolicy(ctx, client, out.iam) }()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
@@ -97,13 +99,15 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 	}
 
 	creds, err := fetchCredentials(ctx, iamCredentials{client: client, users: out.iam.Users, report: report, generatedAt: generatedAt,
-		virtual: virtual, rootVirtual: rootVirtual, inUse: inUse, syncSecrets: cfg.SyncSecrets})
+		virtual: virtual, rootVirtual: len(rootVirtual), inUse: summary.inUse, syncSecrets: cfg.SyncSecrets})
 	if err != nil {
 		return nil, err
 	}
 	out.iam.MFADevices = creds.mfa
 	out.iam.AccessKeys = creds.keys
 	out.iam.UserCredentials = creds.userCredentials
+	out.iam.RootVirtualMFA = rootVirtual
+	out.iam.RootSummary = summary.root
 	return out, nil
 }
 
@@ -312,11 +316,12 @@ func listRoles(ctx context.Context, client *iam.Client) (map[string]types.Role, 
 	return roles, err
 }
 
-// virtualMFADevices lists the virtual MFA devices assigned to IAM users, and counts those
-// assigned to the root user (which GetAccountSummary counts among the devices in use).
-func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, int, error) {
+// virtualMFADevices lists the virtual MFA devices assigned to IAM users, and the serials
+// of those assigned to the root user (which GetAccountSummary counts among the devices
+// in use, and which make the root's MFA virtual rather than hardware).
+func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MFADevice, []string, error) {
 	var out []*inventory.MFADevice
-	root := 0
+	var root []string
 	err := paginate("ListVirtualMFADevices", func(marker *string) (*string, error) {
 		page, err := client.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{
 			AssignmentStatus: types.AssignmentStatusTypeAssigned, MaxItems: aws.Int32(iamPageSize), Marker: marker})
@@ -328,7 +333,7 @@ func virtualMFADevices(ctx context.Context, client *iam.Client) ([]*inventory.MF
 				continue
 			}
 			if strings.HasSuffix(aws.ToString(d.User.Arn), ":root") {
-				root++
+				root = append(root, aws.ToString(d.SerialNumber))
 				continue
 			}
 			out = append(out, &inventory.MFADevice{Serial: aws.ToString(d.SerialNumber), Virtual: true,

@@ -62,6 +62,19 @@ accounts:
           mfa: [hardware]
           inline_policies:
             deploy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringLike":{"s3:prefix":["a+b c/%41*"]}}}]}'
+      password_policy:
+        minimum_password_length: 14
+        password_reuse_prevention: 24
+        max_password_age: 90
+        require_symbols: true
+      root:
+        mfa: virtual
+        password_last_used: 2025-12-30T08:00:00Z
+        access_keys:
+          - id: AKIAROOT000000000001
+            created: 2020-01-01T00:00:00Z
+            last_used: 2025-12-01T00:00:00Z
+            last_used_service: iam
       roles:
         - name: app-server
           description: Instance profile role of the application servers
@@ -190,7 +203,10 @@ func TestFetchSingleAccount(t *testing.T) {
 					awsManaged(auditP, 1),
 				},
 				CredentialReport: []*inventory.CredentialReportRow{
-					{User: "<root_account>", ARN: "arn:aws:iam::111111111111:root", CreatedAt: created, AccessKeys: noKeys},
+					{User: "<root_account>", ARN: "arn:aws:iam::111111111111:root", CreatedAt: created, MFAActive: true,
+						PasswordLastUsed: day("2025-12-30T08:00:00Z"),
+						AccessKeys: [2]inventory.CredentialReportKey{{Active: true, LastRotated: day("2020-01-01T00:00:00Z"),
+							LastUsed: day("2025-12-01T00:00:00Z"), LastUsedRegion: "us-east-1", LastUsedService: "iam"}}},
 					{User: "alice", ARN: "arn:aws:iam::111111111111:user/alice", CreatedAt: day("2024-03-01T00:00:00Z"),
 						PasswordEnabled: true, PasswordLastUsed: day("2025-12-31T09:30:00Z"), PasswordLastChanged: day("2024-03-01T00:00:00Z"), MFAActive: true,
 						AccessKeys: [2]inventory.CredentialReportKey{{Active: true, LastRotated: day("2025-07-01T00:00:00Z"), LastUsed: day("2025-12-31T10:00:00Z"), LastUsedRegion: "eu-west-1", LastUsedService: "s3"}}},
@@ -212,6 +228,11 @@ func TestFetchSingleAccount(t *testing.T) {
 					{Serial: hardwareSerial, UserName: "ci-deployer", EnabledAt: created},
 				},
 				CredentialReportGeneratedAt: now,
+				RootVirtualMFA:              []string{"arn:aws:iam::111111111111:mfa/root-account-mfa-device"},
+				RootSummary:                 &inventory.RootSummary{MFAEnabled: true, AccessKeysPresent: true},
+				PasswordPolicy: &inventory.PasswordPolicy{MinimumPasswordLength: 14, PasswordReusePrevention: 24, MaxPasswordAge: 90,
+					RequireSymbols: true, ExpirePasswords: true},
+				PasswordPolicyState: inventory.PasswordPolicySet,
 			},
 		}},
 	}
@@ -232,7 +253,8 @@ func TestFetchSingleAccount(t *testing.T) {
 		"iam:GetAccountAuthorizationDetails": 1, "iam:ListRoles": 1, "iam:ListVirtualMFADevices": 1,
 		"iam:ListAccountAliases": 1, "iam:GetCredentialReport": 1, "iam:ListMFADevices": 1,
 		"iam:ListAccessKeys": 4, "iam:GetAccessKeyLastUsed": 0, "iam:GetAccountSummary": 1, "iam:GetLoginProfile": 0, "iam:GetUser": 0,
-		"sts:GetCallerIdentity": 1, "sts:AssumeRole": 1,
+		"iam:GetAccountPasswordPolicy": 1,
+		"sts:GetCallerIdentity":        1, "sts:AssumeRole": 1,
 	} {
 		if ops[op] != n {
 			t.Errorf("%s calls = %d, want %d", op, ops[op], n)
@@ -327,4 +349,73 @@ func TestReservedPermissionSetName(t *testing.T) {
 			t.Errorf("reservedPermissionSetName(%q, %q) = %q, %v; want %q, %v", c.path, c.name, got, ok, c.want, c.ok)
 		}
 	}
+}
+
+// TestFetchPasswordPolicyStates: an account without a password policy (IAM's
+// NoSuchEntity) reads as "none", an answer and not a failed call; one whose
+// GetAccountPasswordPolicy keeps failing after the retries, or is denied, reads as
+// "unread" with the error, and its IAM is still synced (the findings then say unknown).
+func TestFetchPasswordPolicyStates(t *testing.T) {
+	cases := []struct {
+		name      string
+		arrange   func(a *awssim.Account)
+		state     string
+		wantError string
+	}{
+		{"none", func(a *awssim.Account) {}, inventory.PasswordPolicyNone, ""},
+		{"set", func(a *awssim.Account) {
+			a.PasswordPolicy = &awssim.PasswordPolicy{MinimumPasswordLength: 8, RequireNumbers: true}
+		}, inventory.PasswordPolicySet, ""},
+		{"throttled", func(a *awssim.Account) {
+			a.Faults = map[string]awssim.Fault{"GetAccountPasswordPolicy": awssim.FaultThrottle}
+		}, inventory.PasswordPolicyUnread, "IAM GetAccountPasswordPolicy failed 3 times: Throttling: Rate exceeded"},
+		{"server error", func(a *awssim.Account) {
+			a.Faults = map[string]awssim.Fault{"GetAccountPasswordPolicy": awssim.FaultServerError}
+		}, inventory.PasswordPolicyUnread, "IAM GetAccountPasswordPolicy failed 3 times: ServiceFailure"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := startSim(t, fixture(t, singleAccountFixture), awssim.Options{})
+			env.sim.Do(func(w *awssim.World) {
+				a := w.Accounts["111111111111"]
+				a.PasswordPolicy = nil
+				c.arrange(a)
+			})
+			cfg := env.cfg
+			cfg.Orgs = false
+			cfg.MaxAttempts = 3
+			snap, stats := fetch(t, cfg)
+			a := snap.Accounts[0]
+			if !a.Synced || a.IAM == nil || len(a.IAM.Users) == 0 {
+				t.Fatalf("account not synced: %+v", a)
+			}
+			if a.IAM.PasswordPolicyState != c.state || !strings.HasPrefix(a.IAM.PasswordPolicyError, c.wantError) ||
+				(c.wantError == "") != (a.IAM.PasswordPolicyError == "") {
+				t.Fatalf("state %q error %q; want %q %q", a.IAM.PasswordPolicyState, a.IAM.PasswordPolicyError, c.state, c.wantError)
+			}
+			if c.name == "set" && (a.IAM.PasswordPolicy == nil || a.IAM.PasswordPolicy.MinimumPasswordLength != 8 ||
+				!a.IAM.PasswordPolicy.RequireNumbers || a.IAM.PasswordPolicy.PasswordReusePrevention != 0) {
+				t.Fatalf("policy %+v", a.IAM.PasswordPolicy)
+			}
+			for _, o := range stats.Operations {
+				if o.Operation == "GetAccountPasswordPolicy" && c.name == "none" && (o.Calls != 1 || o.Errors != 0) {
+					t.Errorf("NoSuchEntity: %d calls, %d errors; want 1 call and no error", o.Calls, o.Errors)
+				}
+			}
+		})
+	}
+	t.Run("denied", func(t *testing.T) {
+		env := startSim(t, fixture(t, singleAccountFixture), awssim.Options{})
+		cfg := callerIn(t, env, "111111111111")
+		env.sim.Do(func(w *awssim.World) {
+			u := w.Accounts["111111111111"].Users["gatehouse-111111111111"]
+			u.InlinePolicies["deny-password-policy"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:GetAccountPasswordPolicy","Resource":"*"}]}`
+		})
+		snap, _ := fetch(t, cfg)
+		a := snap.Accounts[0]
+		if !a.Synced || a.IAM.PasswordPolicyState != inventory.PasswordPolicyUnread ||
+			!strings.HasPrefix(a.IAM.PasswordPolicyError, "iam:GetAccountPasswordPolicy denied: AccessDenied") {
+			t.Fatalf("denied: synced %v state %q error %q", a.Synced, a.IAM.PasswordPolicyState, a.IAM.PasswordPolicyError)
+		}
+	})
 }

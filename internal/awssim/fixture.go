@@ -114,22 +114,48 @@ type fixtureIAM struct {
 	Groups                    []fixtureGroup  `yaml:"groups"`
 	Roles                     []fixtureRole   `yaml:"roles"`
 	Policies                  []fixturePolicy `yaml:"policies"`
+	// PasswordPolicy is the account's password policy (none when left out).
+	PasswordPolicy *fixturePasswordPolicy `yaml:"password_policy"`
+	// Root is the root user's credentials (none when left out).
+	Root *fixtureRoot `yaml:"root"`
+}
+
+type fixturePasswordPolicy struct {
+	MinimumPasswordLength      int  `yaml:"minimum_password_length"`
+	PasswordReusePrevention    int  `yaml:"password_reuse_prevention"`
+	MaxPasswordAge             int  `yaml:"max_password_age"`
+	RequireSymbols             bool `yaml:"require_symbols"`
+	RequireNumbers             bool `yaml:"require_numbers"`
+	RequireUppercaseCharacters bool `yaml:"require_uppercase_characters"`
+	RequireLowercaseCharacters bool `yaml:"require_lowercase_characters"`
+	AllowUsersToChangePassword bool `yaml:"allow_users_to_change_password"`
+	HardExpiry                 bool `yaml:"hard_expiry"`
+}
+
+type fixtureRoot struct {
+	// MFA is virtual or hardware (none when left out); MFAEnabled when (default: joined).
+	MFA              string             `yaml:"mfa"`
+	MFAEnabled       string             `yaml:"mfa_enabled"`
+	PasswordLastUsed string             `yaml:"password_last_used"`
+	AccessKeys       []fixtureAccessKey `yaml:"access_keys"`
 }
 
 type fixtureUser struct {
-	Name                  string                `yaml:"name"`
-	Path                  string                `yaml:"path"`
-	Created               string                `yaml:"created"`
-	Tags                  fixtureTags           `yaml:"tags"`
-	ConsolePassword       bool                  `yaml:"console_password"`
-	PasswordResetRequired bool                  `yaml:"password_reset_required"`
-	PasswordLastUsed      string                `yaml:"password_last_used"`
-	AccessKeys            []fixtureAccessKey    `yaml:"access_keys"`
-	MFA                   []string              `yaml:"mfa"`
-	Groups                []string              `yaml:"groups"`
-	AttachedPolicies      []string              `yaml:"attached_policies"`
-	InlinePolicies        map[string]fixtureDoc `yaml:"inline_policies"`
-	PermissionsBoundary   string                `yaml:"permissions_boundary"`
+	Name                  string      `yaml:"name"`
+	Path                  string      `yaml:"path"`
+	Created               string      `yaml:"created"`
+	Tags                  fixtureTags `yaml:"tags"`
+	ConsolePassword       bool        `yaml:"console_password"`
+	PasswordResetRequired bool        `yaml:"password_reset_required"`
+	PasswordLastUsed      string      `yaml:"password_last_used"`
+	// PasswordChanged is when the console password was set (default: created).
+	PasswordChanged     string                `yaml:"password_changed"`
+	AccessKeys          []fixtureAccessKey    `yaml:"access_keys"`
+	MFA                 []string              `yaml:"mfa"`
+	Groups              []string              `yaml:"groups"`
+	AttachedPolicies    []string              `yaml:"attached_policies"`
+	InlinePolicies      map[string]fixtureDoc `yaml:"inline_policies"`
+	PermissionsBoundary string                `yaml:"permissions_boundary"`
 }
 
 type fixtureAccessKey struct {
@@ -762,11 +788,14 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		u.Tags = []Tag(fu.Tags)
 		if fu.ConsolePassword {
 			u.LoginProfile = &LoginProfile{CreateDate: u.CreateDate, PasswordResetRequired: fu.PasswordResetRequired}
+			if fu.PasswordChanged != "" {
+				u.LoginProfile.CreateDate = b.time(p+".password_changed", fu.PasswordChanged)
+			}
 			if fu.PasswordLastUsed != "" {
 				u.PasswordLastUsed = b.time(p+".password_last_used", fu.PasswordLastUsed)
 			}
-		} else if fu.PasswordLastUsed != "" || fu.PasswordResetRequired {
-			b.problem(p, "user %q has password_last_used or password_reset_required but no console password; add console_password: true", fu.Name)
+		} else if fu.PasswordLastUsed != "" || fu.PasswordResetRequired || fu.PasswordChanged != "" {
+			b.problem(p, "user %q has password_last_used, password_changed or password_reset_required but no console password; add console_password: true", fu.Name)
 		}
 		if len(fu.AccessKeys) > 2 {
 			b.problem(p+".access_keys", "user %q has %d access keys; IAM allows at most 2 per user", fu.Name, len(fu.AccessKeys))
@@ -827,6 +856,65 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		if fr.LastUsed != "" {
 			r.LastUsedDate = b.time(p+".last_used", fr.LastUsed)
 			r.LastUsedRegion = fixtureOr(fr.LastUsedRegion, w.Region)
+		}
+	}
+
+	if pp := d.PasswordPolicy; pp != nil {
+		p := path + ".password_policy"
+		if pp.MinimumPasswordLength == 0 {
+			pp.MinimumPasswordLength = 6
+		}
+		if pp.MinimumPasswordLength < 6 || pp.MinimumPasswordLength > 128 {
+			b.problem(p+".minimum_password_length", "%d is out of range; IAM allows 6 to 128", pp.MinimumPasswordLength)
+		}
+		if pp.PasswordReusePrevention < 0 || pp.PasswordReusePrevention > 24 {
+			b.problem(p+".password_reuse_prevention", "%d is out of range; IAM allows 1 to 24 (0 or left out: not set)", pp.PasswordReusePrevention)
+		}
+		if pp.MaxPasswordAge < 0 || pp.MaxPasswordAge > 1095 {
+			b.problem(p+".max_password_age", "%d is out of range; IAM allows 1 to 1095 days (0 or left out: passwords do not expire)", pp.MaxPasswordAge)
+		}
+		a.PasswordPolicy = &PasswordPolicy{MinimumPasswordLength: pp.MinimumPasswordLength, RequireSymbols: pp.RequireSymbols,
+			RequireNumbers: pp.RequireNumbers, RequireUppercaseCharacters: pp.RequireUppercaseCharacters,
+			RequireLowercaseCharacters: pp.RequireLowercaseCharacters, AllowUsersToChangePassword: pp.AllowUsersToChangePassword,
+			MaxPasswordAge: pp.MaxPasswordAge, PasswordReusePrevention: pp.PasswordReusePrevention, HardExpiry: pp.HardExpiry}
+	}
+	if r := d.Root; r != nil {
+		p := path + ".root"
+		switch r.MFA {
+		case "", "virtual", "hardware":
+			at := a.JoinedAt
+			if r.MFAEnabled != "" {
+				at = b.time(p+".mfa_enabled", r.MFAEnabled)
+			}
+			a.SetRootMFA(w, r.MFA, at)
+		default:
+			b.problem(p+".mfa", "%q is not a root MFA device type; use virtual or hardware", r.MFA)
+		}
+		if r.PasswordLastUsed != "" {
+			a.Root.PasswordLastUsed = b.time(p+".password_last_used", r.PasswordLastUsed)
+		}
+		if len(r.AccessKeys) > 2 {
+			b.problem(p+".access_keys", "the root user has %d access keys; IAM allows at most 2", len(r.AccessKeys))
+		}
+		for j, fk := range r.AccessKeys {
+			kp := fmt.Sprintf("%s.access_keys[%d]", p, j)
+			k := &AccessKey{ID: fk.ID, Status: "Active", CreateDate: b.time(kp+".created", fk.Created)}
+			if k.ID == "" {
+				k.ID = "AKIA" + strings.ToUpper(w.hexID(16))
+			}
+			switch fk.Status {
+			case "", "Active":
+			case "Inactive":
+				k.Status = "Inactive"
+			default:
+				b.problem(kp+".status", "%q is not an access key status; use Active (the default) or Inactive", fk.Status)
+			}
+			if fk.LastUsed != "" {
+				k.LastUsedDate = b.time(kp+".last_used", fk.LastUsed)
+				k.LastUsedService = fixtureOr(fk.LastUsedService, "sts")
+				k.LastUsedRegion = fixtureOr(fk.LastUsedRegion, w.Region)
+			}
+			a.Root.AccessKeys = append(a.Root.AccessKeys, k)
 		}
 	}
 

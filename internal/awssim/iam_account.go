@@ -1,8 +1,11 @@
 package awssim
 
-import "regexp"
+import (
+	"regexp"
+	"strconv"
+)
 
-// Account-level IAM: the account alias and the account summary.
+// Account-level IAM: the account alias, the account summary and the password policy.
 
 func init() {
 	register("iam", map[string]opHandler{
@@ -10,6 +13,10 @@ func init() {
 		"CreateAccountAlias": iamCreateAccountAlias,
 		"DeleteAccountAlias": iamDeleteAccountAlias,
 		"GetAccountSummary":  iamGetAccountSummary,
+
+		"GetAccountPasswordPolicy":    iamGetAccountPasswordPolicy,
+		"UpdateAccountPasswordPolicy": iamUpdateAccountPasswordPolicy,
+		"DeleteAccountPasswordPolicy": iamDeleteAccountPasswordPolicy,
 	})
 }
 
@@ -73,7 +80,7 @@ type accountSummaryResult struct {
 }
 
 // iamGetAccountSummary reports the account's entity counts and the quotas the simulator
-// enforces. The root user has no password, keys or MFA in the simulator.
+// enforces, and whether the root user has an MFA device and access keys.
 // PolicyVersionsInUse counts, as IAM does, every stored version of the account's own
 // policies plus one for each AWS-managed policy attached in the account.
 func iamGetAccountSummary(q *request) (any, *apiError) {
@@ -93,11 +100,20 @@ func iamGetAccountSummary(q *request) (any, *apiError) {
 			versions++
 		}
 	}
+	// The root user's: AccountMFAEnabled is 1 when it has an MFA device,
+	// AccountAccessKeysPresent 1 when it has an access key (active or not), as in IAM.
+	rootMFA, rootKeys := 0, 0
+	if a.RootMFA() != nil {
+		rootMFA = 1
+	}
+	if len(a.Root.AccessKeys) > 0 {
+		rootKeys = 1
+	}
 	var res accountSummaryResult
 	res.SummaryMap.Entry = []summaryEntry{
 		{"AccessKeysPerUserQuota", quotaAccessKeysPerUser},
-		{"AccountAccessKeysPresent", 0},
-		{"AccountMFAEnabled", 0},
+		{"AccountAccessKeysPresent", rootKeys},
+		{"AccountMFAEnabled", rootMFA},
 		{"AccountPasswordPresent", 0},
 		{"AccountSigningCertificatesPresent", 0},
 		{"AssumeRolePolicySizeQuota", quotaAssumeRolePolicySize},
@@ -131,4 +147,102 @@ func iamGetAccountSummary(q *request) (any, *apiError) {
 		{"VersionsPerPolicyQuota", quotaVersionsPerPolicy},
 	}
 	return res, nil
+}
+
+type xmlPasswordPolicy struct {
+	MinimumPasswordLength      int   `xml:"MinimumPasswordLength"`
+	RequireSymbols             bool  `xml:"RequireSymbols"`
+	RequireNumbers             bool  `xml:"RequireNumbers"`
+	RequireUppercaseCharacters bool  `xml:"RequireUppercaseCharacters"`
+	RequireLowercaseCharacters bool  `xml:"RequireLowercaseCharacters"`
+	AllowUsersToChangePassword bool  `xml:"AllowUsersToChangePassword"`
+	ExpirePasswords            bool  `xml:"ExpirePasswords"`
+	MaxPasswordAge             *int  `xml:"MaxPasswordAge,omitempty"`
+	PasswordReusePrevention    *int  `xml:"PasswordReusePrevention,omitempty"`
+	HardExpiry                 *bool `xml:"HardExpiry,omitempty"`
+}
+
+type getAccountPasswordPolicyResult struct {
+	PasswordPolicy xmlPasswordPolicy `xml:"PasswordPolicy"`
+}
+
+// iamGetAccountPasswordPolicy returns the account's password policy, or NoSuchEntity
+// when none is set (IAM's answer for an account that never set one). MaxPasswordAge,
+// PasswordReusePrevention and HardExpiry are left out when not set, as IAM does.
+func iamGetAccountPasswordPolicy(q *request) (any, *apiError) {
+	a := q.account()
+	pp := a.PasswordPolicy
+	if pp == nil {
+		return nil, &apiError{Status: 404, Code: "NoSuchEntity", Message: "The Password Policy with domain name " + a.ID + " cannot be found."}
+	}
+	x := xmlPasswordPolicy{MinimumPasswordLength: pp.MinimumPasswordLength, RequireSymbols: pp.RequireSymbols,
+		RequireNumbers: pp.RequireNumbers, RequireUppercaseCharacters: pp.RequireUppercaseCharacters,
+		RequireLowercaseCharacters: pp.RequireLowercaseCharacters, AllowUsersToChangePassword: pp.AllowUsersToChangePassword,
+		ExpirePasswords: pp.MaxPasswordAge > 0}
+	if pp.MaxPasswordAge > 0 {
+		v, h := pp.MaxPasswordAge, pp.HardExpiry
+		x.MaxPasswordAge, x.HardExpiry = &v, &h
+	}
+	if pp.PasswordReusePrevention > 0 {
+		v := pp.PasswordReusePrevention
+		x.PasswordReusePrevention = &v
+	}
+	return getAccountPasswordPolicyResult{x}, nil
+}
+
+// iamUpdateAccountPasswordPolicy sets the password policy; parameters left out take
+// IAM's defaults (minimum length 6, nothing required, no expiry, no reuse prevention),
+// as in IAM, where an update replaces the whole policy.
+func iamUpdateAccountPasswordPolicy(q *request) (any, *apiError) {
+	pp := &PasswordPolicy{MinimumPasswordLength: 6}
+	ints := []struct {
+		name     string
+		min, max int
+		into     *int
+	}{
+		{"MinimumPasswordLength", 6, 128, &pp.MinimumPasswordLength},
+		{"MaxPasswordAge", 1, 1095, &pp.MaxPasswordAge},
+		{"PasswordReusePrevention", 1, 24, &pp.PasswordReusePrevention},
+	}
+	for _, p := range ints {
+		if q.param(p.name) == "" {
+			continue
+		}
+		n, err := q.intParam(p.name)
+		if err != nil {
+			return nil, err
+		}
+		if n < p.min || n > p.max {
+			return nil, iamValidation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have value between %d and %d",
+				strconv.Itoa(n), lowerFirst(p.name), p.min, p.max)
+		}
+		*p.into = n
+	}
+	bools := []struct {
+		name string
+		into *bool
+	}{
+		{"RequireSymbols", &pp.RequireSymbols}, {"RequireNumbers", &pp.RequireNumbers},
+		{"RequireUppercaseCharacters", &pp.RequireUppercaseCharacters}, {"RequireLowercaseCharacters", &pp.RequireLowercaseCharacters},
+		{"AllowUsersToChangePassword", &pp.AllowUsersToChangePassword}, {"HardExpiry", &pp.HardExpiry},
+	}
+	for _, b := range bools {
+		v, err := q.boolParam(b.name)
+		if err != nil {
+			return nil, err
+		}
+		*b.into = v
+	}
+	q.account().PasswordPolicy = pp
+	return nil, nil
+}
+
+// iamDeleteAccountPasswordPolicy removes the password policy (NoSuchEntity without one).
+func iamDeleteAccountPasswordPolicy(q *request) (any, *apiError) {
+	a := q.account()
+	if a.PasswordPolicy == nil {
+		return nil, &apiError{Status: 404, Code: "NoSuchEntity", Message: "The account policy with name PasswordPolicy cannot be found."}
+	}
+	a.PasswordPolicy = nil
+	return nil, nil
 }

@@ -301,6 +301,10 @@ func iamListVirtualMFADevices(q *request) (any, *apiError) {
 		if u := a.Users[d.UserName]; u != nil {
 			xu := toXMLUser(u, false)
 			x.User, x.EnableDate = &xu, optTime(d.EnableDate)
+		} else if d.UserName == RootMFAUser {
+			// The root user's device names the root as its user, by ARN and account id.
+			x.User = &xmlUser{UserID: a.ID, Arn: "arn:aws:iam::" + a.ID + ":root", CreateDate: a.JoinedAt}
+			x.EnableDate = optTime(d.EnableDate)
 		}
 		res.VirtualMFADevices.Member = append(res.VirtualMFADevices.Member, x)
 	}

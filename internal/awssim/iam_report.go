@@ -89,8 +89,8 @@ func iamGetCredentialReport(q *request) (any, *apiError) {
 // credentialReportCSV renders the report as of asOf: the root user first, then each IAM
 // user by name. Values that do not apply are N/A, a password never used is
 // no_information, and the root user's password columns are not_supported, as in AWS.
-// The simulator models no root password use, root access keys, root MFA or signing
-// certificates.
+// The root user's password use, access keys and MFA come from Account.Root and its MFA
+// device; the simulator models no signing certificates.
 //
 // A report generated in the past (a fixture's credential_report_generated) leaves out
 // what came after it, as AWS's report of that time would: users, keys and MFA devices
@@ -100,10 +100,29 @@ func credentialReportCSV(a *Account, asOf time.Time) []byte {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write(credentialReportColumns)
+	rootUsed := "no_information"
+	if r := a.Root.PasswordLastUsed; !r.IsZero() && !r.After(asOf) {
+		rootUsed = reportTime(r)
+	}
+	rootMFA := false
+	if d := a.RootMFA(); d != nil && !d.EnableDate.After(asOf) {
+		rootMFA = true
+	}
 	root := []string{"<root_account>", "arn:aws:iam::" + a.ID + ":root", reportTime(a.JoinedAt),
-		"not_supported", "no_information", "not_supported", "not_supported", "false"}
-	root = append(root, reportKey(nil, asOf)...)
-	root = append(root, reportKey(nil, asOf)...)
+		"not_supported", rootUsed, "not_supported", "not_supported", strconv.FormatBool(rootMFA)}
+	var rootKeys []*AccessKey
+	for _, k := range a.Root.AccessKeys {
+		if !k.CreateDate.After(asOf) {
+			rootKeys = append(rootKeys, k)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		var k *AccessKey
+		if i < len(rootKeys) {
+			k = rootKeys[i]
+		}
+		root = append(root, reportKey(k, asOf)...)
+	}
 	root = append(root, "false", "N/A", "false", "N/A")
 	_ = cw.Write(root)
 	for _, name := range sortedKeys(a.Users) {

@@ -33,6 +33,9 @@ var awsManagedPolicies = []struct{ name, path, description, document string }{
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","elasticloadbalancing:Describe*","cloudwatch:ListMetrics","cloudwatch:GetMetricStatistics"],"Resource":"*"}]}`},
 	{"SupportUser", "/job-function/", "This policy grants permissions to troubleshoot and resolve issues in an AWS account.",
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["support:*","iam:List*","s3:ListAllMyBuckets"],"Resource":"*"}]}`},
+	// AWSSupportAccess is what CIS 1.17's support role needs (findings).
+	{"AWSSupportAccess", "/", "Allows users to access the AWS Support Center.",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["support:*"],"Resource":"*"}]}`},
 }
 
 // AWSManagedPolicyARN returns the ARN of the AWS-managed policy with the name, as the
@@ -46,13 +49,23 @@ func AWSManagedPolicyARN(name string) string {
 	return ""
 }
 
+// fixedPolicyIDs are the ids of AWS-managed policies added to the simulator after others
+// relied on the generated ids: they take AWS's own id instead of one from the world's
+// sequence, so that every id generated after them (users, groups, permission sets) stays
+// what it was for the same fixture.
+var fixedPolicyIDs = map[string]string{"AWSSupportAccess": "ANPAJSNKQX2OW67GF4S7E"}
+
 func addAWSManagedPolicies(w *World) {
 	created := w.now().UTC().AddDate(-5, 0, 0).Truncate(24 * 3600e9)
 	for i, p := range awsManagedPolicies {
 		arn := "arn:aws:iam::aws:policy" + p.path + p.name
+		id := fixedPolicyIDs[p.name]
+		if id == "" {
+			id = w.uniqueID("ANPA")
+		}
 		w.AWSManagedPolicies[arn] = &Policy{
 			Name: p.name, Path: p.path, ARN: arn, Description: p.description,
-			ID:         w.uniqueID("ANPA"),
+			ID:         id,
 			CreateDate: created.AddDate(0, i, 0), UpdateDate: created.AddDate(1, i, 0), DefaultVersion: "v1",
 			Versions: []*PolicyVersion{{ID: "v1", Document: p.document, CreateDate: created.AddDate(1, i, 0)}},
 		}

@@ -69,6 +69,12 @@ type Account struct {
 	MFADevices map[string]*MFADevice
 
 	CredentialReport CredentialReport
+	// PasswordPolicy is the account's IAM password policy; nil when none is set (IAM then
+	// answers NoSuchEntity to GetAccountPasswordPolicy).
+	PasswordPolicy *PasswordPolicy
+	// Root is the root user's credentials, as the credential report and GetAccountSummary
+	// show them.
+	Root RootUser
 	// DenyAll makes every call authenticated in this account fail with AccessDenied,
 	// as an SCP denying everything would.
 	DenyAll bool
@@ -205,6 +211,57 @@ type MFADevice struct {
 	Virtual    bool
 	UserName   string // empty when unassigned
 	EnableDate time.Time
+}
+
+// PasswordPolicy is an account's IAM password policy (GetAccountPasswordPolicy's
+// fields; zero MaxPasswordAge and PasswordReusePrevention mean not set).
+type PasswordPolicy struct {
+	MinimumPasswordLength      int
+	RequireSymbols             bool
+	RequireNumbers             bool
+	RequireUppercaseCharacters bool
+	RequireLowercaseCharacters bool
+	AllowUsersToChangePassword bool
+	MaxPasswordAge             int
+	PasswordReusePrevention    int
+	HardExpiry                 bool
+}
+
+// RootUser is the root user's credentials. Its MFA device, when it has one, is in the
+// account's MFADevices with UserName RootMFAUser (so GetAccountSummary counts it);
+// AccessKeys are at most two.
+type RootUser struct {
+	PasswordLastUsed time.Time
+	AccessKeys       []*AccessKey
+}
+
+// RootMFAUser is the UserName of the root user's MFA device in Account.MFADevices.
+const RootMFAUser = "<root_account>"
+
+// RootMFA is the root user's MFA device, or nil.
+func (a *Account) RootMFA() *MFADevice {
+	for _, serial := range sortedKeys(a.MFADevices) {
+		if d := a.MFADevices[serial]; d.UserName == RootMFAUser {
+			return d
+		}
+	}
+	return nil
+}
+
+// SetRootMFA gives the root user an MFA device ("virtual" or "hardware") enabled at at,
+// replacing the one it had; kind "" removes it.
+func (a *Account) SetRootMFA(w *World, kind string, at time.Time) {
+	if d := a.RootMFA(); d != nil {
+		delete(a.MFADevices, d.Serial)
+	}
+	switch kind {
+	case "virtual":
+		d := &MFADevice{Serial: "arn:aws:iam::" + a.ID + ":mfa/root-account-mfa-device", Virtual: true, UserName: RootMFAUser, EnableDate: at}
+		a.MFADevices[d.Serial] = d
+	case "hardware":
+		d := &MFADevice{Serial: "GAHT" + strings.ToUpper(w.hexID(8)), UserName: RootMFAUser, EnableDate: at}
+		a.MFADevices[d.Serial] = d
+	}
 }
 
 // CredentialReport tracks the asynchronous IAM credential report of one account.

@@ -73,6 +73,53 @@ func (x *index) accountResource(a *inventory.Account) (*v2.Resource, error) {
 				}
 			}
 			p["root_active_access_keys"] = active
+			// Each root key's columns: root used recently (finding 1.7) reads their last use.
+			var keys []map[string]any
+			for i, k := range root.AccessKeys {
+				if !k.Active && k.LastRotated.IsZero() {
+					continue // no such key
+				}
+				m := profile{"slot": i + 1, "active": k.Active}
+				m.time("last_rotated", k.LastRotated)
+				m.time("last_used", k.LastUsed)
+				m.str("last_used_service", k.LastUsedService)
+				m.str("last_used_region", k.LastUsedRegion)
+				keys = append(keys, m)
+			}
+			p.list("root_access_keys", keys)
+		}
+		iam := a.IAM
+		// GetAccountSummary, read with the sync (fresher than the report): whether the
+		// root user has MFA and access keys.
+		if rs := iam.RootSummary; rs != nil {
+			p["account_mfa_enabled"] = rs.MFAEnabled
+			p["account_access_keys_present"] = rs.AccessKeysPresent
+		}
+		// The root user's virtual MFA devices (ListVirtualMFADevices): a root MFA that is not
+		// among them is a hardware device. The count is always written for a synced account
+		// so that "none" is told apart from "not read".
+		p["root_virtual_mfa_count"] = len(iam.RootVirtualMFA)
+		p.strs("root_virtual_mfa_devices", iam.RootVirtualMFA)
+		p.str("password_policy_state", iam.PasswordPolicyState)
+		p.str("password_policy_error", iam.PasswordPolicyError)
+		if pp := iam.PasswordPolicy; pp != nil {
+			m := map[string]any{
+				"minimum_password_length":        pp.MinimumPasswordLength,
+				"require_symbols":                pp.RequireSymbols,
+				"require_numbers":                pp.RequireNumbers,
+				"require_uppercase_characters":   pp.RequireUppercaseCharacters,
+				"require_lowercase_characters":   pp.RequireLowercaseCharacters,
+				"allow_users_to_change_password": pp.AllowUsersToChangePassword,
+				"expire_passwords":               pp.ExpirePasswords,
+				"hard_expiry":                    pp.HardExpiry,
+			}
+			if pp.PasswordReusePrevention > 0 {
+				m["password_reuse_prevention"] = pp.PasswordReusePrevention
+			}
+			if pp.MaxPasswordAge > 0 {
+				m["max_password_age"] = pp.MaxPasswordAge
+			}
+			p["password_policy"] = m
 		}
 	}
 

@@ -87,6 +87,46 @@ type IAM struct {
 	// AccessKeys are only fetched with secrets sync; nil otherwise.
 	AccessKeys []*AccessKey
 	MFADevices []*MFADevice
+	// RootVirtualMFA are the serial numbers of the virtual MFA devices assigned to the
+	// root user (ListVirtualMFADevices): a root MFA that is not among them is hardware.
+	RootVirtualMFA []string
+	// RootSummary is what GetAccountSummary says of the root user, as of the sync; nil
+	// when it could not be read.
+	RootSummary *RootSummary
+	// PasswordPolicy is the account's password policy when PasswordPolicyState is
+	// PasswordPolicySet; PasswordPolicyError says why it is PasswordPolicyUnread.
+	PasswordPolicy      *PasswordPolicy
+	PasswordPolicyState string
+	PasswordPolicyError string
+}
+
+// Password policy states (IAM.PasswordPolicyState); "" means not read at all (a snapshot
+// from before Gatehouse read it).
+const (
+	PasswordPolicySet    = "set"
+	PasswordPolicyNone   = "none"   // IAM answered NoSuchEntity: the account has none
+	PasswordPolicyUnread = "unread" // the read was denied or failed
+)
+
+// PasswordPolicy is an account's IAM password policy (GetAccountPasswordPolicy). Zero
+// MaxPasswordAge and PasswordReusePrevention mean not set.
+type PasswordPolicy struct {
+	MinimumPasswordLength      int32
+	PasswordReusePrevention    int32
+	MaxPasswordAge             int32
+	RequireSymbols             bool
+	RequireNumbers             bool
+	RequireUppercaseCharacters bool
+	RequireLowercaseCharacters bool
+	AllowUsersToChangePassword bool
+	ExpirePasswords            bool
+	HardExpiry                 bool
+}
+
+// RootSummary is GetAccountSummary's AccountMFAEnabled and AccountAccessKeysPresent.
+type RootSummary struct {
+	MFAEnabled        bool
+	AccessKeysPresent bool
 }
 
 // User is an IAM user.
