@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/datasource"
 	"github.com/gatehouse/gatehouse/internal/evidence"
+	"github.com/gatehouse/gatehouse/internal/findings"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
 	"github.com/gatehouse/gatehouse/internal/notify"
@@ -37,6 +38,8 @@ type App struct {
 	Notify *notify.Notifier
 	// Reviews are the access review campaigns.
 	Reviews *review.Service
+	// Findings judges the compliance controls after every sync (docs/findings.md).
+	Findings *findings.Service
 	// DataSources are the S3 buckets application access files are read from.
 	DataSources *datasource.Service
 	// Applications are the applications imported from files (S3 data sources).

@@ -54,6 +54,20 @@ type Config struct {
 	Notifications Notifications `mapstructure:"notifications"`
 	// Evidence configures scheduled evidence packs (docs/evidence.md).
 	Evidence Evidence `mapstructure:"evidence"`
+	// Findings are the thresholds of the compliance findings (docs/findings.md).
+	Findings Findings `mapstructure:"findings"`
+}
+
+// Findings are the thresholds of the findings judged after every sync that are settings
+// rather than the benchmark's own numbers.
+type Findings struct {
+	// CredentialReportTolerance: a credential report older than this when the sync read
+	// AWS makes the controls judged from it unknown.
+	CredentialReportTolerance time.Duration `mapstructure:"credential_report_tolerance"`
+	// MaxSessionDuration: permission sets with a longer session fail gh.session_duration.
+	MaxSessionDuration time.Duration `mapstructure:"max_session_duration"`
+	// RootUseWindow: a root user used this recently fails 1.7.
+	RootUseWindow time.Duration `mapstructure:"root_use_window"`
 }
 
 // Evidence configures scheduled evidence packs: schedule is monthly (each calendar month,
@@ -267,6 +281,9 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	v.SetDefault("jobs.sync_timeout", 2*time.Hour)
 	v.SetDefault("jobs.rescue_after", 2*time.Hour+15*time.Minute)
 	v.SetDefault("jobs.scheduler_interval", time.Minute)
+	v.SetDefault("findings.credential_report_tolerance", 24*time.Hour)
+	v.SetDefault("findings.max_session_duration", 8*time.Hour)
+	v.SetDefault("findings.root_use_window", 30*24*time.Hour)
 	// Keys that only the file or the environment set must be known to viper for
 	// AutomaticEnv to find them when unmarshalling.
 	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token",
@@ -336,6 +353,16 @@ func (c *Config) Validate() error {
 	}
 	if c.KeepSyncs < 1 {
 		errs = append(errs, fmt.Errorf("keep_syncs %d: keep at least 1 .c1z file per connection", c.KeepSyncs))
+	}
+	// Zero findings thresholds take findings' defaults (a Config built in code).
+	if c.Findings.CredentialReportTolerance != 0 && c.Findings.CredentialReportTolerance < 4*time.Hour {
+		errs = append(errs, fmt.Errorf("findings.credential_report_tolerance %s: must be at least 4h (IAM reuses a credential report for up to 4 hours, so a shorter tolerance makes every report-based finding unknown)", c.Findings.CredentialReportTolerance))
+	}
+	if c.Findings.MaxSessionDuration < 0 || c.Findings.MaxSessionDuration > 12*time.Hour {
+		errs = append(errs, fmt.Errorf("findings.max_session_duration %s: must be at most 12h (Identity Center allows sessions of up to 12 hours)", c.Findings.MaxSessionDuration))
+	}
+	if c.Findings.RootUseWindow != 0 && c.Findings.RootUseWindow < time.Hour {
+		errs = append(errs, fmt.Errorf("findings.root_use_window %s: must be at least 1h", c.Findings.RootUseWindow))
 	}
 	if c.Jobs.RescueAfter <= c.Jobs.SyncTimeout {
 		errs = append(errs, fmt.Errorf("jobs.rescue_after (%s) must be longer than jobs.sync_timeout (%s), or a running sync would be started twice", c.Jobs.RescueAfter, c.Jobs.SyncTimeout))

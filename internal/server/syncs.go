@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/connection"
 	"github.com/gatehouse/gatehouse/internal/datasource"
 	"github.com/gatehouse/gatehouse/internal/evidence"
+	"github.com/gatehouse/gatehouse/internal/findings"
 	"github.com/gatehouse/gatehouse/internal/ingest"
 	"github.com/gatehouse/gatehouse/internal/jit"
 	"github.com/gatehouse/gatehouse/internal/jobs"
@@ -94,6 +95,14 @@ func (s *Server) startJobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Findings are judged after every ingestion, over what the sync read.
+	findingsSvc, err := findings.New(findings.Config{Store: st, Log: s.log, Options: findings.Options{
+		ReportTolerance: s.cfg.Findings.CredentialReportTolerance, MaxSessionDuration: s.cfg.Findings.MaxSessionDuration,
+		RootUseWindow: s.cfg.Findings.RootUseWindow}})
+	if err != nil {
+		return err
+	}
+	s.App.Findings = findingsSvc
 	syncs, err := jobs.New(jobs.Config{
 		Extensions: []jobs.Extension{jitSvc.Extension(), notifier.Extension(), reviews.Extension(), dataSources.Extension(),
 			evidenceSvc.Extension()},
@@ -109,6 +118,11 @@ func (s *Server) startJobs(ctx context.Context) error {
 			// never a failed sync.
 			if err := reviews.AfterIngest(ctx, in.ConnectionID, in.SyncID); err != nil {
 				s.log.Error("access reviews could not verify against the sync", zap.String("connection", in.ConnectionID),
+					zap.String("sync", in.SyncID), zap.Error(err))
+			}
+			// Findings: the same rule, a failure is logged and the next sync judges again.
+			if err := findingsSvc.AfterIngest(ctx, in.ConnectionID, in.SyncID); err != nil {
+				s.log.Error("findings could not be judged for the sync", zap.String("connection", in.ConnectionID),
 					zap.String("sync", in.SyncID), zap.Error(err))
 			}
 			return ingestSummary(res), nil
