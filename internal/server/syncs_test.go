@@ -200,6 +200,40 @@ func TestSyncAPIAndMetrics(t *testing.T) {
 			if stale == 0 {
 				t.Errorf("no stale account after a partial sync: %+v", reads)
 			}
+			// The findings were judged after the ingestion, before the sync finished: each
+			// stale ACTIVE account fails gh.account_synced with the sync's fix, and its root
+			// MFA is unknown, never passed.
+			code, body = call(t, h, auditor, "GET", "/api/v1/findings?control=gh.account_synced&status=fail", "")
+			var fl struct {
+				Items []struct {
+					Account string `json:"account"`
+					Fix     string `json:"fix"`
+					SyncID  string `json:"sync_id"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(body), &fl); err != nil || code != http.StatusOK {
+				t.Fatalf("findings: %d %s", code, body)
+			}
+			staleActive := map[string]bool{}
+			for _, ar := range reads {
+				for _, sk := range got.SkippedAccounts {
+					if ar.Stale && sk.AccountID == ar.AccountID && !strings.Contains(sk.Reason, "SUSPENDED") {
+						staleActive[ar.AccountID] = true
+					}
+				}
+			}
+			if len(fl.Items) == 0 || len(fl.Items) != len(staleActive) {
+				t.Errorf("gh.account_synced failures %s; want one per stale ACTIVE account %v", body, staleActive)
+			}
+			for _, f := range fl.Items {
+				code, body := call(t, h, auditor, "GET", "/api/v1/findings?control=1.5&account="+f.Account, "")
+				if code != http.StatusOK || !strings.Contains(body, `"status":"unknown"`) || f.Fix == "" || f.SyncID != started.ID {
+					t.Errorf("stale account %s: %+v; 1.5: %s", f.Account, f, body)
+				}
+			}
+			if code, _ := call(t, h, person, "GET", "/api/v1/findings", ""); code != http.StatusForbidden {
+				t.Errorf("person GET findings: %d", code)
+			}
 			if code, _ := call(t, h, auditor, "GET", "/api/v1/syncs/nope", ""); code != http.StatusNotFound {
 				t.Fatalf("GET unknown sync: %d", code)
 			}
