@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/awssim"
 	"github.com/gatehouse/gatehouse/internal/ingest"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
 	"github.com/gatehouse/gatehouse/internal/syncrun"
 )
 
@@ -165,4 +166,10 @@ func checkGolden(t *testing.T, name, got string) {
 			}
 		}
 	}
+}
+
+// openSQLite is a fresh migrated SQLite store.
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	return storetest.Open(t, store.SQLite)
 }
