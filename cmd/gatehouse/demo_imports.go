@@ -161,7 +161,7 @@ func demoImports(ctx context.Context, srv *server.Server, info awssim.Info, stde
 		return nil, fmt.Errorf("demo imports: the import of %s is %s: %v", demoAppName, run.State, run.Errors)
 	}
 	fmt.Fprintf(stderr, "\nImports: %s read from s3://%s/%s through the data source %q (role %s, External ID %s): %s, %d grants · %s/applications\n",
-		demoAppName, demoImportsBucket, demoImportsKey, src.Name, roleARN, src.ExternalID, run.State, run.Diff.GrantsBefore+run.Diff.GrantsAdded-run.Diff.GrantsRemoved, url)
+		demoAppName, demoImportsBucket, demoImportsKey, src.Name, roleARN, src.ExternalID, run.State, run.Diff.GrantsBefore+run.Diff.GrantsAdded-run.Diff.GrantsRemoved, url+"/applications/"+app.ID)
 	return &demoImport{DataSource: src, Application: app, Run: run}, nil
 }
 

@@ -344,8 +344,22 @@ func demoAssertSampleImport(t *testing.T, c *http.Client, base, appID, dsID, std
 		t.Fatalf("the demo's data source: %+v", ds)
 	}
 	want := "Imports: Payroll read from s3://gatehouse-demo-imports/apps/payroll.csv through the data source \"" + demoDataSourceName + "\" (role "
-	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "External ID "+ds.ExternalID+"): applied, 11 grants · "+base+"/applications") {
+	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "External ID "+ds.ExternalID+"): applied, 11 grants · "+base+"/applications/"+appID) {
 		t.Errorf("stderr lacks the imports line %q:\n%s", want, stderr)
+	}
+	// The web pages the Imports line points to.
+	for page, want := range map[string][]string{
+		"/applications":          {"Payroll", appID},
+		"/applications/" + appID: {"Payroll", "alice@example.com", demoImportsKey, "applied"},
+		"/datasources":           {demoDataSourceName, demoImportsBucket},
+		"/datasources/" + dsID:   {demoDataSourceName, ds.ExternalID},
+	} {
+		html := getPage(t, c, base+page)
+		for _, w := range want {
+			if !strings.Contains(html, w) {
+				t.Errorf("the page %s lacks %q", page, w)
+			}
+		}
 	}
 	var app struct {
 		Name       string         `json:"name"`
