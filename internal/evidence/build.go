@@ -368,10 +368,121 @@ func (b *builder) changes(ctx context.Context) error {
 	})
 }
 
-// findings writes the findings and their history, when this build has them.
+var findingHeader = []string{"finding_id", "connection_id", "control", "cis_v5", "title", "account", "resource",
+	"status_at_end", "since_at_end", "status_now", "reason_now", "evidence_now", "fix", "evaluated_now_at", "sync_now"}
+
+// findings writes the findings as they stood at the period's end and every change of
+// their status in the period. A finding's status at the end is the last change at or
+// before it (findings keep one event per change, docs/findings.md); its reason, evidence
+// and fix are the latest judgement's (the store keeps no older ones), so they are written
+// as "now" next to the status at the end.
 func (b *builder) findings(ctx context.Context) error {
-	b.sum.Findings = "not in this pack: this Gatehouse build computes no findings yet"
-	return nil
+	b.sum.Findings = "included"
+	var accounts []string
+	if b.res.Accounts != nil {
+		if len(b.res.Accounts) == 0 {
+			accounts = []string{"-"} // no account in scope
+		} else {
+			accounts = b.res.Accounts
+		}
+	}
+	events, err := b.st.FindingEvents(ctx, store.FindingEventFilter{To: b.req.To, Accounts: accounts})
+	if err != nil {
+		return err
+	}
+	current, err := b.st.ListFindings(ctx, store.FindingFilter{Accounts: accounts})
+	if err != nil {
+		return err
+	}
+	now := map[string]*store.Finding{}
+	for i := range current {
+		now[current[i].ID] = &current[i]
+	}
+	// The status at the end: the last event at or before it of each finding.
+	type atEnd struct {
+		ev    store.FindingEvent
+		since time.Time
+	}
+	last := map[string]*atEnd{}
+	var inPeriod []store.FindingEvent
+	for _, e := range events {
+		if !b.res.hasConnection(e.ConnectionID) || !b.res.hasAccount(e.Account) {
+			continue
+		}
+		last[e.FindingID] = &atEnd{ev: e, since: e.At}
+		if e.At.After(b.req.From) { // (from, to], as the inventory's changes
+			inPeriod = append(inPeriod, e)
+		}
+	}
+	var ids []string
+	for id, l := range last {
+		if l.ev.To != "" { // "" is a finding closed with its resource
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, c := last[ids[i]].ev, last[ids[j]].ev
+		for _, k := range [][2]string{{a.Account, c.Account}, {a.Control, c.Control}, {a.Resource, c.Resource}} {
+			if k[0] != k[1] {
+				return k[0] < k[1]
+			}
+		}
+		return ids[i] < ids[j]
+	})
+	err = b.pw.file(FileFindings, func(e *entry) error {
+		c, err := newCSV(e, findingHeader...)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			l := last[id]
+			row := []string{id, l.ev.ConnectionID, l.ev.Control, "", "", l.ev.Account, l.ev.Resource, l.ev.To, tsv(l.since),
+				"gone", "", "", "", "", ""}
+			if f := now[id]; f != nil {
+				ev := "{}"
+				if len(f.Evidence) > 0 {
+					bs, _ := json.Marshal(f.Evidence)
+					ev = string(bs)
+				}
+				row[3], row[4], row[9], row[10], row[11], row[12], row[13], row[14] = f.CISv5, f.Title, f.Status, f.Reason, ev, f.Fix,
+					tsv(f.EvaluatedAt), f.SyncID
+			}
+			switch l.ev.To {
+			case store.FindingFail:
+				b.sum.Counts.FindingsFailing++
+			case store.FindingUnknown:
+				b.sum.Counts.FindingsUnknown++
+			}
+			if err := c.row(row...); err != nil {
+				return err
+			}
+		}
+		b.sum.Counts.Findings = e.rows
+		return c.flush()
+	})
+	if err != nil {
+		return err
+	}
+	return b.pw.file(FileFindingEvents, func(e *entry) error {
+		c, err := newCSV(e, "at", "sync_id", "connection_id", "control", "account", "resource", "finding_id", "from", "to")
+		if err != nil {
+			return err
+		}
+		for _, ev := range inPeriod {
+			from, to := ev.From, ev.To
+			if from == "" {
+				from = "(opened)"
+			}
+			if to == "" {
+				to = "(closed: resource gone)"
+			}
+			if err := c.row(tsv(ev.At), ev.SyncID, ev.ConnectionID, ev.Control, ev.Account, ev.Resource, ev.FindingID, from, to); err != nil {
+				return err
+			}
+		}
+		b.sum.Counts.FindingEvents = e.rows
+		return c.flush()
+	})
 }
 
 // RequestRecord is one just-in-time request in jit/requests.json.

@@ -140,6 +140,13 @@ func TestPackHoldsExactlyThePeriod(t *testing.T) {
 			[]string{"rc-1|it-prod|prod|alice@example.com|revoke|left the team|erin@example.com|remediated|done|s2|" + ts(f.Sync2),
 				"rc-1|it-dev|dev|bob@example.com|keep|needed|erin@example.com|kept|||"})
 
+		eq(t, "findings", p.rows(t, evidence.FileFindings, "control", "cis_v5", "account", "resource", "status_at_end", "since_at_end", "status_now", "reason_now", "evidence_now", "fix"),
+			[]string{"1.12|v5-1.12|" + F + "|" + evidencetest.DeployID + "|fail|" + ts(f.Sync2) + "|fail|reason fail|{\"row\":\"" + evidencetest.DeployID + "\"}|fix 1.12",
+				"1.5|v5-1.5|" + F + "|" + F + "|pass|" + ts(f.Sync2) + "|pass|reason pass|{\"row\":\"" + F + "\"}|fix 1.5",
+				"1.5|v5-1.5|" + D + "|" + D + "|pass|" + ts(f.Sync1) + "|fail|reason fail|{\"row\":\"" + D + "\"}|fix 1.5"})
+		eq(t, "finding events", p.rows(t, evidence.FileFindingEvents, "at", "sync_id", "control", "account", "resource", "from", "to"),
+			[]string{ts(f.Sync2) + "|s2|1.12|" + F + "|" + evidencetest.DeployID + "|(opened)|fail", ts(f.Sync2) + "|s2|1.5|" + F + "|" + F + "|fail|pass"})
+
 		// The request's record: its whole chain and lease.
 		var reqs struct {
 			Requests []evidence.RequestRecord `json:"requests"`
@@ -186,7 +193,8 @@ func TestPackHoldsExactlyThePeriod(t *testing.T) {
 		c := built.Summary.Counts
 		if c.StartGrants != 2 || c.EndGrants != 2 || c.GrantsAdded != 1 || c.GrantsRemoved != 1 || c.ResourcesAdded != 1 ||
 			c.Requests != 1 || c.Approvals != 1 || c.Leases != 1 || c.LeasesRevoked != 1 || c.Campaigns != 1 || c.ReviewItems != 2 ||
-			c.RevokeDecisions != 1 || c.RevokesVerified != 1 || c.AuditEntries != 2 || c.Syncs != 1 {
+			c.RevokeDecisions != 1 || c.RevokesVerified != 1 || c.AuditEntries != 2 || c.Syncs != 1 || c.Findings != 3 ||
+			c.FindingsFailing != 1 || c.FindingsUnknown != 0 || c.FindingEvents != 2 || built.Summary.Findings != "included" {
 			t.Errorf("counts: %+v", c)
 		}
 		if !built.Summary.Chain.OK || !strings.HasPrefix(built.Summary.Chain.Statement, "Intact: the 2 entries of the period") {
@@ -237,10 +245,13 @@ func TestPackScope(t *testing.T) {
 			eq(t, name+": decisions", p.rows(t, evidence.FileDecisions, "item_id"), []string{"it-prod"})
 			eq(t, name+": leases", p.rows(t, evidence.FileLeases, "lease_id"), []string{"lease-1"})
 			eq(t, name+": resolved", built.Summary.Resolved.Accounts, []string{evidencetest.Prod})
+			eq(t, name+": findings", p.rows(t, evidence.FileFindings, "control", "account"), []string{"1.12|" + evidencetest.Prod, "1.5|" + evidencetest.Prod})
 		}
 		p, _ := build(t, st, f, []string{evidencetest.Dev}, nil, nil)
 		eq(t, "dev: leases", p.rows(t, evidence.FileLeases, "lease_id"), []string{})
 		eq(t, "dev: grant changes", p.rows(t, evidence.FileGrantChanges, "grant_id"), []string{})
+		eq(t, "dev: findings", p.rows(t, evidence.FileFindings, "control", "account", "status_at_end"), []string{"1.5|" + evidencetest.Dev + "|pass"})
+		eq(t, "dev: finding events", p.rows(t, evidence.FileFindingEvents, "finding_id"), []string{})
 		p, _ = build(t, st, f, nil, nil, []string{"aws"})
 		eq(t, "aws: end grants", p.rows(t, evidence.FileEndGrants, "grant_id"), []string{"grant-bob-dev", "grant-bob-prod"})
 	})

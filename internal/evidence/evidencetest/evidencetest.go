@@ -1,6 +1,7 @@
 // Package evidencetest seeds a store with the history an evidence pack is built from, for
 // the tests of internal/evidence, the API and the CLI: two syncs with a change between
-// (and one after the period that no pack of the period may show), a just-in-time request
+// (and one after the period that no pack of the period may show), findings that change at
+// those syncs, a just-in-time request
 // approved and its lease revoked, a review campaign with a verified remediation, and
 // audit entries before, in and after the period.
 package evidencetest
@@ -127,6 +128,28 @@ func Seed(t testing.TB, st *store.Store) *Fixture {
 		InsertResources: []store.ResourceRow{res("sso_user", "u-carol", "Carol", "", "", "", "carol@example.com")},
 		InsertGrants:    []store.GrantRow{grant(GrantCP, EntProd, Prod, "u-carol")},
 	})
+
+	// Findings: prod's root MFA fails at sync 1 and passes from sync 2, which also opens a
+	// failing finding on the IAM user deploy; dev's passes until sync 3 (after the period).
+	finding := func(control, account, resource, status string) store.Finding {
+		return store.Finding{Control: control, CISv5: "v5-" + control, Title: "control " + control, Account: account, Resource: resource,
+			Status: status, Reason: "reason " + status, Evidence: map[string]any{"row": resource}, Fix: "fix " + control}
+	}
+	for _, sy := range []struct {
+		id string
+		at time.Time
+		fs []store.Finding
+	}{
+		{"s1", f.Sync1, []store.Finding{finding("1.5", Prod, Prod, store.FindingFail), finding("1.5", Dev, Dev, store.FindingPass)}},
+		{"s2", f.Sync2, []store.Finding{finding("1.5", Prod, Prod, store.FindingPass), finding("1.5", Dev, Dev, store.FindingPass),
+			finding("1.12", Prod, DeployID, store.FindingFail)}},
+		{"s3", f.Sync3, []store.Finding{finding("1.5", Prod, Prod, store.FindingPass), finding("1.5", Dev, Dev, store.FindingFail),
+			finding("1.12", Prod, DeployID, store.FindingFail)}},
+	} {
+		if _, err := st.ApplyFindings(ctx, Conn, sy.id, sy.at, sy.fs); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The request: bob asks for AdministratorAccess on prod, carol approves, the lease is
 	// granted, dave revokes it early, AWS confirms 2 ms later.
