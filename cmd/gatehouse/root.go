@@ -31,7 +31,7 @@ Flags that talk to AWS are the same on every command: --profile, --region, --end
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDemoCommand(), newVersionCommand(), newSimCommand(), newSyncCommand(), newInspectCommand(), newConnectorCommand(context.Background()), newGrantCommand(), newRevokeCommand(), newSetupCommand(), newDoctorCommand(), newBenchCommand(), newServeCommand(), newMigrateCommand(), newLoadtestCommand(), newTokenCommand())
-	root.AddCommand(newAuditCommand())
+	root.AddCommand(newAuditCommand(), newEvidenceCommand())
 	root.AddCommand(newLoginCommand(), newAccessCommand(), newRulesCommand(), newReviewCommand())
 	root.AddCommand(newDataSourcesCommand(), newAppsCommand())
 	return root
