@@ -46,9 +46,9 @@ func TestDocsAndHelpSayWhatExists(t *testing.T) {
 		return out
 	}
 	line := regexp.MustCompile(`(?m)^\s*(?:\$ )?(?:\./)?(?:gatehouse|go run \./cmd/gatehouse) ([a-z]+)(?: ([a-z][a-z0-9]*))?([^\n]*(?:\\\n[^\n]*)*)`)
-	flag := regexp.MustCompile(`(?:^|\s)(--[a-z-]+|-[a-z])\b`)
+	flag := regexp.MustCompile(`(?:^|\s)(--[a-z][a-z0-9-]*|-[a-z])\b`)
 	checked := 0
-	for _, doc := range []string{"README.md", "docs/simulator.md", "docs/setup.md", "docs/provisioning.md", "docs/server.md", "docs/imports.md"} {
+	for _, doc := range []string{"README.md", "docs/simulator.md", "docs/setup.md", "docs/provisioning.md", "docs/server.md", "docs/imports.md", "docs/evidence.md"} {
 		text, err := os.ReadFile(filepath.Join("..", "..", doc))
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +60,7 @@ func TestDocsAndHelpSayWhatExists(t *testing.T) {
 			}
 			for _, m := range line.FindAllStringSubmatch(block, -1) {
 				cmd := []string{m[1]}
-				if (m[1] == "setup" || m[1] == "audit" || m[1] == "token" || m[1] == "access" || m[1] == "rules" || m[1] == "datasources" || m[1] == "apps") && m[2] != "" {
+				if (m[1] == "setup" || m[1] == "audit" || m[1] == "token" || m[1] == "access" || m[1] == "rules" || m[1] == "datasources" || m[1] == "apps" || m[1] == "evidence") && m[2] != "" {
 					cmd = append(cmd, m[2])
 				}
 				h := help(cmd)
