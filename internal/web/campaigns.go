@@ -212,7 +212,7 @@ func (f *campaignForm) Has(list []string, v string) bool { return slices.Contain
 
 // reviewTypes are the resource types a scope can name.
 var reviewTypes = []option{{"account", "AWS accounts (Identity Center assignments)"}, {"sso_group", "Identity Center groups"},
-	{"iam_group", "IAM groups"}, {"iam_policy", "IAM policies"}}
+	{"iam_group", "IAM groups"}, {"iam_policy", "IAM policies"}, {"app_resource", "Imported applications"}}
 
 // campaignStates are the dashboard's state filter.
 var campaignStates = []option{{"draft", "draft"}, {"active", "active"}, {"closed", "closed"}}
@@ -297,6 +297,18 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t' || r == ';' })
 }
 
+// splitNames splits a list of names that may hold spaces (an imported application's
+// "Billing app"): on commas, semicolons and lines only.
+func splitNames(s string) []string {
+	var out []string
+	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ';' }) {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 // createCampaign checks the form (problems shown beside their field), creates the draft
@@ -319,7 +331,7 @@ func (h *handlers) createCampaign(w http.ResponseWriter, r *http.Request) {
 		Sequence: get("sequence"), Fallback: get("fallback"), Due: get("due"), Undecided: get("undecided"), Errors: map[string]string{}}
 	in := review.CampaignInput{Name: f.Name, Description: f.Description, Undecided: f.Undecided,
 		Scope: review.Scope{Accounts: nonEmpty(f.Accounts), PermissionSets: nonEmpty(f.PermissionSets), OUs: splitList(f.OUs),
-			Applications: splitList(f.Applications), ResourceTypes: nonEmpty(f.ResourceTypes), SSOGroups: splitList(f.SSOGroups),
+			Applications: splitNames(f.Applications), ResourceTypes: nonEmpty(f.ResourceTypes), SSOGroups: splitList(f.SSOGroups),
 			IAMGroups: splitList(f.IAMGroups), IAMPolicies: splitList(f.IAMPolicies), AdminOnly: f.AdminOnly, Departed: f.Departed},
 		Reviewers: review.Reviewers{People: splitList(f.People), Groups: splitList(f.Groups), Manager: f.Manager, Owner: f.Owner,
 			Sequence: splitList(f.Sequence), Fallback: splitList(f.Fallback)}}

@@ -1,6 +1,10 @@
 package web
 
 import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +53,20 @@ func TestReviewAppItems(t *testing.T) {
 		"Application Payroll app_1", "Task for owner@example.com: Remove erin@example.com (user ID erin) from admin on group Billing in Payroll",
 		"Verified by import run_2")
 	mustNotContain(t, got, "MFA", "Verified by sync")
+
+	// The form offers imported applications: a resource type, and ids or names to type.
+	res = u.get(auditor, "/campaigns")
+	if !strings.Contains(res.Body, `<option value="app_resource">Imported applications</option>`) ||
+		!strings.Contains(res.Body, `placeholder="aws, a connection's id, or an imported application's id or name"`) {
+		t.Fatalf("the campaign form does not offer imported applications")
+	}
+	due := now().Add(10 * 24 * time.Hour).Format("2006-01-02")
+	res = u.postForm(auditor, "/campaigns", url.Values{"name": {"Payroll"}, "applications": {"app_1, Billing app"}, "resource_type": {"app_resource"},
+		"owner": {"on"}, "due": {due}})
+	if res.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", res.Status, text(res.Body))
+	}
+	if in := fake.created; !slices.Equal(in.Scope.Applications, []string{"app_1", "Billing app"}) || !slices.Equal(in.Scope.ResourceTypes, []string{"app_resource"}) || !in.Reviewers.Owner {
+		t.Fatalf("created %+v", in)
+	}
 }
