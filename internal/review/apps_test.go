@@ -247,6 +247,18 @@ func TestAppReviewers(t *testing.T) {
 		if _, err := e.svc.Decide(ctx, caller("owner@example.com"), owner.ID, olga.ID, DecisionInput{Decision: "keep", Reason: "mine"}); CodeOf(err) != CodeForbidden {
 			t.Errorf("the owner decided their own access: %v", err)
 		}
+		// The next campaign of the same scope shows the owner's decision on the same grant.
+		bobIt := e.find(e.items(admin, owner.ID, ItemQuery{}), e.grant("group", "Billing", "member", "bob"), ViaDirect)
+		if _, err := e.svc.Decide(ctx, caller("owner@example.com"), owner.ID, bobIt.ID, DecisionInput{Decision: "keep", Reason: "payroll clerk"}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Add(time.Hour)
+		again := e.start("owner again", sc, Reviewers{Owner: true, Fallback: []string{"carol@example.com"}})
+		next := e.find(e.items(admin, again.ID, ItemQuery{}), bobIt.GrantID, ViaDirect)
+		if again.Previous != owner.ID || next.ID != bobIt.ID || next.Context.PreviousDecision != "keep" || next.Context.PreviousReason != "payroll clerk" ||
+			next.Context.PreviousBy != "owner@example.com" || next.Context.Application != "Payroll" {
+			t.Errorf("the next campaign: previous %q, bob's item %s %+v", again.Previous, next.ID, next.Context)
+		}
 
 		mgr := e.start("manager", sc, Reviewers{Manager: true, Fallback: []string{"dave@example.com"}})
 		want = map[string]string{
