@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -211,4 +212,32 @@ func (s *Store) DataSourceObjects(ctx context.Context, dataSourceID string, late
 		return nil, fmt.Errorf("reads of data source %q: %w", dataSourceID, err)
 	}
 	return out, nil
+}
+
+// RecentDataSourceObjects returns the newest limit reads of the data source, newest first,
+// and how many reads it has in all (the data source's page; the API lists them all).
+func (s *Store) RecentDataSourceObjects(ctx context.Context, dataSourceID string, limit int) ([]DataSourceObject, int, error) {
+	var total int
+	if err := s.read.queryRow(ctx, "SELECT COUNT(*) FROM datasource_objects WHERE datasource_id = ?", dataSourceID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("reads of data source %q: %w", dataSourceID, err)
+	}
+	rs, err := s.read.query(ctx, "SELECT "+dataSourceObjectColumns+" FROM datasource_objects WHERE datasource_id = ? ORDER BY read_at DESC, key, id LIMIT "+strconv.Itoa(max(limit, 1)), dataSourceID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reads of data source %q: %w", dataSourceID, err)
+	}
+	defer rs.Close()
+	var out []DataSourceObject
+	for rs.Next() {
+		var o DataSourceObject
+		var modified, read int64
+		if err := rs.Scan(&o.ID, &o.DataSourceID, &o.Key, &o.VersionID, &o.ETag, &o.Size, &o.Checksum, &modified, &read, &o.Note); err != nil {
+			return nil, 0, fmt.Errorf("reads of data source %q: %w", dataSourceID, err)
+		}
+		o.LastModified, o.ReadAt = fromMS(modified), fromMS(read)
+		out = append(out, o)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, 0, fmt.Errorf("reads of data source %q: %w", dataSourceID, err)
+	}
+	return out, total, nil
 }

@@ -58,6 +58,18 @@ func TestDataSourcesStore(t *testing.T) {
 		if len(all) != 2 || len(latest) != 1 || latest[0].ETag != "e2" || latest[0].Size != 11 {
 			t.Errorf("reads %+v, latest %+v", all, latest)
 		}
+		// The page's recent reads: newest first, limited, with the total.
+		if err := s.AddDataSourceObject(ctx, store.DataSourceObject{ID: "r3", DataSourceID: "ds_1", Key: "groups.csv", ETag: "g1", Size: 5,
+			LastModified: at, ReadAt: at.Add(30 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		recent, total, err := s.RecentDataSourceObjects(ctx, "ds_1", 2)
+		if err != nil || total != 3 || len(recent) != 2 || recent[0].ETag != "e2" || recent[1].ETag != "g1" || !recent[0].ReadAt.Equal(at.Add(time.Hour)) {
+			t.Errorf("recent reads %+v, total %d, %v; want e2 then g1 of 3", recent, total, err)
+		}
+		if recent, total, _ := s.RecentDataSourceObjects(ctx, "ds_none", 50); len(recent) != 0 || total != 0 {
+			t.Errorf("reads of an unknown source: %+v %d", recent, total)
+		}
 		list, _ := s.ListDataSources(ctx)
 		if len(list) != 1 || list[0].ID != "ds_1" {
 			t.Errorf("list = %+v", list)

@@ -24,6 +24,8 @@ func init() {
 		r.HandleFunc("GET", "/datasources/{id}/status", auth.Auditor, h.dataSourceStatus)
 		r.HandleFunc("POST", "/datasources/{id}/test", auth.Admin, h.testDataSource)
 		r.HandleFunc("POST", "/datasources/{id}/sync", auth.Admin, h.syncDataSource)
+		r.HandleFunc("POST", "/datasources/{id}", auth.Admin, h.updateDataSource)
+		r.HandleFunc("POST", "/datasources/{id}/delete", auth.Admin, h.deleteDataSource)
 	})
 	funcs["checkLabel"] = func(id string) string {
 		if l, ok := checkLabels[id]; ok {
@@ -61,10 +63,65 @@ type dataSourceForm struct {
 	Errors                                          map[string]string
 }
 
+// formOf is the form filled with source s's settings.
+func formOf(s *datasource.Source) dataSourceForm {
+	return dataSourceForm{Name: s.Name, RoleARN: s.RoleARN, Bucket: s.Bucket, Prefix: s.Prefix, Region: s.Region, Schedule: shortDuration(s.Schedule)}
+}
+
+// shortDuration writes a Go duration as people type it: "1h", "30m", "1h30m".
+func shortDuration(s string) string {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return s
+	}
+	s = d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// readForm reads the add or edit form.
+func readForm(r *http.Request) dataSourceForm {
+	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return dataSourceForm{Name: f("name"), RoleARN: f("role_arn"), Bucket: f("bucket"), Prefix: r.PostFormValue("prefix"),
+		Region: f("region"), Schedule: f("schedule")}
+}
+
+// input is the form as the service takes it (an empty schedule keeps the default).
+func (form *dataSourceForm) input() datasource.Input {
+	typ := datasource.TypeS3
+	in := datasource.Input{Type: &typ, Name: &form.Name, RoleARN: &form.RoleARN, Bucket: &form.Bucket, Prefix: &form.Prefix,
+		Region: &form.Region}
+	if form.Schedule != "" {
+		in.Schedule = &form.Schedule
+	}
+	return in
+}
+
+// fieldErrors maps the service's validation error to the form's fields, or nil for
+// another error.
+func fieldErrors(err error, name string) map[string]string {
+	var ve *datasource.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		out := map[string]string{}
+		for _, fe := range ve.Fields {
+			out[fe.Field] = strings.TrimSpace(out[fe.Field] + " " + sentence(fe.Message))
+		}
+		return out
+	case errors.Is(err, datasource.ErrExists):
+		return map[string]string{"name": "A data source named “" + name + "” exists: choose another name."}
+	}
+	return nil
+}
+
 // dataSourcesData is the data sources list with its add form.
 type dataSourcesData struct {
 	Sources []*datasource.Source
 	Form    dataSourceForm
+	Flash   string
 	// Available is false when the server runs without the data sources service.
 	Available bool
 }
@@ -82,10 +139,14 @@ func (h *handlers) dataSourceService(w http.ResponseWriter, r *http.Request) *da
 // dataSourcesPage lists the data sources: what each reads, its schedule and its last read;
 // admins get the form that adds one.
 func (h *handlers) dataSourcesPage(w http.ResponseWriter, r *http.Request) {
-	h.renderDataSources(w, r, http.StatusOK, dataSourceForm{})
+	flash := ""
+	if n := r.URL.Query().Get("deleted"); n != "" {
+		flash = "Data source “" + n + "” deleted. The provenance of its reads is kept."
+	}
+	h.renderDataSources(w, r, http.StatusOK, dataSourceForm{}, flash)
 }
 
-func (h *handlers) renderDataSources(w http.ResponseWriter, r *http.Request, status int, f dataSourceForm) {
+func (h *handlers) renderDataSources(w http.ResponseWriter, r *http.Request, status int, f dataSourceForm, flash string) {
 	svc := h.dataSourceService(w, r)
 	if svc == nil {
 		return
@@ -96,7 +157,7 @@ func (h *handlers) renderDataSources(w http.ResponseWriter, r *http.Request, sta
 		return
 	}
 	h.render(w, r, status, "datasources", page{Title: "Data sources", Section: "datasources",
-		Data: dataSourcesData{Sources: list, Form: f, Available: true}})
+		Data: dataSourcesData{Sources: list, Form: f, Available: true, Flash: flash}})
 }
 
 // createDataSource adds a data source from the form. A field that is wrong comes back
@@ -107,31 +168,14 @@ func (h *handlers) createDataSource(w http.ResponseWriter, r *http.Request) {
 	if svc == nil {
 		return
 	}
-	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	form := dataSourceForm{Name: f("name"), RoleARN: f("role_arn"), Bucket: f("bucket"), Prefix: r.PostFormValue("prefix"),
-		Region: f("region"), Schedule: f("schedule")}
-	typ := datasource.TypeS3
-	in := datasource.Input{Type: &typ, Name: &form.Name, RoleARN: &form.RoleARN, Bucket: &form.Bucket, Prefix: &form.Prefix,
-		Region: &form.Region}
-	if form.Schedule != "" {
-		in.Schedule = &form.Schedule
-	}
-	src, err := svc.Create(r.Context(), auth.FromContext(r.Context()), in)
-	var ve *datasource.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		form.Errors = map[string]string{}
-		for _, fe := range ve.Fields {
-			form.Errors[fe.Field] = strings.TrimSpace(form.Errors[fe.Field] + " " + sentence(fe.Message))
+	form := readForm(r)
+	src, err := svc.Create(r.Context(), auth.FromContext(r.Context()), form.input())
+	if err != nil {
+		if form.Errors = fieldErrors(err, form.Name); form.Errors == nil {
+			h.serverError(w, r, err)
+			return
 		}
-		h.renderDataSources(w, r, http.StatusUnprocessableEntity, form)
-		return
-	case errors.Is(err, datasource.ErrExists):
-		form.Errors = map[string]string{"name": "A data source named “" + form.Name + "” exists: choose another name."}
-		h.renderDataSources(w, r, http.StatusUnprocessableEntity, form)
-		return
-	case err != nil:
-		h.serverError(w, r, err)
+		h.renderDataSources(w, r, http.StatusUnprocessableEntity, form, "")
 		return
 	}
 	http.Redirect(w, r, "/datasources/"+src.ID+"?created=1", http.StatusSeeOther)
@@ -155,6 +199,8 @@ type dataSourceData struct {
 	Imports      []dataSourceImport
 	Checks       []datasource.Check
 	Tested       bool
+	// Form is the settings form (admins): the source's settings, or what a refused save had.
+	Form dataSourceForm
 	Flash        string
 	// Since is the time (Unix milliseconds) "Sync now" was asked: the status card polls
 	// until the source has been read after it.
@@ -208,16 +254,16 @@ func (h *handlers) loadDataSource(w http.ResponseWriter, r *http.Request, svc *d
 		h.serverError(w, r, err)
 		return nil
 	}
-	d := &dataSourceData{Source: src, SetupCommand: setupCommand(src, "")}
-	if d.Reads, err = svc.Reads(ctx, id); err != nil {
+	d := &dataSourceData{Source: src, SetupCommand: setupCommand(src, ""), Form: formOf(src)}
+	reads, total, err := h.app.Store.RecentDataSourceObjects(ctx, id, readsShown)
+	if err != nil {
 		h.serverError(w, r, err)
 		return nil
 	}
-	// Newest first: the reads come by key, then time.
-	sort.SliceStable(d.Reads, func(i, j int) bool { return d.Reads[i].ReadAt.After(d.Reads[j].ReadAt) })
-	d.ReadsTotal = len(d.Reads)
-	if len(d.Reads) > readsShown {
-		d.Reads = d.Reads[:readsShown]
+	d.ReadsTotal = total
+	for _, o := range reads {
+		d.Reads = append(d.Reads, datasource.Object{Key: o.Key, VersionID: o.VersionID, ETag: o.ETag, Size: o.Size, Checksum: o.Checksum,
+			LastModified: o.LastModified, ReadAt: o.ReadAt, Note: o.Note})
 	}
 	if d.Imports, err = h.importsOf(ctx, id); err != nil {
 		h.serverError(w, r, err)
@@ -273,6 +319,8 @@ func (h *handlers) dataSourcePage(w http.ResponseWriter, r *http.Request) {
 	switch q := r.URL.Query(); {
 	case q.Get("created") != "":
 		d.Flash = "Data source added. Create its role with the External ID below (the command prints it), then test the connection."
+	case q.Get("updated") != "":
+		d.Flash = "Saved. The External ID is the same: the role's trust policy keeps working."
 	case d.Since != 0 && !d.Waiting():
 		d.Flash = "The bucket was read " + ago(*d.Source.LastSyncAt) + "."
 	}
@@ -387,4 +435,77 @@ func (h *handlers) syncDataSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/datasources/"+id+"?since="+strconv.FormatInt(since, 10), http.StatusSeeOther)
+}
+
+// updateDataSource saves the settings form. The External ID is not a field: it never
+// changes. A wrong field comes back beside the field and nothing is saved.
+func (h *handlers) updateDataSource(w http.ResponseWriter, r *http.Request) {
+	svc := h.dataSourceService(w, r)
+	if svc == nil {
+		return
+	}
+	id := r.PathValue("id")
+	form := readForm(r)
+	if form.Schedule == "" {
+		form.Schedule = datasource.DefaultSchedule.String()
+	}
+	_, err := svc.Update(r.Context(), auth.FromContext(r.Context()), id, form.input())
+	switch {
+	case errors.Is(err, datasource.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "No such data source", "There is no data source "+id+".")
+		return
+	case err != nil:
+		errs := fieldErrors(err, form.Name)
+		if errs == nil {
+			h.serverError(w, r, err)
+			return
+		}
+		d := h.loadDataSource(w, r, svc)
+		if d == nil {
+			return
+		}
+		form.Errors = errs
+		d.Form = form
+		h.render(w, r, http.StatusUnprocessableEntity, "datasource", page{Title: "Data source " + d.Source.Name, Section: "datasources", Data: *d})
+		return
+	}
+	http.Redirect(w, r, "/datasources/"+id+"?updated=1", http.StatusSeeOther)
+}
+
+// deleteDataSource deletes a data source that no import uses (an import's files would no
+// longer be read; the imports have to go first). The provenance of its reads is kept.
+func (h *handlers) deleteDataSource(w http.ResponseWriter, r *http.Request) {
+	svc := h.dataSourceService(w, r)
+	if svc == nil {
+		return
+	}
+	id := r.PathValue("id")
+	src, err := svc.Get(r.Context(), id)
+	if errors.Is(err, datasource.ErrNotFound) {
+		h.errorPage(w, r, http.StatusNotFound, "No such data source", "There is no data source "+id+".")
+		return
+	}
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	ims, err := h.importsOf(r.Context(), id)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
+	}
+	if len(ims) > 0 {
+		names := make([]string, len(ims))
+		for i, im := range ims {
+			names[i] = im.AppName
+		}
+		h.errorPage(w, r, http.StatusConflict, "The data source is in use",
+			"Imports of "+strings.Join(names, ", ")+" read files of "+src.Name+": deleting it would stop them without a word. Keep it, or point those applications at another data source first.")
+		return
+	}
+	if err := svc.Delete(r.Context(), auth.FromContext(r.Context()), id); err != nil && !errors.Is(err, datasource.ErrNotFound) {
+		h.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, withQuery("/datasources", "deleted", src.Name), http.StatusSeeOther)
 }

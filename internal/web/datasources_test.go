@@ -31,16 +31,21 @@ import (
 func newTestUIOn(t *testing.T, st *store.Store) *testUI {
 	t.Helper()
 	a := &app.App{Store: st, Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+	return newTestUIWith(t, a)
+}
+
+// newTestUIWith is the UI over the services of a.
+func newTestUIWith(t *testing.T, a *app.App) *testUI {
 	r := auth.NewRouter()
 	Register(r, a)
-	return &testUI{t: t, store: st, app: a, router: r}
+	return &testUI{t: t, store: a.Store, app: a, router: r}
 }
 
 // s3Fixture is the customer's side of a data source in the simulator: an account with
 // Gatehouse's runtime user (the principal it runs as), an administrator who creates the
 // bucket, the role and the files through the real S3 client.
 type s3Fixture struct {
-	t        *testing.T
+	t        testing.TB
 	sim      *awssim.Sim
 	base     aws.Config // Gatehouse's own identity
 	customer *s3.Client
@@ -54,7 +59,7 @@ const (
 	fixRole    = "arn:aws:iam::111111111111:role/GatehouseS3Reader"
 )
 
-func newS3Fixture(t *testing.T) *s3Fixture {
+func newS3Fixture(t testing.TB) *s3Fixture {
 	t.Helper()
 	sim := awssim.New(awssim.NewWorld(fixAccount, "us-east-1", nil), awssim.Options{})
 	simURL, err := sim.Start("127.0.0.1:0")
@@ -105,19 +110,26 @@ func (f *s3Fixture) createRole(prefix, externalID string) {
 // wires them, reading the fixture's simulator.
 func (u *testUI) withImports(f *s3Fixture) {
 	u.t.Helper()
+	u.app.DataSources, u.app.Applications = importServices(u.t, u.store, f)
+}
+
+// importServices are the data sources and imports services over st, wired as the server
+// wires them, reading the fixture's simulator.
+func importServices(t testing.TB, st *store.Store, f *s3Fixture) (*datasource.Service, *appimport.Service) {
+	t.Helper()
 	var ds *datasource.Service
-	apps, err := appimport.New(appimport.Config{Store: u.store, DataDir: u.t.TempDir(), Parse: appimport.ParseFiles,
+	apps, err := appimport.New(appimport.Config{Store: st, DataDir: t.TempDir(), Parse: appimport.ParseFiles,
 		DatasourceExists: func(ctx context.Context, id string) (bool, error) {
 			_, err := ds.Get(ctx, id)
 			return err == nil, nil
 		},
 		ReadNow: func(ctx context.Context, id, key string) error { _, err := ds.ReadObject(ctx, id, key); return err }})
 	if err != nil {
-		u.t.Fatal(err)
+		t.Fatal(err)
 	}
-	ds = datasource.NewService(datasource.Config{Store: u.store, BaseAWS: func(context.Context) (aws.Config, error) { return f.base.Copy(), nil },
+	ds = datasource.NewService(datasource.Config{Store: st, BaseAWS: func(context.Context) (aws.Config, error) { return f.base.Copy(), nil },
 		OnObject: apps.ObjectHandler()})
-	u.app.DataSources, u.app.Applications = ds, apps
+	return ds, apps
 }
 
 // htmxPost posts a form as htmx does.
@@ -286,6 +298,44 @@ func TestDataSourcePages(t *testing.T) {
 		mustContain(t, text(res.Body), "reading the bucket now…")
 		if res := u.get(auditor, "/datasources/ds_nope"); res.Status != 404 {
 			t.Fatalf("unknown data source: %d", res.Status)
+		}
+
+		// Settings: a wrong region is said beside it and nothing is saved; a good save keeps
+		// the External ID. Auditors have no form and get 403.
+		mustNotContain(t, u.get(auditor, page).Body, `id="datasource-settings"`)
+		if res := u.postForm(auditor, page, url.Values{"name": {"x"}}); res.Status != 403 {
+			t.Fatalf("auditor saves settings: status %d", res.Status)
+		}
+		res = u.postForm(admin, page, url.Values{"name": {"HR exports (S3)"}, "role_arn": {fixRole}, "bucket": {fixBucket}, "prefix": {"apps/"}, "region": {"Europe"}, "schedule": {"30m"}})
+		if res.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad region: status %d", res.Status)
+		}
+		mustContain(t, utext(res.Body), "External ID", ext, "Nothing was saved. Fix the fields marked below and save again.",
+			`Region must be an AWS region such as eu-west-1 (or empty: Gatehouse asks S3 where the bucket is), got "Europe".`)
+		mustContain(t, res.Body, `value="HR exports (S3)"`, `value="Europe"`)
+		if cur, _ := u.app.DataSources.Get(context.Background(), src.ID); cur.Name != "HR exports" || cur.Region != "" {
+			t.Fatalf("a refused save changed the source: %+v", cur)
+		}
+		res = u.postForm(admin, page, url.Values{"name": {"HR exports (S3)"}, "role_arn": {fixRole}, "bucket": {fixBucket}, "prefix": {"apps/"}, "region": {"us-east-1"}, "schedule": {"30m"}})
+		if res.Status != http.StatusSeeOther || res.Header.Get("Location") != page+"?updated=1" {
+			t.Fatalf("save: status %d location %q\n%s", res.Status, res.Header.Get("Location"), text(res.Body))
+		}
+		res = u.get(admin, page+"?updated=1")
+		mustContain(t, utext(res.Body), "HR exports (S3) S3", "s3://acme-access-exports/apps/ · us-east-1 · read every 30 min",
+			"Saved. The External ID is the same: the role's trust policy keeps working.", ext)
+		mustContain(t, res.Body, `id="ds-schedule" type="text" name="schedule" value="30m"`)
+
+		// Delete (no import uses it): gone from the list, its reads kept.
+		if res := u.postForm(auditor, page+"/delete", nil); res.Status != 403 {
+			t.Fatalf("auditor deletes: status %d", res.Status)
+		}
+		res = u.postForm(admin, page+"/delete", nil)
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("delete: status %d\n%s", res.Status, text(res.Body))
+		}
+		mustContain(t, utext(u.get(admin, res.Header.Get("Location")).Body), "Data source “HR exports (S3)” deleted. The provenance of its reads is kept.", "No data sources yet")
+		if reads, _ := st.DataSourceObjects(context.Background(), src.ID, false); len(reads) != 1 {
+			t.Fatalf("reads after delete: %d, want the 1 kept", len(reads))
 		}
 	})
 }
