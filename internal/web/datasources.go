@@ -200,8 +200,8 @@ type dataSourceData struct {
 	Checks       []datasource.Check
 	Tested       bool
 	// Form is the settings form (admins): the source's settings, or what a refused save had.
-	Form dataSourceForm
-	Flash        string
+	Form  dataSourceForm
+	Flash string
 	// Since is the time (Unix milliseconds) "Sync now" was asked: the status card polls
 	// until the source has been read after it.
 	Since int64
