@@ -106,6 +106,9 @@ func BenchmarkFindingsLarge(b *testing.B) {
 	b.Logf("findings: %d judged; first evaluation %s (opened %d: %d fail, %d unknown); again %s (unchanged %d)",
 		first.Findings, first.Took.Round(time.Millisecond), first.Applied.Opened, first.Applied.Statuses[store.FindingFail],
 		first.Applied.Statuses[store.FindingUnknown], again.Took.Round(time.Millisecond), again.Applied.Unchanged)
+	b.Logf("first: read %s, judge %s, write %s; again: read %s, judge %s, write %s; per control %v",
+		first.Read.Round(time.Millisecond), first.Judge.Round(time.Millisecond), first.Write.Round(time.Millisecond),
+		again.Read.Round(time.Millisecond), again.Judge.Round(time.Millisecond), again.Write.Round(time.Millisecond), first.PerControl)
 	b.Logf("findings as a share of the sync: %.1f%% (first), %.1f%% (again); heap in use %d MiB",
 		100*first.Took.Seconds()/(fetchAndWrite+ingestTook).Seconds(), 100*again.Took.Seconds()/(fetchAndWrite+ingestTook).Seconds(),
 		ms.HeapInuse>>20)

@@ -16,9 +16,10 @@ import (
 //   - gh.standing_admin: per (account, Identity Center user) holding an admin-level
 //     permission set there, whether every way the user holds it is an active just-in-time
 //     lease (a lease marked standing does not count: the access existed before it);
-//   - gh.departed_access: per (account, user) holding any permission set there, whether
-//     the user is enabled; and per IAM user carrying a person's email, whether that person
-//     is still in Identity Center and enabled when the IAM user can still sign in;
+//   - gh.departed_access: per Identity Center user holding any permission set anywhere
+//     (organization-wide, no account), whether the user is enabled; and per IAM user
+//     carrying a person's email, whether that person is still in Identity Center and
+//     enabled when the IAM user can still sign in;
 //   - gh.session_duration: per permission set, whether its session duration is at most
 //     the threshold.
 // Grants come from Identity Center (read with every sync), so these are never stale
@@ -98,6 +99,7 @@ func (e *eval) identityCenter() {
 			held[k] = append(held[k], h)
 		}
 	}
+	byUser := map[string][]string{}
 	keys := make([]key, 0, len(held))
 	for k := range held {
 		keys = append(keys, k)
@@ -146,22 +148,33 @@ func (e *eval) identityCenter() {
 				e.pass(StandingAdmin, k.account, k.user, "holds admin-level access only through active just-in-time leases", ev)
 			}
 		}
-		// Departed people.
-		ev := copyMap(base)
-		var sets []string
-		for _, h := range hs {
-			sets = append(sets, fmt.Sprintf("%s (%s)", h.setName, h.via))
+		// Departed people: one finding per user over all accounts (below).
+		if u.Resource != nil {
+			for _, h := range hs {
+				byUser[k.user] = append(byUser[k.user], fmt.Sprintf("%s in %s (%s)", h.setName, k.account, h.via))
+			}
 		}
-		ev["holdings"] = sets
-		switch status := str(u.p, "status"); {
-		case u.Resource == nil:
-			continue // a grant to a user the store does not have (never written by ingestion)
-		case status == "disabled":
-			e.fail(DepartedAccess, k.account, k.user, "the user is disabled in Identity Center and still holds "+strings.Join(sets, ", "), ev)
-		case status == "enabled":
-			e.pass(DepartedAccess, k.account, k.user, "the user is enabled in Identity Center", ev)
+	}
+
+	// Identity Center users holding permission sets anywhere: disabled fails, enabled
+	// passes, unknown says why. One organization-wide finding per user (no account): the
+	// person is what departs, and a per-account finding would repeat it for every account.
+	users := make([]string, 0, len(byUser))
+	for id := range byUser {
+		users = append(users, id)
+	}
+	sort.Strings(users)
+	for _, id := range users {
+		u, sets := e.ssoUsers[id], byUser[id]
+		ev := map[string]any{"user_id": id, "user_name": str(u.p, "user_name"), "email": u.Email, "status": str(u.p, "status"),
+			"status_source": str(u.p, "status_source"), "holdings": sets}
+		switch str(u.p, "status") {
+		case "disabled":
+			e.fail(DepartedAccess, "", id, fmt.Sprintf("the user is disabled in Identity Center and still holds %d assignment(s): %s", len(sets), strings.Join(sets, ", ")), ev)
+		case "enabled":
+			e.pass(DepartedAccess, "", id, fmt.Sprintf("the user is enabled in Identity Center (%d assignment(s))", len(sets)), ev)
 		default:
-			e.unknown(DepartedAccess, k.account, k.user, "the user's status is unknown: "+orText(str(u.p, "status_note"), "Identity Center did not report it"),
+			e.unknown(DepartedAccess, "", id, "the user's status is unknown: "+orText(str(u.p, "status_note"), "Identity Center did not report it"),
 				"Let Gatehouse read the users' status (the Identity Store API's UserStatus, or the SCIM endpoint and token) and sync again.", ev)
 		}
 	}

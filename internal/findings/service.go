@@ -44,7 +44,11 @@ func (s *Service) Options() Options { return s.opts }
 type Result struct {
 	Findings int
 	Applied  store.FindingsApplied
-	Took     time.Duration
+	// Took is the whole evaluation: Read (the inventory and leases), Judge (the rules) and
+	// Write (store.ApplyFindings).
+	Took, Read, Judge, Write time.Duration
+	// PerControl counts the findings of each control.
+	PerControl map[string]int
 }
 
 // AfterIngest judges every control over connectionID's inventory as ingested by syncID
@@ -93,15 +97,22 @@ func (s *Service) Evaluate(ctx context.Context, connectionID, syncID string) (*R
 		}
 		p.Token = next
 	}
+	read := time.Since(start)
 	fs := Evaluate(Input{ConnectionID: connectionID, SyncID: syncID, At: at, Inventory: inv, Leases: leases}, s.opts)
+	judge := time.Since(start) - read
 	applied, err := s.st.ApplyFindings(ctx, connectionID, syncID, at, fs)
 	if err != nil {
 		return nil, fmt.Errorf("findings of %s: %w", connectionID, err)
 	}
-	res := &Result{Findings: len(fs), Applied: applied, Took: time.Since(start)}
+	res := &Result{Findings: len(fs), Applied: applied, Took: time.Since(start), Read: read, Judge: judge, PerControl: map[string]int{}}
+	res.Write = res.Took - read - judge
+	for _, f := range fs {
+		res.PerControl[f.Control]++
+	}
 	s.log.Info("findings judged", zap.String("connection", connectionID), zap.String("sync", syncID),
 		zap.Int("findings", len(fs)), zap.Int("fail", applied.Statuses[store.FindingFail]),
 		zap.Int("unknown", applied.Statuses[store.FindingUnknown]), zap.Int("opened", applied.Opened),
-		zap.Int("changed", applied.Changed), zap.Int("gone", applied.Gone), zap.Duration("took", res.Took))
+		zap.Int("changed", applied.Changed), zap.Int("gone", applied.Gone), zap.Duration("took", res.Took),
+		zap.Duration("read", res.Read), zap.Duration("judge", res.Judge), zap.Duration("write", res.Write))
 	return res, nil
 }

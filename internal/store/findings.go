@@ -173,7 +173,42 @@ func (s *Store) ListFindingsPage(ctx context.Context, f FindingFilter, p Page) (
 		key.Account, key.Control, key.Resource, key.ID = last.Account, last.Control, last.Resource, last.ID
 		next = encodeToken(key)
 	}
+	if err := s.fillJudged(ctx, out); err != nil {
+		return nil, "", err
+	}
 	return out, next, nil
+}
+
+// fillJudged sets each finding's SyncID and EvaluatedAt to its connection's latest
+// evaluation: every current finding of a connection was judged by it (ApplyFindings
+// deletes those it did not judge and leaves unchanged ones unwritten).
+func (s *Store) fillJudged(ctx context.Context, fs []Finding) error {
+	type judged struct {
+		sync string
+		at   int64
+		ok   bool
+	}
+	latest := map[string]judged{}
+	for i := range fs {
+		conn := fs[i].ConnectionID
+		j, seen := latest[conn]
+		if !seen {
+			err := s.read.queryRow(ctx, "SELECT sync_id, at FROM finding_counts WHERE connection_id = ? ORDER BY at DESC, sync_id DESC LIMIT 1",
+				conn).Scan(&j.sync, &j.at)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return fmt.Errorf("the latest findings of %s: %w", conn, err)
+			default:
+				j.ok = true
+			}
+			latest[conn] = j
+		}
+		if j.ok && j.at >= ms(fs[i].EvaluatedAt) {
+			fs[i].SyncID, fs[i].EvaluatedAt = j.sync, fromMS(j.at)
+		}
+	}
+	return nil
 }
 
 // GetFinding reads one finding, or ErrNotFound.
@@ -185,7 +220,11 @@ func (s *Store) GetFinding(ctx context.Context, id string) (*Finding, error) {
 		}
 		return nil, fmt.Errorf("read finding %s: %w", id, err)
 	}
-	return &f, nil
+	one := []Finding{f}
+	if err := s.fillJudged(ctx, one); err != nil {
+		return nil, err
+	}
+	return &one[0], nil
 }
 
 // ListFindingEvents lists the changes of findings at syncs between from and to
@@ -301,6 +340,11 @@ type FindingsApplied struct {
 	Statuses map[string]int
 }
 
+// findingContent is the digest of what a finding says, to write only those that changed.
+func findingContent(cisV5, title, reason, evidence, fix string) [32]byte {
+	return sha256.Sum256([]byte(cisV5 + "\x00" + title + "\x00" + reason + "\x00" + evidence + "\x00" + fix))
+}
+
 // findingBatch is how many findings one INSERT writes (14 parameters each).
 const findingBatch = 200
 
@@ -336,19 +380,21 @@ func (s *Store) ApplyFindings(ctx context.Context, connectionID, syncID string, 
 		type prev struct {
 			status, control, account, resource string
 			since                              int64
+			content                            [32]byte
 		}
 		existing := map[string]prev{}
-		rs, err := tx.q.query(ctx, "SELECT id, status, control, account, resource, since FROM findings WHERE connection_id = ?", connectionID)
+		rs, err := tx.q.query(ctx, "SELECT id, status, control, account, resource, since, cis_v5, title, reason, evidence, fix FROM findings WHERE connection_id = ?", connectionID)
 		if err != nil {
 			return fmt.Errorf("read the findings of %s: %w", connectionID, err)
 		}
 		for rs.Next() {
-			var id string
+			var id, cis, title, reason, evidence, fix string
 			var p prev
-			if err := rs.Scan(&id, &p.status, &p.control, &p.account, &p.resource, &p.since); err != nil {
+			if err := rs.Scan(&id, &p.status, &p.control, &p.account, &p.resource, &p.since, &cis, &title, &reason, &evidence, &fix); err != nil {
 				rs.Close()
 				return err
 			}
+			p.content = findingContent(cis, title, reason, evidence, fix)
 			existing[id] = p
 		}
 		if err := closeRows(rs); err != nil {
@@ -361,10 +407,25 @@ func (s *Store) ApplyFindings(ctx context.Context, connectionID, syncID string, 
 			f := &fs[i]
 			res.Statuses[f.Status]++
 			since := atMS
+			evidence := "{}"
+			if len(f.Evidence) > 0 {
+				b, err := json.Marshal(f.Evidence)
+				if err != nil {
+					return fmt.Errorf("finding %s %s: evidence: %w", f.Control, f.Resource, err)
+				}
+				evidence = string(b)
+			}
+			f.SyncID, f.EvaluatedAt = syncID, at
 			if p, ok := existing[f.ID]; ok {
 				if p.status == f.Status {
 					since = p.since
 					res.Unchanged++
+					f.Since = fromMS(since)
+					// Nothing to write when nothing but the judging sync changed: which sync
+					// judged a finding last is the connection's latest evaluation (read with it).
+					if p.content == findingContent(f.CISv5, f.Title, f.Reason, evidence, f.Fix) {
+						continue
+					}
 				} else {
 					res.Changed++
 					events = append(events, FindingEvent{FindingID: f.ID, ConnectionID: connectionID, Control: f.Control,
@@ -375,15 +436,7 @@ func (s *Store) ApplyFindings(ctx context.Context, connectionID, syncID string, 
 				events = append(events, FindingEvent{FindingID: f.ID, ConnectionID: connectionID, Control: f.Control,
 					Account: f.Account, Resource: f.Resource, SyncID: syncID, To: f.Status, At: at})
 			}
-			f.Since, f.SyncID, f.EvaluatedAt = fromMS(since), syncID, at
-			evidence := "{}"
-			if len(f.Evidence) > 0 {
-				b, err := json.Marshal(f.Evidence)
-				if err != nil {
-					return fmt.Errorf("finding %s %s: evidence: %w", f.Control, f.Resource, err)
-				}
-				evidence = string(b)
-			}
+			f.Since = fromMS(since)
 			rows = append(rows, []any{f.ID, connectionID, f.Control, f.CISv5, f.Title, f.Account, f.Resource, f.Status, f.Reason,
 				evidence, f.Fix, since, syncID, atMS})
 		}
@@ -487,4 +540,29 @@ func (s *Store) ApplyFindings(ctx context.Context, connectionID, syncID string, 
 // principalTypes, and the accounts' read states (the shape access reviews read).
 func (s *Store) FindingsInventory(ctx context.Context, connectionID string, types, principalTypes []string) (*ReviewInventory, error) {
 	return (&Tx{q: s.read, store: s}).ReviewInventory(ctx, connectionID, types, principalTypes, nil)
+}
+
+// CountFindings counts the current findings matching f (its Status ignored) by status.
+func (s *Store) CountFindings(ctx context.Context, f FindingFilter) (map[string]int, error) {
+	f.Status = ""
+	conds, args := findingConds(f)
+	q := "SELECT status, COUNT(*) FROM findings"
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	rs, err := s.read.query(ctx, q+" GROUP BY status", args...)
+	if err != nil {
+		return nil, fmt.Errorf("count findings: %w", err)
+	}
+	out := map[string]int{}
+	for rs.Next() {
+		var st string
+		var n int64
+		if err := rs.Scan(&st, &n); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		out[st] = int(n)
+	}
+	return out, closeRows(rs)
 }

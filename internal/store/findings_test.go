@@ -138,8 +138,33 @@ func TestFindingsHistory(t *testing.T) {
 			t.Fatalf("counts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 
+		// Sync 3 judges the same: nothing is rewritten, yet every finding reads as judged by
+		// sync 3 (its connection's latest evaluation), with its since unchanged.
+		t3 := t2.Add(time.Hour)
+		res, err = s.ApplyFindings(ctx, "aws", "sync_3", t3, []store.Finding{
+			mk("1.10", "111111111111", alice, store.FindingPass),
+			mk("1.8", "111111111111", "111111111111", store.FindingFail),
+			mk("1.4", "222222222222", "222222222222", store.FindingPass),
+		})
+		if err != nil || res.Unchanged != 3 {
+			t.Fatalf("sync 3: %+v %v", res, err)
+		}
+		all, err = s.ListFindings(ctx, store.FindingFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range all {
+			if f.SyncID != "sync_3" || !f.EvaluatedAt.Equal(t3) || !f.Since.Equal(t2) {
+				t.Errorf("after sync 3: %s %s sync %s at %s since %s", f.Control, f.Resource, f.SyncID, f.EvaluatedAt, f.Since)
+			}
+		}
+		one, err := s.GetFinding(ctx, all[0].ID)
+		if err != nil || one.SyncID != "sync_3" {
+			t.Fatalf("GetFinding: %+v %v", one, err)
+		}
+
 		// A status outside pass/fail/unknown is refused.
-		if _, err := s.ApplyFindings(ctx, "aws", "sync_3", t2, []store.Finding{mk("1.4", "1", "1", "ok")}); err == nil ||
+		if _, err := s.ApplyFindings(ctx, "aws", "sync_4", t3, []store.Finding{mk("1.4", "1", "1", "ok")}); err == nil ||
 			!strings.Contains(err.Error(), `status "ok"`) {
 			t.Fatalf("bad status: %v", err)
 		}

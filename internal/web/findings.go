@@ -123,9 +123,12 @@ func (h *handlers) findings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.ControlTrends, d.AccountTrends, d.Accounts = trends(counts, d)
-	for _, t := range d.ControlTrends {
-		d.Pass, d.Fail, d.Unknown = d.Pass+t.Pass, d.Fail+t.Fail, d.Unknown+t.Unknown
+	now, err := h.app.Store.CountFindings(r.Context(), f)
+	if err != nil {
+		h.serverError(w, r, err)
+		return
 	}
+	d.Pass, d.Fail, d.Unknown = now[store.FindingPass], now[store.FindingFail], now[store.FindingUnknown]
 	if d.Account != "" && !containsString(d.Accounts, d.Account) {
 		d.Accounts = append(d.Accounts, d.Account)
 	}

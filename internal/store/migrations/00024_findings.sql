@@ -6,7 +6,9 @@
 -- and which sync judged it last. finding_events is the history: one row per change of a
 -- finding's status at a sync (from_status '' = opened, to_status '' = the resource is gone
 -- and the finding closed with it). finding_counts is what the trend charts read: the
--- number of findings per status of each (account, control) at each sync.
+-- number of findings per status of each (account, control) at each sync; its latest sync per
+-- connection is the one that judged every current finding of the connection (a finding
+-- whose content did not change is not rewritten: only its judging sync would change).
 
 -- +goose Up
 CREATE TABLE findings (
@@ -56,8 +58,10 @@ CREATE TABLE finding_counts (
     PRIMARY KEY (connection_id, sync_id, account, control)
 );
 CREATE INDEX finding_counts_at ON finding_counts (at);
+CREATE INDEX finding_counts_latest ON finding_counts (connection_id, at);
 
 -- +goose Down
+DROP INDEX finding_counts_latest;
 DROP TABLE finding_counts;
 DROP TABLE finding_events;
 DROP TABLE findings;
