@@ -126,6 +126,11 @@ func TestUIImportsFromS3(t *testing.T) {
 		t.Fatalf("the setup card does not use External ID %s:\n%s\n%s", ext, trust, b.Text("#setup-command"))
 	}
 	b.Screenshot("datasource")
+	// The same External ID after a reload.
+	b.Open(dsPage)
+	if again := b.Text("#external-id"); again != ext {
+		t.Fatalf("after a reload the External ID is %q, was %q", again, ext)
+	}
 
 	// The customer creates the role with the page's policies and uploads the file.
 	if _, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("GatehouseS3Reader"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {

@@ -321,7 +321,8 @@ func (h *handlers) dataSourcePage(w http.ResponseWriter, r *http.Request) {
 		d.Flash = "Data source added. Create its role with the External ID below (the command prints it), then test the connection."
 	case q.Get("updated") != "":
 		d.Flash = "Saved. The External ID is the same: the role's trust policy keeps working."
-	case d.Since != 0 && !d.Waiting():
+	case d.Since != 0 && !d.Waiting() && d.Source.LastState == datasource.StateSucceeded:
+		// A failed read says so in the Last read card, with what to do.
 		d.Flash = "The bucket was read " + ago(*d.Source.LastSyncAt) + "."
 	}
 	h.render(w, r, http.StatusOK, "datasource", page{Title: "Data source " + d.Source.Name, Section: "datasources", Data: *d})

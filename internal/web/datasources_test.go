@@ -245,6 +245,14 @@ func TestDataSourcePages(t *testing.T) {
 			t.Fatalf("the failed role check's fix does not name the External ID %s: %v", ext, fix)
 		}
 
+		// Sync now before the role exists: the read fails and the page says what to do.
+		res = u.postForm(admin, page+"/sync", nil)
+		res = u.get(admin, res.Header.Get("Location"))
+		got = utext(res.Body)
+		mustContain(t, got, "Last read failed", "The last read failed", "sts:AssumeRole", ext)
+		mustNotContain(t, got, "The bucket was read")
+		mustNotContain(t, res.Body, `hx-trigger="every 1s"`)
+
 		// The role exists and a file is there: every check passes.
 		f.createRole("apps/", ext)
 		f.put("apps/payroll.csv", payrollFile)
