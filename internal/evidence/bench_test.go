@@ -91,7 +91,7 @@ func BenchmarkEvidenceLarge(b *testing.B) {
 		for _, f := range []string{evidence.FileStartResources, evidence.FileEndGrants, evidence.FileDecisions, evidence.FileAuditLog} {
 			for _, mf := range manifestOf(b, path) {
 				if mf.Path == f {
-					b.Logf("  %-32s %8d rows %8.1f MiB uncompressed", f, mf.Rows, float64(mf.Size)/(1<<20))
+					b.Logf("  %-32s %8d rows %8.1f MiB uncompressed", f, *mf.Rows, float64(mf.Size)/(1<<20))
 				}
 			}
 		}

@@ -75,8 +75,10 @@ type Summary struct {
 
 // ResolvedSummary is the scope as the pack read it.
 type ResolvedSummary struct {
-	// Connections are the connections and applications read ("every" when all).
+	// Connections are the connections and applications read (empty with AllConnections).
 	Connections []string `json:"connections"`
+	// AllConnections says every connection and imported application is in scope.
+	AllConnections bool `json:"all_connections"`
 	// Accounts are the accounts read, with OUs resolved to their subtrees (empty: every
 	// account).
 	Accounts []string `json:"accounts"`
@@ -171,9 +173,10 @@ func Build(ctx context.Context, st *store.Store, req Request, res *Resolved, opt
 	}
 	sum := &Summary{PackID: opts.ID, GeneratedAt: tsv(at), GeneratedBy: opts.By, From: tsv(req.From), To: tsv(req.To),
 		Scope: req.Scope()}
-	sum.Resolved = ResolvedSummary{Connections: res.Connections, Accounts: res.Accounts, AllAccounts: res.Accounts == nil}
+	sum.Resolved = ResolvedSummary{Connections: res.Connections, Accounts: res.Accounts, AllAccounts: res.Accounts == nil,
+		AllConnections: res.Connections == nil}
 	if sum.Resolved.Connections == nil {
-		sum.Resolved.Connections = []string{"every"}
+		sum.Resolved.Connections = []string{}
 	}
 	if sum.Resolved.Accounts == nil {
 		sum.Resolved.Accounts = []string{}
@@ -863,6 +866,7 @@ func (b *builder) audit(ctx context.Context) error {
 	to := b.req.To.Add(time.Millisecond) // ListAudit's To is exclusive; the period's is not
 	prevHash, prevSeq := "", int64(0)
 	err := b.pw.file(FileAuditLog, func(e *entry) error {
+		e.tabular = true
 		enc := json.NewEncoder(e)
 		enc.SetEscapeHTML(false)
 		f := store.AuditFilter{From: &b.req.From, To: &to, Limit: audit.PageSize}

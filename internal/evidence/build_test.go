@@ -209,7 +209,10 @@ func TestPackHoldsExactlyThePeriod(t *testing.T) {
 		}
 		eq(t, "controls", ids, []string{"CC6.1", "CC6.2", "CC6.3", "A.5.15", "A.5.16", "A.5.17", "A.5.18", "A.8.2"})
 		html := string(p[evidence.FileSummaryHTML])
-		for _, want := range []string{"<strong>CC6.3</strong>", "<strong>A.8.2</strong>", "jit/leases.csv (1)", "reviews/decisions.csv (2)", "Intact: the 2 entries"} {
+		for _, want := range []string{"<strong>CC6.3</strong>", "<strong>A.8.2</strong>", "jit/leases.csv (1)", "reviews/decisions.csv (2)", "Intact: the 2 entries",
+			"1 request, 1 approval or denial, 1 lease (1 with the removal confirmed by AWS)", "1 sync in the period: 1 grant added, 1 removed",
+			"3 findings at the end (1 failing, 0 unknown), 2 changes of status", "2 entries in the period", "audit/chain_check.json<br>",
+			"every connection and imported application", "every account, and what concerns no account"} {
 			if !strings.Contains(html, want) {
 				t.Errorf("summary.html lacks %q", want)
 			}

@@ -42,8 +42,8 @@ type ManifestFile struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 	// Rows is how many records a CSV or JSON-lines file holds (its header not counted),
-	// or a JSON file's list.
-	Rows int `json:"rows"`
+	// or a JSON file's list; absent for a document (summary.json, chain_check.json).
+	Rows *int `json:"rows,omitempty"`
 }
 
 // packWriter writes the pack's entries one after the other.
@@ -63,6 +63,8 @@ type entry struct {
 	n    int64
 	bw   *bufio.Writer
 	rows int
+	// tabular says the file is a list of records (rows counts them).
+	tabular bool
 }
 
 func (e *entry) Write(b []byte) (int, error) { return e.bw.Write(b) }
@@ -94,7 +96,11 @@ func (p *packWriter) file(name string, fn func(e *entry) error) error {
 	if err := e.bw.Flush(); err != nil {
 		return fmt.Errorf("pack file %s: %w", name, err)
 	}
-	p.files = append(p.files, ManifestFile{Path: name, SHA256: hex.EncodeToString(e.h.Sum(nil)), Size: e.n, Rows: e.rows})
+	mf := ManifestFile{Path: name, SHA256: hex.EncodeToString(e.h.Sum(nil)), Size: e.n}
+	if e.tabular {
+		mf.Rows = &e.rows
+	}
+	p.files = append(p.files, mf)
 	return nil
 }
 
@@ -119,6 +125,7 @@ type csvFile struct {
 }
 
 func newCSV(e *entry, header ...string) (*csvFile, error) {
+	e.tabular = true
 	c := &csvFile{e: e, w: csv.NewWriter(e)}
 	return c, c.w.Write(header)
 }
@@ -151,6 +158,7 @@ type jsonList struct {
 }
 
 func newJSONList(e *entry, head map[string]any, key string) (*jsonList, error) {
+	e.tabular = true
 	// The head's fields first (sorted, as json.Marshal writes maps), then the list.
 	b, err := json.Marshal(head)
 	if err != nil {
