@@ -56,7 +56,7 @@ const acct = "111111111111"
 func mkAccount(extra map[string]any) store.Resource {
 	p := map[string]any{"account_id": acct, "synced": true, "status": "ACTIVE",
 		"credential_report_generated_at": now.Add(-time.Hour).Format(time.RFC3339),
-		"account_mfa_enabled": true, "account_access_keys_present": false, "root_virtual_mfa_count": 0,
+		"account_mfa_enabled":            true, "account_access_keys_present": false, "root_virtual_mfa_count": 0,
 		"root_mfa_active": true, "password_policy_state": "set",
 		"password_policy": map[string]any{"minimum_password_length": 14, "password_reuse_prevention": 24}}
 	for k, v := range extra {
