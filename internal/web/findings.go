@@ -52,6 +52,9 @@ type findingsData struct {
 type findingRow struct {
 	store.Finding
 	Evidence string // indented JSON
+	// Label names the resource for people when its id does not (an Identity Center
+	// user's email, a permission set's name).
+	Label string
 }
 
 // trend is one chart: the pass/fail/unknown counts of a control (or an account) at each
@@ -105,8 +108,18 @@ func (h *handlers) findings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, fd := range page {
-		ev, _ := json.MarshalIndent(fd.Evidence, "", "  ")
-		d.Rows = append(d.Rows, findingRow{Finding: fd, Evidence: string(ev)})
+		ev := []byte("{}")
+		if len(fd.Evidence) > 0 {
+			ev, _ = json.MarshalIndent(fd.Evidence, "", "  ")
+		}
+		row := findingRow{Finding: fd, Evidence: string(ev)}
+		for _, k := range []string{"email", "user_name", "name"} {
+			if v, _ := fd.Evidence[k].(string); v != "" && !strings.Contains(fd.Resource, v) {
+				row.Label = v
+				break
+			}
+		}
+		d.Rows = append(d.Rows, row)
 	}
 	if next != "" {
 		d.More = withQuery(r.URL.RequestURI(), "page_token", next)

@@ -45,9 +45,10 @@ func TestFindingsPage(t *testing.T) {
 	got := text(res.Body)
 	// Counts at the latest sync, then the table by account, control, resource.
 	mustContain(t, got, "Findings", "Failing 1", "Unknown 1", "Passing 1",
-		"222222222222 1.10 v5 1.9 MFA is enabled for every IAM user with a console password arn:aws:iam::222222222222:user/bob pass bob has no MFA (sync 3)",
-		"222222222222 1.8 v5 1.7", "fail MinimumPasswordLength is 8; 14 or more is required", "Fix: aws iam update-account-password-policy",
-		"444444444444 1.5 v5 1.4", "unknown no credential report for account 444444444444",
+		"pass 1.10 v5 1.9 MFA is enabled for every IAM user with a console password 222222222222 arn:aws:iam::222222222222:user/bob bob has no MFA (sync 3)",
+		`{ "mfa_active": true }`, "Judged by sync s3",
+		"fail 1.8 v5 1.7", "222222222222 222222222222 MinimumPasswordLength is 8; 14 or more is required", "Fix: aws iam update-account-password-policy", "{}",
+		"unknown 1.5 v5 1.4", "444444444444 444444444444 no credential report for account 444444444444",
 		"Trend per control", "1.5", "1.8", "1.10", "Trend per account", "222222222222", "444444444444")
 	// The trend of 1.10 has three bars: fail, fail, pass (red, red, green).
 	row := regexp.MustCompile(`(?s)<tr data-key="1.10">.*?</tr>`).FindString(res.Body)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/gatehouse/gatehouse/internal/awssim"
 	"github.com/gatehouse/gatehouse/internal/oidcdemo"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -198,4 +200,21 @@ func TestUI(t *testing.T) {
 	b.Open(base + "/audit")
 	b.WaitText("#audit-table", "sync.start", 5*time.Second)
 	b.Screenshot("audit")
+
+	// The findings of the two syncs: root MFA (CIS 1.5) fails in every account the syncs
+	// read, from GetAccountSummary; the trend of each control has a bar per sync.
+	b.Open(base + "/findings?control=1.5")
+	got = b.WaitText("#findings-table", "MFA is enabled for the root user", 5*time.Second)
+	for _, want := range []string{"1.5", "v5 1.4", "fail", "the root user has no MFA device (GetAccountSummary AccountMFAEnabled = 0)"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("the findings page lacks %q:\n%s", want, got)
+		}
+	}
+	b.Open(base + "/findings")
+	b.WaitText("#trends-control", "1.5", 5*time.Second)
+	bars, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](`document.querySelectorAll('#trends-control tr[data-key="1.5"] svg g').length`))
+	if err != nil || bars != 2 {
+		t.Fatalf("the 1.5 trend has %d bars (%v); want one per sync (2)", bars, err)
+	}
+	b.Screenshot("findings")
 }
