@@ -30,6 +30,7 @@ type fileMatch struct {
 	OUs            []string `yaml:"ous,omitempty,flow"`
 	PermissionSets []string `yaml:"permission_sets,omitempty,flow"`
 	Groups         []string `yaml:"groups,omitempty,flow"`
+	Entitlements   []string `yaml:"entitlements,omitempty,flow"`
 }
 
 type fileRequesters struct {
@@ -62,6 +63,7 @@ func (rs *RuleSet) MarshalYAML() (any, error) {
 				OUs:            r.Match.OUs,
 				PermissionSets: r.Match.PermissionSets,
 				Groups:         r.Match.Groups,
+				Entitlements:   r.Match.Entitlements,
 			},
 			Requesters: fileRequesters{
 				Everyone: r.Requesters.Everyone,

@@ -129,7 +129,7 @@ var (
 	topFields        = []string{"rules"}
 	configFields     = []string{"rules", "policies"}
 	ruleFields       = []string{"name", "description", "match", "requesters", "duration", "reason_required", "approval_policy", "break_glass", "end_sessions"}
-	matchFields      = []string{"application", "resource_types", "accounts", "ous", "permission_sets", "groups"}
+	matchFields      = []string{"application", "resource_types", "accounts", "ous", "permission_sets", "groups", "entitlements"}
 	requesterFields  = []string{"everyone", "groups", "people"}
 	durationFields   = []string{"default", "max"}
 	accountIDPattern = regexp.MustCompile(`^\d{12}$`)
@@ -426,6 +426,9 @@ func (p *parser) rule(n *yaml.Node, path string) parsedRule {
 		}
 	}
 	matchOK := len(p.problems) == before
+	if f, ok := fs["end_sessions"]; ok && r.EndSessions && containsType(r.Match.ResourceTypes, ResourceAppResource) {
+		p.add(f.value, join(path, "end_sessions"), "live sessions can be ended only for AWS permission sets; an imported application's owner ends access by hand, so remove end_sessions")
+	}
 	requestersNode := n
 	before = len(p.problems)
 	if f, ok := fs["requesters"]; ok {
@@ -462,7 +465,7 @@ func (p *parser) match(n *yaml.Node, path string, m *Match) {
 				for j, t := range resourceTypes {
 					names[j] = string(t)
 				}
-				msg := fmt.Sprintf("unknown resource type %q; want account, sso_group or iam_group", v)
+				msg := fmt.Sprintf("unknown resource type %q; want account, sso_group, iam_group or app_resource", v)
 				if s := suggest(v, names); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
@@ -477,16 +480,54 @@ func (p *parser) match(n *yaml.Node, path string, m *Match) {
 			m.ResourceTypes = types
 		}
 	}
+	// An imported application (application: app_...) has one kind of access: its
+	// entitlements. A rule naming one covers them unless it says otherwise.
+	isApp := m.Application != DefaultApplication
+	if _, given := fs["resource_types"]; !given && isApp {
+		m.ResourceTypes = []ResourceType{ResourceAppResource}
+	}
+	if f, ok := fs["resource_types"]; ok {
+		hasApp, hasAWS := containsType(m.ResourceTypes, ResourceAppResource), false
+		for _, t := range awsTypes {
+			hasAWS = hasAWS || containsType(m.ResourceTypes, t)
+		}
+		switch {
+		case hasApp && hasAWS:
+			p.add(f.key, join(path, "resource_types"), "app_resource (an imported application's entitlements) cannot be mixed with AWS's resource types in one rule; split it into two rules")
+		case hasApp && !isApp:
+			p.add(f.key, join(path, "resource_types"), "app_resource is the access of an application imported from files; set application to that application's id (app_...) or name")
+		case hasAWS && isApp:
+			p.add(f.key, join(path, "resource_types"), "application %q is not aws, so only resource type app_resource can match it; use resource_types: [app_resource] or set application: aws", m.Application)
+		}
+	}
 	if f, ok := fs["accounts"]; ok {
 		m.Accounts = p.list(f, join(path, "accounts"))
 		if len(m.ResourceTypes) == 1 && m.ResourceTypes[0] == ResourceSSOGroup {
 			p.add(f.key, join(path, "accounts"), "Identity Center groups do not live in an account, so this rule could never match; remove accounts or add resource type account or iam_group")
 		}
 	}
+	if isApp {
+		for _, k := range []string{"accounts", "ous"} {
+			if f, ok := fs[k]; ok {
+				p.add(f.key, join(path, k), "an imported application has no AWS %s, so this rule could never match; remove %s", k, k)
+			}
+		}
+	}
 	if f, ok := fs["ous"]; ok {
 		m.OUs = p.list(f, join(path, "ous"))
 		if len(m.ResourceTypes) == 1 && m.ResourceTypes[0] == ResourceSSOGroup {
 			p.add(f.key, join(path, "ous"), "Identity Center groups do not live in an OU, so this rule could never match; remove ous or add resource type account or iam_group")
+		}
+	}
+	if f, ok := fs["entitlements"]; ok {
+		m.Entitlements = p.list(f, join(path, "entitlements"))
+		if !containsType(m.ResourceTypes, ResourceAppResource) {
+			p.add(f.key, join(path, "entitlements"), "entitlements name an imported application's access; set application to the application's id (app_...) or remove entitlements")
+		}
+		for i, e := range m.Entitlements {
+			if !strings.HasPrefix(e, string(ResourceAppResource)+":") && strings.Count(e, "/") != 2 {
+				p.add(f.value.Content[i], join(path, "entitlements"), "%q: name an entitlement as \"<resource type>/<resource name>/<entitlement>\" (for example group/Engineering/member) or by its id (app_resource:...)", e)
+			}
 		}
 	}
 	if f, ok := fs["permission_sets"]; ok {
@@ -615,6 +656,14 @@ func nameNode(n *yaml.Node) *yaml.Node {
 }
 
 // key is a canonical form of a match: two matches with the same key cover the same targets.
+func normAppEntitlements(list []string) []string {
+	out := make([]string, len(list))
+	for i, e := range list {
+		out[i] = NormalizeAppEntitlement(e)
+	}
+	return out
+}
+
 func (m Match) key() string {
 	norm := func(list []string, fold bool) string {
 		c := make([]string, len(list))
@@ -632,5 +681,5 @@ func (m Match) key() string {
 		types = append(types, string(t))
 	}
 	return strings.Join([]string{strings.ToLower(m.application()), norm(types, false), norm(m.Accounts, false),
-		norm(m.OUs, false), norm(m.PermissionSets, true), norm(m.Groups, false)}, "\x01")
+		norm(m.OUs, false), norm(m.PermissionSets, true), norm(m.Groups, false), norm(normAppEntitlements(m.Entitlements), false)}, "\x01")
 }

@@ -39,7 +39,7 @@ func TestParseRulesProblems(t *testing.T) {
 		{
 			name: "unknown field far from any known one lists the known fields",
 			yaml: "rules:\n  - name: a\n    approval_policy: default\n    requesters: {everyone: true}\n    match: {colour: blue}\n",
-			want: "rules.yaml:5:13: rules[0].match.colour: unknown field \"colour\"; known fields here: application, resource_types, accounts, ous, permission_sets, groups",
+			want: "rules.yaml:5:13: rules[0].match.colour: unknown field \"colour\"; known fields here: application, resource_types, accounts, ous, permission_sets, groups, entitlements",
 		},
 		{
 			name: "bad duration",
@@ -98,7 +98,7 @@ func TestParseRulesProblems(t *testing.T) {
 		{
 			name: "unknown resource type",
 			yaml: "rules:\n  - name: a\n    approval_policy: default\n    requesters: {everyone: true}\n    match:\n      resource_types: [account, sso_gruop]\n",
-			want: "rules.yaml:6:33: rules[0].match.resource_types: unknown resource type \"sso_gruop\"; want account, sso_group or iam_group (did you mean \"sso_group\"?)",
+			want: "rules.yaml:6:33: rules[0].match.resource_types: unknown resource type \"sso_gruop\"; want account, sso_group, iam_group or app_resource (did you mean \"sso_group\"?)",
 		},
 		{
 			name: "groups on an account-only rule could never match",
@@ -437,7 +437,7 @@ func TestValidateRuleSetBuiltInCode(t *testing.T) {
 	}
 	want := []string{
 		"rules[1].name: is empty; every rule needs a unique name",
-		"rules[1].match.resource_types: unknown resource type \"acount\"; want account, sso_group or iam_group (did you mean \"account\"?)",
+		"rules[1].match.resource_types: unknown resource type \"acount\"; want account, sso_group, iam_group or app_resource (did you mean \"account\"?)",
 		"rules[1].requesters: nobody could request this; set everyone: true, or list groups or people",
 		"rules[1].duration.default: default 2h is longer than max 1h; lower default or raise max",
 		"rules[1].approval_policy: is empty; name an approval policy (for example default)",

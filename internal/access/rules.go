@@ -24,10 +24,16 @@ const (
 	ResourceSSOGroup ResourceType = "sso_group"
 	// ResourceIAMGroup is membership of an IAM group (for an IAM user in a member account).
 	ResourceIAMGroup ResourceType = "iam_group"
+	// ResourceAppResource is an entitlement of an application imported from files
+	// (internal/appimport): granted and revoked by the application's owner, not by Gatehouse.
+	ResourceAppResource ResourceType = "app_resource"
 )
 
 // resourceTypes lists the valid resource types in the order messages name them.
-var resourceTypes = []ResourceType{ResourceAccount, ResourceSSOGroup, ResourceIAMGroup}
+var resourceTypes = []ResourceType{ResourceAccount, ResourceSSOGroup, ResourceIAMGroup, ResourceAppResource}
+
+// awsTypes are the resource types of AWS (application "aws").
+var awsTypes = []ResourceType{ResourceAccount, ResourceSSOGroup, ResourceIAMGroup}
 
 // DefaultApplication is the application a rule matches when it names none.
 const DefaultApplication = "aws"
@@ -83,6 +89,11 @@ type Match struct {
 	PermissionSets []string
 	// Groups holds group names or ids, for group membership requests.
 	Groups []string
+	// Entitlements holds entitlements of an imported application (resource type
+	// app_resource): "<resource type>/<resource name>/<entitlement>" as the application's
+	// files spell them (compared normalised: any case, whitespace collapsed), or entitlement
+	// ids (app_resource:...).
+	Entitlements []string
 }
 
 // Requesters says who may request what a rule covers.
@@ -109,9 +120,11 @@ type RuleSet struct {
 
 // Target is the access someone wants to request, described with what the inventory knows.
 type Target struct {
-	// Application is "aws" when empty.
-	Application  string
-	ResourceType ResourceType
+	// Application is "aws" when empty; an imported application's id (app_...) otherwise.
+	Application string
+	// ApplicationName is an imported application's name (rules may name it instead of its id).
+	ApplicationName string
+	ResourceType    ResourceType
 	// EntitlementID is the inventory's id (account:<account id>:<permission set id>, ...).
 	EntitlementID string
 	AccountID     string
@@ -122,6 +135,11 @@ type Target struct {
 	PermissionSetName string
 	GroupID           string
 	GroupName         string
+	// AppEntitlement is an imported application's entitlement as
+	// "<resource type>/<resource name>/<entitlement>", normalised (NormalizeAppEntitlement);
+	// AppEntitlementName the same as the files spell it, for messages.
+	AppEntitlement     string
+	AppEntitlementName string
 }
 
 // Requester is the signed-in person asking.
@@ -192,7 +210,7 @@ func (r *Rule) matches(t Target) (specificity, bool) {
 	if app == "" {
 		app = DefaultApplication
 	}
-	if !strings.EqualFold(r.Match.application(), app) {
+	if !strings.EqualFold(r.Match.application(), app) && (t.ApplicationName == "" || !strings.EqualFold(r.Match.application(), t.ApplicationName)) {
 		return s, false
 	}
 	types := r.Match.types()
@@ -206,6 +224,12 @@ func (r *Rule) matches(t Target) (specificity, bool) {
 		return s, false
 	}
 	s.narrowTypes = len(resourceTypes) - len(types)
+	if len(r.Match.Entitlements) > 0 {
+		if !matchesAppEntitlement(r.Match.Entitlements, t) {
+			return s, false
+		}
+		s.entitlement = 1
+	}
 	if len(r.Match.Accounts) > 0 {
 		if !containsExact(r.Match.Accounts, t.AccountID, t.AccountName) {
 			return s, false
@@ -283,6 +307,31 @@ func matchesPermissionSet(list []string, t Target) bool {
 		}
 	}
 	return false
+}
+
+// matchesAppEntitlement compares entitlement ids exactly and "<type>/<resource>/<entitlement>"
+// normalised (any case, whitespace collapsed, as internal/appimport makes entitlement ids).
+func matchesAppEntitlement(list []string, t Target) bool {
+	for _, l := range list {
+		if t.EntitlementID != "" && l == t.EntitlementID {
+			return true
+		}
+		if t.AppEntitlement != "" && NormalizeAppEntitlement(l) == t.AppEntitlement {
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeAppEntitlement is how an imported application's entitlement compares in rules:
+// "<resource type>/<resource name>/<entitlement>", each part trimmed, lower-cased and its inner
+// whitespace collapsed to one space (internal/appfile's normalisation of names).
+func NormalizeAppEntitlement(s string) string {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = strings.ToLower(strings.Join(strings.Fields(p), " "))
+	}
+	return strings.Join(parts, "/")
 }
 
 // allows reports whether the rule lets q request, and says why in words.
@@ -395,6 +444,8 @@ func (r *Rule) reason(t Target) string {
 		what = "names " + firstNonEmpty(t.PermissionSetName, t.PermissionSetID)
 	case len(r.Match.Groups) > 0:
 		what = "names group " + firstNonEmpty(t.GroupName, t.GroupID)
+	case len(r.Match.Entitlements) > 0:
+		what = "names " + firstNonEmpty(t.AppEntitlementName, t.EntitlementID)
 	}
 	var where string
 	switch {
@@ -414,8 +465,12 @@ func (r *Rule) reason(t Target) string {
 		return what + " on " + where
 	case what != "" && t.ResourceType == ResourceAccount:
 		return what + " on every account"
+	case what != "" && t.ResourceType == ResourceAppResource:
+		return what + " in application " + firstNonEmpty(t.ApplicationName, t.Application)
 	case what != "":
 		return what
+	case t.ResourceType == ResourceAppResource:
+		return "matches every entitlement of application " + firstNonEmpty(t.ApplicationName, t.Application)
 	case where != "" && len(r.Match.OUs) > 0 && len(r.Match.Accounts) == 0:
 		return "matches every " + typesPhrase(r.Match.types()) + " under " + where
 	case where != "":
@@ -435,6 +490,8 @@ func typesPhrase(types []ResourceType) string {
 			names[i] = "Identity Center group"
 		case ResourceIAMGroup:
 			names[i] = "IAM group"
+		case ResourceAppResource:
+			names[i] = "application entitlement"
 		default:
 			names[i] = string(t)
 		}
@@ -460,6 +517,9 @@ func describeTarget(t Target) string {
 	case ResourceIAMGroup:
 		return fmt.Sprintf("membership of IAM group %s in account %s",
 			firstNonEmpty(t.GroupName, t.GroupID, "?"), firstNonEmpty(t.AccountName, t.AccountID, "?"))
+	case ResourceAppResource:
+		return fmt.Sprintf("%s in application %s", firstNonEmpty(t.AppEntitlementName, t.EntitlementID, "?"),
+			firstNonEmpty(t.ApplicationName, t.Application, "?"))
 	default:
 		return firstNonEmpty(t.EntitlementID, string(t.ResourceType), "this access")
 	}

@@ -180,10 +180,10 @@ func TestDecideSpecificity(t *testing.T) {
     requesters: {everyone: true}
     approval_policy: billing
 `,
-			target: Target{Application: "Billing", ResourceType: ResourceAccount, AccountID: "333333333333", PermissionSetName: "Viewer"},
+			target: Target{Application: "Billing", ResourceType: ResourceAppResource, EntitlementID: "app_resource:billing:role:viewer:member"},
 			who:    bob, rule: "other-app",
 			want: Decision{Requestable: true, DefaultDuration: time.Hour, MaxDuration: 8 * time.Hour, ApprovalPolicy: "billing",
-				Why: "Rule 'other-app' applies because it matches every account; it allows everyone signed in."},
+				Why: "Rule 'other-app' applies because it matches every entitlement of application Billing; it allows everyone signed in."},
 		},
 		{
 			name: "equally specific rules: the first in the file wins, and Why says so",
