@@ -103,8 +103,8 @@ type Config struct {
 	Now func() time.Time
 	// AfterApply is called after a run is applied (and after an approved held run is
 	// applied), with the application's id and the run's id, which is the ingestion's sync
-	// id: the server verifies access reviews' revokes against the import there (like
-	// after an AWS sync). Its error is logged, never the import's: the inventory is in.
+	// id: the server verifies access reviews' revokes and just-in-time leases' owner
+	// tasks against the import there (like after an AWS sync). Its error is logged, never the import's: the inventory is in.
 	// Nil: nothing is called.
 	AfterApply func(ctx context.Context, appID, syncID string) error
 }

@@ -36,6 +36,15 @@ func (g *requesterGroups) of(ctx context.Context, conn string) ([]string, error)
 		return gs, nil
 	}
 	var out []string
+	if strings.HasPrefix(conn, appIDPrefix) {
+		// An imported application has no groups of its own: rules name Identity Center groups.
+		gs, err := g.s.personGroups(ctx, g.email)
+		if err != nil {
+			return nil, err
+		}
+		g.groups[conn] = gs
+		return gs, nil
+	}
 	user, _, err := g.s.ssoUser(ctx, conn, g.email)
 	if err != nil {
 		return nil, err
@@ -68,7 +77,12 @@ func itemOf(info *entitlementInfo, d access.Decision, pol *access.Policy) Catalo
 	if pol != nil {
 		var steps []string
 		for _, st := range pol.Steps {
-			steps = append(steps, st.Approvers.Describe())
+			d := st.Approvers.Describe()
+			if t.Kind == KindAppGrant {
+				// owners: true asks an imported application's owner.
+				d = strings.ReplaceAll(d, "the owners of the account or permission set", "the owner of "+t.AppName)
+			}
+			steps = append(steps, d)
 		}
 		it.Approvers = strings.Join(steps, ", then ")
 	}
@@ -172,8 +186,11 @@ func (s *Service) Entry(ctx context.Context, c *auth.Caller, entitlementID strin
 	d := cfg.Rules.Decide(info.rules, access.Requester{Email: email, Groups: who.Groups})
 	pol := cfg.Policy(d.ApprovalPolicy)
 	e := &CatalogEntry{Item: itemOf(info, d, pol), Requestable: d.Requestable, NotRequestableWhy: d.NotRequestableWhy}
-	if e.Requestable && who.PrincipalID == "" {
+	if e.Requestable && who.Why != "" {
 		e.Requestable, e.NotRequestableWhy = false, who.Why
+	}
+	if e.Requestable {
+		e.Note = who.Note
 	}
 	if e.Requestable && pol != nil {
 		t := info.target
@@ -209,6 +226,11 @@ func (r *requesterIdentities) has(ctx context.Context, t Target) (bool, error) {
 	if t.Kind == KindIAMGroupMembership {
 		key += "|" + t.AccountID
 	}
+	if t.Kind == KindAppGrant {
+		// Anyone signed in may ask for an imported application's access: the owner creates
+		// a missing user when granting (Entry's Note says so).
+		return true, nil
+	}
 	if ok, seen := r.known[key]; seen {
 		return ok, nil
 	}
@@ -216,6 +238,6 @@ func (r *requesterIdentities) has(ctx context.Context, t Target) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r.known[key] = who.PrincipalID != ""
+	r.known[key] = who.Why == ""
 	return r.known[key], nil
 }

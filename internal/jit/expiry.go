@@ -67,6 +67,10 @@ func (s *Service) work(ctx context.Context, leaseID string, jobID int64, attempt
 			}
 		}
 	}
+	if isAppLease(l) {
+		// An imported application's owner changes it, not Gatehouse: no lock, no AWS.
+		return s.appWork(ctx, l.ID)
+	}
 	holder := s.holderName()
 	ok, err := s.st.LockAccess(ctx, l.AccessKey, holder, time.Now(), time.Now().Add(lockTTL))
 	if err != nil {
@@ -686,6 +690,9 @@ func (s *Service) Sweep(ctx context.Context) (store.LeaseDue, error) {
 	}
 	if err := s.remind(ctx, now); err != nil {
 		errs = append(errs, err)
+	}
+	if err := s.alertOverdueTasks(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("alert overdue owner tasks: %w", err))
 	}
 	due, err := s.st.LeasesDue(ctx, s.cfg.Now(), reminderLead)
 	if err != nil {

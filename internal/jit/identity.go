@@ -44,10 +44,28 @@ type lookups struct {
 	s       *Service
 	sets    map[string]map[string]*store.Resource // connection -> permission set id -> resource
 	parents map[string]map[string][2]string       // connection -> type\x00id -> parent type, id
+	apps    map[string]*store.App                 // imported applications by id
 }
 
 func newLookups(s *Service) *lookups {
-	return &lookups{s: s, sets: map[string]map[string]*store.Resource{}, parents: map[string]map[string][2]string{}}
+	return &lookups{s: s, sets: map[string]map[string]*store.Resource{}, parents: map[string]map[string][2]string{},
+		apps: map[string]*store.App{}}
+}
+
+// app is the imported application id (cached for the call).
+func (l *lookups) app(ctx context.Context, id string) (*store.App, error) {
+	if a, ok := l.apps[id]; ok {
+		return a, nil
+	}
+	a, err := l.s.st.GetApp(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, Errorf(CodeNotFound, "application %s is not in Gatehouse any more", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.apps[id] = a
+	return a, nil
 }
 
 func (l *lookups) permissionSet(ctx context.Context, conn, id string) (*store.Resource, error) {
@@ -136,8 +154,33 @@ func (l *lookups) info(ctx context.Context, ent *store.Entitlement) (*entitlemen
 		if at.OUPath, err = l.ouPath(ctx, ent.ConnectionID, t.AccountID); err != nil {
 			return nil, err
 		}
+	case "app_resource":
+		app, err := l.app(ctx, ent.ConnectionID)
+		if err != nil {
+			return nil, err
+		}
+		// The resource's type as the files spell it is in its profile ("kind"); its id has
+		// it normalised.
+		kind := ""
+		if r, err := l.s.st.GetResource(ctx, "app_resource", ent.ResourceID, nil); err == nil {
+			kind = profileString(r.Profile, "kind")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if kind == "" {
+			if parts := strings.SplitN(strings.TrimPrefix(ent.ResourceID, app.ID+":"), ":", 2); len(parts) == 2 {
+				kind = parts[0]
+			}
+		}
+		t.Kind, t.Application, t.AppName = KindAppGrant, app.ID, app.Name
+		t.ResourceKind, t.ResourceName = kind, firstNonEmpty(ent.ResourceName, ent.ResourceID)
+		t.Entitlement = firstNonEmpty(ent.DisplayName, ent.Slug)
+		t.DisplayName = fmt.Sprintf("%s on %s %s in %s", t.Entitlement, t.ResourceKind, t.ResourceName, app.Name)
+		at.Application, at.ApplicationName, at.ResourceType = app.ID, app.Name, access.ResourceAppResource
+		at.AppEntitlement = access.NormalizeAppEntitlement(t.ResourceKind + "/" + t.ResourceName + "/" + t.Entitlement)
+		at.AppEntitlementName = t.ResourceKind + " / " + t.ResourceName + " / " + t.Entitlement
 	default:
-		return nil, Errorf(CodeInvalid, "%s cannot be requested: just-in-time access covers permission sets on accounts, Identity Center groups and IAM groups", id)
+		return nil, Errorf(CodeInvalid, "%s cannot be requested: just-in-time access covers permission sets on accounts, Identity Center groups, IAM groups and the entitlements of applications imported from files", id)
 	}
 	info.target, info.rules = t, at
 	return info, nil
@@ -148,13 +191,20 @@ type identity struct {
 	PrincipalID, PrincipalName string
 	// Groups are the Identity Center groups (ids and names) of the person's user, for rules.
 	Groups []string
-	// Why says, when PrincipalID is empty, why the person cannot request and what to do.
+	// Why says, when the person cannot request, why and what to do (an empty PrincipalID
+	// with no Why is an imported application's user that does not exist yet).
 	Why string
+	// Note says what the requester should know although they may request (an imported
+	// application has no user with their email yet: its owner creates it).
+	Note string
 }
 
 // identityFor finds email's principal for t (account assignments and Identity Center groups:
 // their Identity Center user; IAM groups: their IAM user in the group's account).
 func (s *Service) identityFor(ctx context.Context, t Target, email string) (*identity, error) {
+	if t.Kind == KindAppGrant {
+		return s.appIdentity(ctx, t, email)
+	}
 	id := &identity{}
 	user, why, err := s.ssoUser(ctx, t.ConnectionID, email)
 	if err != nil {

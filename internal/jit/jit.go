@@ -20,7 +20,8 @@
 // identity.go (entitlement to AWS ids, person to AWS principal), catalog.go, requests.go
 // (create, decide, cancel, list, break-glass, pending extensions), transitions.go (the state
 // machine), worker_requests.go (approval step timeouts), leases.go, provision.go, expiry.go,
-// reconcile.go, ratelimit.go, sessions.go, worker.go (River).
+// reconcile.go, ratelimit.go, sessions.go, worker.go (River), app_leases.go (leases in
+// applications imported from files: the owner's grant and revoke tasks, closed by imports).
 package jit
 
 import (
@@ -74,6 +75,9 @@ const (
 	KindAccountAssignment  Kind = "account_assignment"   // account + permission set, Identity Center user
 	KindSSOGroupMembership Kind = "sso_group_membership" // Identity Center group membership
 	KindIAMGroupMembership Kind = "iam_group_membership" // IAM user in an IAM group
+	// KindAppGrant is an entitlement of an application imported from files: its owner
+	// grants and revokes it by hand (tasks), an import shows that it is done (app_leases.go).
+	KindAppGrant Kind = "app_grant"
 )
 
 // Target is what a request grants, resolved at creation: the entitlement and the AWS ids the
@@ -96,6 +100,17 @@ type Target struct {
 	// PrincipalID is the requester's Identity Center user id, or IAM user ARN for IAM groups.
 	PrincipalID   string `json:"principal_id"`
 	PrincipalName string `json:"principal_name,omitempty"`
+
+	// For an imported application (KindAppGrant; Application and ConnectionID are its id):
+	// its name, the resource's type and name and the entitlement as the files spell them,
+	// and Email, the requester's email, which links the application's user who holds the
+	// grant (PrincipalID is that user, empty when the application has none with that email
+	// yet: the owner creates it when granting).
+	AppName      string `json:"app_name,omitempty"`
+	ResourceKind string `json:"resource_kind,omitempty"`
+	ResourceName string `json:"resource_name,omitempty"`
+	Entitlement  string `json:"entitlement,omitempty"`
+	Email        string `json:"email,omitempty"`
 }
 
 // AccessKey identifies the AWS access itself (not the request): two leases with the same key
@@ -104,6 +119,9 @@ func (t Target) AccessKey() string {
 	switch t.Kind {
 	case KindAccountAssignment:
 		return fmt.Sprintf("%s|%s|%s|USER|%s", t.Kind, t.AccountID, t.PermissionSetID, t.PrincipalID)
+	case KindAppGrant:
+		// The person, not the application's user: the user may not exist yet.
+		return fmt.Sprintf("%s|%s|%s", t.Kind, t.EntitlementID, t.Email)
 	default:
 		return fmt.Sprintf("%s|%s|%s", t.Kind, t.GroupID, t.PrincipalID)
 	}
@@ -149,6 +167,9 @@ type Request struct {
 	Error       string
 	Transitions []Transition
 	Lease       *Lease
+	// Task is what the owner of an imported application must do now for this request (the
+	// lease's latest task), nil for AWS access and before the approval.
+	Task *OwnerTask
 }
 
 // PolicySnapshot is the approval policy as it was when the request was made (stored JSON).
@@ -224,6 +245,11 @@ type Lease struct {
 	EndReason string
 	// Drift is what the reconciler found AWS to disagree with (empty when none).
 	Drift string
+	// Tasks are the owner's tasks of a lease in an imported application (grant, then
+	// revoke), oldest first; Unverified says the lease is active because the owner marked
+	// the grant done, and no import has shown the grant yet.
+	Tasks      []OwnerTask
+	Unverified bool
 }
 
 // Code classifies an Error for the API (status) and the UI.
@@ -272,7 +298,7 @@ type Notifier interface {
 
 // Event is one notable moment of a request.
 type Event struct {
-	Kind      string // requested, approval_needed, approved, denied, granted, expiry_warning, revoked, expired, failed, break_glass, cancelled, extended
+	Kind      string // requested, approval_needed, approved, denied, granted, expiry_warning, revoked, expired, failed, break_glass, cancelled, extended, app_task, app_task_cancelled, app_task_overdue
 	RequestID string
 	Requester string
 	// To are the people the event is for (approvers of the current step for
@@ -309,4 +335,8 @@ type Config struct {
 	// Sweep is how often the sweeper looks for leases that need work at the most
 	// (DefaultSweep); it also wakes at each lease's end.
 	Sweep time.Duration
+	// GrantTaskDue and RevokeTaskDue are how long an imported application's owner has for
+	// a grant task (DefaultGrantTaskDue) and a revoke task (DefaultRevokeTaskDue) before
+	// the task is overdue and alerted (app_leases.go).
+	GrantTaskDue, RevokeTaskDue time.Duration
 }

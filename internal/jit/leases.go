@@ -42,6 +42,9 @@ func (s *Service) grantTx(ctx context.Context, tx *store.Tx, req *Request) error
 	if s.queue == nil {
 		return errors.New("jit: the service has no job queue yet (SetQueue)")
 	}
+	if req.Target.Kind == KindAppGrant {
+		return s.appGrantTx(ctx, tx, req) // the owner grants it (app_leases.go)
+	}
 	if _, err := tx.LeaseOfRequest(ctx, req.ID); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -143,6 +146,15 @@ func (s *Service) endEarly(ctx context.Context, c *auth.Caller, id, reason, how 
 		}
 		now := s.cfg.Now()
 		l.EndReason, l.EndedBy, l.UpdatedAt = how, c.Email, now
+		if isAppLease(l) {
+			// The owner removes it: a revoke task (app_leases.go).
+			if err := s.appEndTx(ctx, tx, l, c.Email, reason); err != nil {
+				return err
+			}
+			_, err = tx.AppendAudit(ctx, c.Email, "lease."+verb, "lease:"+l.ID, map[string]any{
+				"request_id": id, "reason": reason, "lease_state": l.State}, c.RemoteAddr)
+			return err
+		}
 		if l.State == store.LeaseActive {
 			l.State = store.LeaseEnding
 			if err := s.enqueueTx(ctx, tx, l, time.Time{}); err != nil {
@@ -304,6 +316,15 @@ func (s *Service) Leases(ctx context.Context, c *auth.Caller, f LeaseFilter) ([]
 		}
 		out = append(out, *l)
 	}
+	if taskLoader != nil {
+		ptrs := make([]*Lease, len(out))
+		for i := range out {
+			ptrs[i] = &out[i]
+		}
+		if err := taskLoader(ctx, s, ptrs); err != nil {
+			return nil, "", err
+		}
+	}
 	return out, next, nil
 }
 
@@ -358,6 +379,9 @@ func (s *Service) maxDuration(ctx context.Context, req *Request) (time.Duration,
 
 func init() { leaseLoader = loadLeases }
 
+// taskLoader fills in the owner tasks of leases in imported applications (app_leases.go).
+var taskLoader func(ctx context.Context, s *Service, leases []*Lease) error
+
 // loadLeases fills in the lease of each request (requests.go's complete calls it).
 func loadLeases(ctx context.Context, s *Service, reqs []*Request) error {
 	ids := make([]string, len(reqs))
@@ -368,6 +392,7 @@ func loadLeases(ctx context.Context, s *Service, reqs []*Request) error {
 	if err != nil {
 		return err
 	}
+	var leases []*Lease
 	for _, r := range reqs {
 		row := rows[r.ID]
 		if row == nil {
@@ -378,10 +403,22 @@ func loadLeases(ctx context.Context, s *Service, reqs []*Request) error {
 			return err
 		}
 		r.Lease = l
+		leases = append(leases, l)
 		r.StartsAt = l.StartsAt
 		if row.EndsAt != nil {
 			end := *row.EndsAt
 			r.EndsAt = &end
+		}
+	}
+	if taskLoader != nil {
+		if err := taskLoader(ctx, s, leases); err != nil {
+			return err
+		}
+		for _, r := range reqs {
+			if r.Lease != nil && len(r.Lease.Tasks) > 0 {
+				t := r.Lease.Tasks[len(r.Lease.Tasks)-1]
+				r.Task = &t
+			}
 		}
 	}
 	return nil

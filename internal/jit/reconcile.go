@@ -52,6 +52,9 @@ func (s *Service) Reconcile(ctx context.Context) (*ReconcileResult, error) {
 				return err
 			}
 			for _, l := range list {
+				if isAppLease(&l) {
+					continue // an imported application: its imports check it (app_leases.go)
+				}
 				if _, seen := groups[l.AccessKey]; !seen {
 					order = append(order, l.AccessKey)
 				}

@@ -35,18 +35,37 @@ type resolver struct {
 	target Target
 }
 
+// connection is where the approvers' groups and managers are read: the target's own, or for
+// an imported application (which has no groups or managers of its own) every connection.
+func (r resolver) connection() string {
+	if r.target.Kind == KindAppGrant {
+		return ""
+	}
+	return r.target.ConnectionID
+}
+
 func (r resolver) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	return r.s.st.GroupMemberEmails(ctx, r.target.ConnectionID, group)
+	return r.s.st.GroupMemberEmails(ctx, r.connection(), group)
 }
 
 func (r resolver) Manager(ctx context.Context, person string) (string, error) {
-	return r.s.manager(ctx, r.target.ConnectionID, person)
+	return r.s.manager(ctx, r.connection(), person)
 }
 
 // Owners are the owners of the account, of the permission set and of the application (the
 // connection), together.
 func (r resolver) Owners(ctx context.Context) ([]string, error) {
 	var out []string
+	if r.target.Kind == KindAppGrant {
+		// An imported application's owner (its page's), with any owners set for it.
+		a, err := r.s.st.GetApp(ctx, r.target.ConnectionID)
+		if err != nil {
+			return nil, err
+		}
+		if a.Owner != "" {
+			out = append(out, strings.ToLower(a.Owner))
+		}
+	}
 	for _, sc := range [][2]string{{OwnerAccount, r.target.AccountID}, {OwnerPermissionSet, r.target.PermissionSetID}, {OwnerApplication, r.target.ConnectionID}} {
 		if sc[1] == "" {
 			continue
@@ -94,7 +113,7 @@ func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*
 	if !d.Requestable {
 		return nil, Errorf(CodeForbidden, "%s", d.NotRequestableWhy)
 	}
-	if who.PrincipalID == "" {
+	if who.Why != "" {
 		return nil, Errorf(CodeForbidden, "%s", who.Why)
 	}
 	if err := d.ValidateDuration(in.Duration); err != nil {
@@ -122,6 +141,9 @@ func (s *Service) Create(ctx context.Context, c *auth.Caller, in CreateInput) (*
 	}
 	target := info.target
 	target.PrincipalID, target.PrincipalName = who.PrincipalID, who.PrincipalName
+	if target.Kind == KindAppGrant {
+		target.Email = requester
+	}
 
 	planned, err := access.Plan(ctx, pol, requester, resolver{s: s, target: target})
 	var planErr *access.PlanError
@@ -310,6 +332,12 @@ func policyOf(req *Request) (*access.Policy, error) {
 func (s *Service) canSee(ctx context.Context, tx *store.Tx, c *auth.Caller, req *Request) (bool, error) {
 	if c.CanAudit() || strings.EqualFold(c.Email, req.Requester) {
 		return true, nil
+	}
+	if req.Target.Kind == KindAppGrant {
+		// The application's owner does its grant and revoke: they see the request.
+		if ok, err := s.isAppOwner(ctx, tx, req.Target.ConnectionID, c.Email); err != nil || ok {
+			return ok, err
+		}
 	}
 	if tx != nil {
 		return tx.IsRequestApprover(ctx, req.ID, strings.ToLower(c.Email))

@@ -59,6 +59,15 @@ func (s *Service) RevokeLeaseForReview(ctx context.Context, leaseID, campaign, r
 		why := fmt.Sprintf("access review %s: %s", campaign, reason)
 		now := s.cfg.Now()
 		l.EndReason, l.EndedBy, l.UpdatedAt = EndRevoked, reviewer, now
+		if isAppLease(l) {
+			// The owner removes it: a revoke task (app_leases.go).
+			if err := s.appEndTx(ctx, tx, l, reviewer, why); err != nil {
+				return err
+			}
+			_, err = tx.AppendAudit(ctx, reviewer, "lease.revoke", "lease:"+l.ID, map[string]any{
+				"request_id": req.ID, "reason": reason, "lease_state": l.State, "campaign": campaign, "by": "access review"}, "")
+			return err
+		}
 		if l.State == store.LeaseActive {
 			l.State = store.LeaseEnding
 			if err := s.enqueueTx(ctx, tx, l, time.Time{}); err != nil {

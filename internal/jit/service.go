@@ -53,7 +53,7 @@ type CatalogItem struct {
 	EntitlementID     string
 	DisplayName       string
 	Application       string
-	ResourceType      string // account, sso_group, iam_group
+	ResourceType      string // account, sso_group, iam_group, app_resource
 	AccountID         string
 	AccountName       string
 	PermissionSetARN  string
@@ -82,6 +82,9 @@ type CatalogEntry struct {
 	NotRequestableWhy string
 	// Grants is what the permission set grants (managed and inline policies, session duration).
 	PermissionSet *PermissionSetInfo
+	// Note is what the requester should know about a requestable entitlement: an imported
+	// application with no user of their email yet (its owner creates it when granting).
+	Note string
 }
 
 // PermissionSetInfo is what a permission set grants.

@@ -61,10 +61,12 @@ func (s *Server) startJobs(ctx context.Context) error {
 	var dataSources *datasource.Service
 	apps, err := appimport.New(appimport.Config{Store: st, Log: s.log, DataDir: s.cfg.DataDir, Parse: appimport.ParseFiles,
 		Notifier: notifier,
-		// An applied import is verified against like a sync: access reviews' owner tasks
-		// are remediated when the import no longer shows the access.
+		// An applied import is verified against like a sync: just-in-time leases in the
+		// application close the owner's grant and revoke tasks the import shows done (and
+		// alert overdue ones), and access reviews' owner tasks are remediated when the import
+		// no longer shows the access. Both run; their errors are joined (and logged).
 		AfterApply: func(ctx context.Context, appID, syncID string) error {
-			return reviews.AfterIngest(ctx, appID, syncID)
+			return errors.Join(jitSvc.AfterImport(ctx, appID, syncID), reviews.AfterIngest(ctx, appID, syncID))
 		},
 		DatasourceExists: func(ctx context.Context, id string) (bool, error) {
 			_, err := st.GetDataSource(ctx, id)

@@ -292,7 +292,8 @@ func (s *Store) ListLeases(ctx context.Context, f LeaseFilter, p Page) ([]Lease,
 
 // LeasesNeedingJobs lists (at most limit) leases that need work — pending (to grant),
 // ending, or active and past their end at now (to revoke) — that no live River job will
-// work on soon, and whose access no worker holds the lock of at now. A job is live when
+// work on soon, and whose access no worker holds the lock of at now (a pending or ending
+// lease waiting for an application owner's task needs no job). A job is live when
 // River will run it without help: it is available, retryable, or scheduled for a time
 // after stale. A job scheduled for before stale waits for River's leader to make it
 // available (every few seconds, and not at all while a dead leader's term runs out), and
@@ -302,7 +303,7 @@ func (s *Store) LeasesNeedingJobs(ctx context.Context, now, stale time.Time, lim
 	q := "SELECT " + prefixColumns("l.", leaseColumns) + ` FROM leases l
 		LEFT JOIN river_job j ON j.id = l.job_id
 		LEFT JOIN jit_access_locks k ON k.access_key = l.access_key AND k.until_ms >= ?
-		WHERE (l.state IN ('pending', 'ending') OR (l.state = 'active' AND l.ends_at <= ?))
+		WHERE ((l.state IN ('pending', 'ending') AND NOT EXISTS (`+waitingOwnerTask+`)) OR (l.state = 'active' AND l.ends_at <= ?))
 		AND NOT (j.id IS NOT NULL AND (j.state IN ('available', 'retryable', 'pending')
 			OR (j.state = 'scheduled' AND l.job_at > ?)))
 		AND k.access_key IS NULL
@@ -313,6 +314,11 @@ func (s *Store) LeasesNeedingJobs(ctx context.Context, now, stale time.Time, lim
 	}
 	return out, nil
 }
+
+// waitingOwnerTask finds a task of lease l that waits for an imported application's owner
+// (and for an import to show the change): such a pending or ending lease needs no job, the
+// next import (or the owner) moves it on.
+const waitingOwnerTask = `SELECT 1 FROM lease_tasks t WHERE t.lease_id = l.id AND t.state IN ('open', 'done')`
 
 // LeaseDue is when the sweeper must look again: Overdue counts the leases that need work
 // at now (whatever their jobs), and NextEnd is the earliest end of an active lease after
@@ -328,7 +334,8 @@ type LeaseDue struct {
 // LeasesDue says what the sweeper must look at next.
 func (s *Store) LeasesDue(ctx context.Context, now time.Time, lead time.Duration) (LeaseDue, error) {
 	var d LeaseDue
-	if err := s.read.queryRow(ctx, `SELECT COUNT(*) FROM leases WHERE state IN ('pending', 'ending') OR (state = 'active' AND ends_at <= ?)`,
+	if err := s.read.queryRow(ctx, `SELECT COUNT(*) FROM leases l WHERE (l.state IN ('pending', 'ending') AND NOT EXISTS (`+waitingOwnerTask+`))
+		OR (l.state = 'active' AND l.ends_at <= ?)`,
 		ms(now)).Scan(&d.Overdue); err != nil {
 		return d, fmt.Errorf("count the leases due: %w", err)
 	}

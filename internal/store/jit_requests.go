@@ -593,7 +593,8 @@ func (s *Store) UserGroups(ctx context.Context, connectionID, userID string) ([]
 }
 
 // RequestableQuery pages through the entitlements just-in-time access can grant (permission
-// sets on accounts, Identity Center and IAM group memberships), by id.
+// sets on accounts, Identity Center and IAM group memberships, entitlements of applications
+// imported from files), by id.
 type RequestableQuery struct {
 	// Q matches a substring of the entitlement's display name, its resource's name or id, or
 	// its account's name or id, case-insensitively.
@@ -607,7 +608,7 @@ type RequestableQuery struct {
 // RequestableEntitlements lists current entitlements of the kinds JIT grants, ordered by id.
 func (s *Store) RequestableEntitlements(ctx context.Context, q RequestableQuery) ([]Entitlement, error) {
 	joins, args := entitlementJoins(nil)
-	conds := []string{"e.removed_at IS NULL", "e.resource_type IN ('account', 'sso_group', 'iam_group')"}
+	conds := []string{"e.removed_at IS NULL", "e.resource_type IN ('account', 'sso_group', 'iam_group', 'app_resource')"}
 	if q.AccountID != "" {
 		conds = append(conds, "e.account_id = ?")
 		args = append(args, q.AccountID)
