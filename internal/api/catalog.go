@@ -55,6 +55,9 @@ type CatalogEntry struct {
 	Requestable bool `json:"requestable"`
 	// NotRequestableWhy says why the caller cannot request it and what to do.
 	NotRequestableWhy string `json:"not_requestable_why"`
+	// Note is what to know although it is requestable: an imported application with no user
+	// of the caller's email yet (its owner creates one when granting).
+	Note string `json:"note"`
 	// PermissionSet is what the permission set grants (null for group memberships).
 	PermissionSet *PermissionSet `json:"permission_set"`
 }
@@ -167,7 +170,7 @@ func (h *handlers) getCatalogEntry(w http.ResponseWriter, r *http.Request) {
 		h.jitError(w, r, err)
 		return
 	}
-	out := CatalogEntry{CatalogItem: catalogItemJSON(&e.Item), Requestable: e.Requestable, NotRequestableWhy: e.NotRequestableWhy}
+	out := CatalogEntry{CatalogItem: catalogItemJSON(&e.Item), Requestable: e.Requestable, NotRequestableWhy: e.NotRequestableWhy, Note: e.Note}
 	if ps := e.PermissionSet; ps != nil {
 		managed := ps.ManagedPolicies
 		if managed == nil {

@@ -37,6 +37,11 @@ type Lease struct {
 	EndReason string  `json:"end_reason"`
 	// Drift is what the reconciler found AWS to disagree with ("" when nothing).
 	Drift string `json:"drift"`
+	// Tasks are the owner's grant and revoke tasks of a lease in an application imported
+	// from files (empty for AWS); Unverified says the lease is active because the owner
+	// marked the grant done, and no import has shown it yet.
+	Tasks      []OwnerTask `json:"tasks"`
+	Unverified bool        `json:"unverified"`
 }
 
 func leaseJSON(l *jit.Lease) Lease {
@@ -44,6 +49,10 @@ func leaseJSON(l *jit.Lease) Lease {
 		ID: l.ID, RequestID: l.RequestID, Requester: l.Requester, EntitlementID: l.Target.EntitlementID,
 		DisplayName: l.Target.DisplayName, AccountID: l.Target.AccountID, State: string(l.State),
 		StartsAt: timeOrNil(l.StartsAt), EndedAt: timeOrNil(l.EndedAt), EndReason: l.EndReason, Drift: l.Drift,
+		Tasks: []OwnerTask{}, Unverified: l.Unverified,
+	}
+	for i := range l.Tasks {
+		out.Tasks = append(out.Tasks, ownerTaskJSON(&l.Tasks[i]))
 	}
 	// A pending lease's end is only provisional (the end is counted from AWS's
 	// confirmation), so it is shown once the lease has started.

@@ -28,6 +28,7 @@ func init() {
 			r.HandleFunc("POST", "/api/v1/requests/{id}/"+a.name, a.access, h.requestAction(a))
 		}
 		r.HandleFunc("POST", "/api/v1/requests/{id}/extend", auth.SignedIn, h.extendRequest)
+		r.HandleFunc("POST", "/api/v1/requests/{id}/task_done", auth.SignedIn, h.requestTaskDone)
 	})
 }
 
@@ -67,8 +68,40 @@ type Request struct {
 	ReviewedAt *string `json:"reviewed_at"`
 	// PendingExtension is a request for more time waiting for approval.
 	PendingExtension *PendingExtension `json:"pending_extension"`
-	CreatedAt        string            `json:"created_at"`
-	UpdatedAt        string            `json:"updated_at"`
+	// Task is what the owner of an imported application must do now (its lease's latest
+	// task; the lease lists them all), null for AWS access.
+	Task      *OwnerTask `json:"task"`
+	CreatedAt string     `json:"created_at"`
+	UpdatedAt string     `json:"updated_at"`
+}
+
+// OwnerTask is a grant or revoke that the owner of an application imported from files makes
+// by hand; an import of the application that shows it closes it.
+type OwnerTask struct {
+	ID string `json:"id"`
+	// Kind is grant or revoke.
+	Kind  string `json:"kind"`
+	Owner string `json:"owner"`
+	// State is open, done (the owner says so; no import has shown it yet: unverified),
+	// verified (an import showed it: verified_run) or cancelled (closed_note says why).
+	State string `json:"state"`
+	// Instruction is exactly what to change in the application.
+	Instruction string  `json:"instruction"`
+	CreatedAt   string  `json:"created_at"`
+	DueAt       string  `json:"due_at"`
+	Overdue     bool    `json:"overdue"`
+	DoneAt      *string `json:"done_at"`
+	DoneBy      string  `json:"done_by"`
+	DoneNote    string  `json:"done_note"`
+	VerifiedAt  *string `json:"verified_at"`
+	VerifiedRun string  `json:"verified_run"`
+	ClosedNote  string  `json:"closed_note"`
+}
+
+func ownerTaskJSON(t *jit.OwnerTask) OwnerTask {
+	return OwnerTask{ID: t.ID, Kind: t.Kind, Owner: t.Owner, State: t.State, Instruction: t.Instruction,
+		CreatedAt: rfc3339(t.CreatedAt), DueAt: rfc3339(t.DueAt), Overdue: t.Overdue, DoneAt: timeOrNil(t.DoneAt),
+		DoneBy: t.DoneBy, DoneNote: t.DoneNote, VerifiedAt: timeOrNil(t.VerifiedAt), VerifiedRun: t.VerifiedRun, ClosedNote: t.ClosedNote}
 }
 
 // RequestPolicy is the approval policy snapshotted onto a request.
@@ -164,7 +197,38 @@ func requestJSON(q *jit.Request) Request {
 	if e := q.PendingExtension; e != nil {
 		out.PendingExtension = &PendingExtension{Duration: durationText(e.Duration), Reason: e.Reason, RequestedAt: rfc3339(e.RequestedAt)}
 	}
+	if q.Task != nil {
+		t := ownerTaskJSON(q.Task)
+		out.Task = &t
+	}
 	return out
+}
+
+// The body of task_done is TaskDoneBody, as for a review's owner task (campaigns.go).
+
+// requestTaskDone records that the owner of an imported application did the request's open
+// task.
+//
+// POST /api/v1/requests/{id}/task_done {"note"} (the application's owner or an admin): 200
+// with the request; a grant marked done makes the access active at once (the lease counts
+// from now, unverified until an import shows it), a revoke marked done changes only the
+// task (the access ends when an import no longer shows it). 403 for anyone else who may see
+// the request, 404 for those who may not, 409 when there is no open task.
+func (h *handlers) requestTaskDone(w http.ResponseWriter, r *http.Request) {
+	var body TaskDoneBody
+	if !decodeJSONBodyAs(w, r, &body, `{"note": "what you did"}`, true) {
+		return
+	}
+	svc, ok := h.jitService(w)
+	if !ok {
+		return
+	}
+	req, err := svc.MarkTaskDone(r.Context(), auth.FromContext(r.Context()), r.PathValue("id"), body.Note)
+	if err != nil {
+		h.jitError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, requestJSON(req))
 }
 
 // CreateRequestBody is the body of POST /api/v1/requests.

@@ -85,6 +85,12 @@ func SlackText(ev jit.Event) string {
 		}
 	case "extended":
 		s = fmt.Sprintf("%s's access to %s was extended until %s.", who, what, ends)
+	case "app_task":
+		s = fmt.Sprintf("Task for %s: %s's access to %s.", esc(strings.Join(ev.To, ", ")), who, what)
+	case "app_task_cancelled":
+		s = fmt.Sprintf("Task cancelled for %s: %s's access to %s.", esc(strings.Join(ev.To, ", ")), who, what)
+	case "app_task_overdue":
+		s = fmt.Sprintf("Overdue task: %s's access to %s.", who, what)
 	default:
 		s = fmt.Sprintf("%s: %s, %s.", esc(ev.Kind), who, what)
 	}
