@@ -303,7 +303,7 @@ func (s *Store) LeasesNeedingJobs(ctx context.Context, now, stale time.Time, lim
 	q := "SELECT " + prefixColumns("l.", leaseColumns) + ` FROM leases l
 		LEFT JOIN river_job j ON j.id = l.job_id
 		LEFT JOIN jit_access_locks k ON k.access_key = l.access_key AND k.until_ms >= ?
-		WHERE ((l.state IN ('pending', 'ending') AND NOT EXISTS (`+waitingOwnerTask+`)) OR (l.state = 'active' AND l.ends_at <= ?))
+		WHERE ((l.state IN ('pending', 'ending') AND NOT EXISTS (` + waitingOwnerTask + `)) OR (l.state = 'active' AND l.ends_at <= ?))
 		AND NOT (j.id IS NOT NULL AND (j.state IN ('available', 'retryable', 'pending')
 			OR (j.state = 'scheduled' AND l.job_at > ?)))
 		AND k.access_key IS NULL
