@@ -167,6 +167,9 @@ func (f *fakeJIT) Release(_ context.Context, c *auth.Caller, id, reason string) 
 func (f *fakeJIT) Revoke(_ context.Context, c *auth.Caller, id, reason string) (*jit.Request, error) {
 	return f.act("revoke", c, id, reason)
 }
+func (f *fakeJIT) MarkTaskDone(_ context.Context, c *auth.Caller, id, note string) (*jit.Request, error) {
+	return f.act("task_done", c, id, note)
+}
 func (f *fakeJIT) Extend(_ context.Context, c *auth.Caller, id string, d time.Duration, reason string) (*jit.Request, error) {
 	r, err := f.act("extend "+d.String(), c, id, reason)
 	if err != nil || !f.extendNeedsApproval {

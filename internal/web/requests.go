@@ -32,6 +32,7 @@ type jitAPI interface {
 	Release(ctx context.Context, c *auth.Caller, id, reason string) (*jit.Request, error)
 	Revoke(ctx context.Context, c *auth.Caller, id, reason string) (*jit.Request, error)
 	Extend(ctx context.Context, c *auth.Caller, id string, d time.Duration, reason string) (*jit.Request, error)
+	MarkTaskDone(ctx context.Context, c *auth.Caller, id, note string) (*jit.Request, error)
 	Leases(ctx context.Context, c *auth.Caller, f jit.LeaseFilter) ([]jit.Lease, string, error)
 	Rules(ctx context.Context) ([]byte, int64, error)
 	ApplyRules(ctx context.Context, c *auth.Caller, doc []byte) (int64, error)
@@ -200,6 +201,15 @@ func (v requestView) CanExtend() bool {
 // CanRevoke: admins, while the access is active or being granted.
 func (v requestView) CanRevoke() bool {
 	return v.viewer.IsAdmin() && (v.State == jit.StateActive || v.State == jit.StateProvisioning)
+}
+
+// AppAccess says the request is for an application imported from files: its owner grants
+// and revokes by hand, and imports show it (the page says what that means for the end).
+func (v requestView) AppAccess() bool { return v.Target.Kind == jit.KindAppGrant }
+
+// CanMarkTaskDone: the task's owner or an admin, while the owner's task is open.
+func (v requestView) CanMarkTaskDone() bool {
+	return v.Task != nil && v.Task.State == "open" && (strings.EqualFold(v.viewer.Email, v.Task.Owner) || v.viewer.IsAdmin())
 }
 
 // Live says whether the request can still change by itself (the page polls its status).
@@ -505,6 +515,7 @@ var flashes = map[string]string{
 	"revoke":   "The access is revoked. It is being removed in AWS.",
 	"extend":   "Extension asked for: the lease's end moves once it is approved.",
 	"extended": "The lease is extended: its new end is below.",
+	"task_done": "The task is marked done. The next import of the application confirms it.",
 }
 
 func (h *handlers) loadRequest(w http.ResponseWriter, r *http.Request, svc jitAPI) (requestView, bool) {
@@ -584,6 +595,8 @@ func (h *handlers) requestAction(w http.ResponseWriter, r *http.Request) {
 		_, err = svc.Release(r.Context(), c, id, reason)
 	case "revoke":
 		_, err = svc.Revoke(r.Context(), c, id, reason)
+	case "task_done":
+		_, err = svc.MarkTaskDone(r.Context(), c, id, reason)
 	case "extend":
 		d, perr := time.ParseDuration(strings.TrimSpace(r.PostFormValue("duration")))
 		if perr != nil || d <= 0 {
