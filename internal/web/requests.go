@@ -507,14 +507,14 @@ type requestData struct {
 
 // flashes are the notices after an action, by the ?done= value.
 var flashes = map[string]string{
-	"created":  "Request sent. This page follows it as it is decided and granted.",
-	"approved": "You approved the request.",
-	"denied":   "You denied the request.",
-	"cancel":   "The request is cancelled.",
-	"release":  "You released the access. It is being removed in AWS.",
-	"revoke":   "The access is revoked. It is being removed in AWS.",
-	"extend":   "Extension asked for: the lease's end moves once it is approved.",
-	"extended": "The lease is extended: its new end is below.",
+	"created":   "Request sent. This page follows it as it is decided and granted.",
+	"approved":  "You approved the request.",
+	"denied":    "You denied the request.",
+	"cancel":    "The request is cancelled.",
+	"release":   "You released the access. It is being removed in AWS.",
+	"revoke":    "The access is revoked. It is being removed in AWS.",
+	"extend":    "Extension asked for: the lease's end moves once it is approved.",
+	"extended":  "The lease is extended: its new end is below.",
 	"task_done": "The task is marked done. The next import of the application confirms it.",
 }
 
