@@ -1,6 +1,7 @@
 package access
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -109,5 +110,35 @@ rules.yaml:19:13: rules[4].match.entitlements: entitlements name an imported app
 rules.yaml:26:19: rules[5].end_sessions: live sessions can be ended only for AWS permission sets; an imported application's owner ends access by hand, so remove end_sessions`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// The example of docs/jit.md (Applications imported from files) parses, and its narrow rule
+// wins for the entitlement it names.
+func TestAppRulesDocExample(t *testing.T) {
+	page, err := os.ReadFile("../../docs/jit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```yaml\n# The access of Payroll, an application imported from files.\n"
+	i := strings.Index(string(page), start)
+	if i < 0 {
+		t.Fatal("docs/jit.md has no example for imported applications")
+	}
+	doc := string(page)[i+len("```yaml\n"):]
+	doc = doc[:strings.Index(doc, "```")]
+	cfg, err := ParseConfig([]byte(doc))
+	if err != nil {
+		t.Fatalf("the example does not parse:\n%v", err)
+	}
+	finance := Requester{Email: "fay@example.com", Groups: []string{"Finance"}}
+	if d := cfg.Rules.Decide(payrollAdmin, finance); !d.Requestable || d.Rule.Name != "payroll-admins" || d.ApprovalPolicy != "owner" {
+		t.Errorf("admin: %+v", d)
+	}
+	if d := cfg.Rules.Decide(payrollAdmin, bob); d.Requestable {
+		t.Errorf("bob may request admin: %+v", d)
+	}
+	if d := cfg.Rules.Decide(payrollViewer, bob); !d.Requestable || d.Rule.Name != "payroll" || !d.ReasonRequired {
+		t.Errorf("viewer: %+v", d)
 	}
 }
