@@ -10,7 +10,7 @@ import (
 )
 
 // Owner tasks of leases in applications imported from files (internal/jit owns what they
-// mean; migration 00022).
+// mean; migration 00026).
 
 // The kinds and states of a lease task.
 const (
