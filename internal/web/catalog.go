@@ -42,7 +42,9 @@ type catalogData struct {
 	Items    []jit.CatalogItem
 	// Groups are the Identity Center groups the caller may request to join.
 	Groups []jit.CatalogItem
-	More   string
+	// Apps are the entitlements of applications imported from files the caller may request.
+	Apps []jit.CatalogItem
+	More string
 	// Total is how many entitlements the caller may request; Partial says the count stopped
 	// at maxCatalogPages.
 	Total   int
@@ -97,9 +99,12 @@ func (h *handlers) catalog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, it := range items {
-			if it.ResourceType == "sso_group" {
+			switch it.ResourceType {
+			case "sso_group":
 				d.Groups = append(d.Groups, it)
-			} else {
+			case "app_resource":
+				d.Apps = append(d.Apps, it)
+			default:
 				counts[it.AccountID]++
 			}
 			d.Total++

@@ -62,3 +62,24 @@ func TestRequestPageShowsTheOwnersTask(t *testing.T) {
 	fake.reqs = append(fake.reqs, activeRequest())
 	mustNotContain(t, u.get(bob, "/requests/req_7").Body, "Granted and removed by hand", "owner-task")
 }
+
+// The catalog's overview lists the requestable entitlements of imported applications apart
+// from AWS, with Request; the request form says the owner grants and removes them by hand.
+func TestCatalogShowsImportedApplications(t *testing.T) {
+	u, fake, _ := jitFixture(t)
+	id := "app_resource:app_1:role:payroll admins:admin"
+	fake.entries[id] = &jit.CatalogEntry{Requestable: true, Note: "Payroll has no user with your email person@example.com yet: its owner creates one when granting the access, so the grant may take longer.",
+		Item: jit.CatalogItem{EntitlementID: id, DisplayName: "admin on role Payroll Admins in Payroll", Application: "app_1", ResourceType: "app_resource",
+			DefaultDuration: time.Hour, MaxDuration: 8 * time.Hour, Rule: "payroll", Policy: "owner",
+			Why: "Rule 'payroll' applies because it matches every entitlement of application Payroll; it allows everyone signed in."}}
+	res := u.get(person, "/catalog")
+	mustContain(t, text(res.Body), "AWS 5 entitlements you can request", "Applications imported from files",
+		"Their owner grants and removes the access by hand; an import of the application shows when it is done.",
+		"Entitlement For Rule", "admin on role Payroll Admins in Payroll admin on role Payroll Admins in Payroll 1 hour up to 8 hours payroll")
+	mustContain(t, res.Body, `href="/requests/new?entitlement=app_resource%3aapp_1%3arole%3apayroll%20admins%3aadmin"`)
+	res = u.get(person, "/requests/new?entitlement="+url.QueryEscape(id))
+	if res.Status != 200 {
+		t.Fatalf("request form: %d %s", res.Status, text(res.Body))
+	}
+	mustContain(t, text(res.Body), "Granted and removed by hand This is an application imported from files: its owner grants the access after the approval and removes it when your time is up. Your time starts when the owner has granted it; the access ends when an import of the application no longer shows it, which Gatehouse cannot enforce. Payroll has no user with your email person@example.com yet")
+}
