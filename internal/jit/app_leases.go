@@ -245,7 +245,24 @@ func (s *Service) appGrantTx(ctx context.Context, tx *store.Tx, req *Request) er
 		"granting in "+t.AppName, ""); err != nil {
 		return err
 	}
-	if len(shown) > 0 {
+	takeOver := len(shown) > 0
+	for _, o := range others {
+		if o.State != store.LeaseEnding {
+			continue
+		}
+		// An ending lease whose removal the owner marked done: the import is only late, the
+		// access is gone (or going); this lease asks for it again.
+		tasks, err := tx.LeaseTasks(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range tasks {
+			if k.Kind == store.TaskRevoke && k.State == store.TaskDone {
+				takeOver = false
+			}
+		}
+	}
+	if takeOver {
 		// The access is there already: standing access (no lease holds it), or the access
 		// of a lease that is ending (its revoke is not needed any more). Active at once.
 		note := fmt.Sprintf("already held in %s as its last import shows (%s): active at once, no task for the owner", t.AppName, strings.Join(shown, ", "))

@@ -384,3 +384,86 @@ func TestAppLeaseMarkedDoneReleasedAndStanding(t *testing.T) {
 		}
 	})
 }
+
+// Overlap: a new lease of access whose earlier lease waits for its removal takes it over (the
+// removal is cancelled, the owner told); once the owner marked the removal done, a new lease
+// asks for the grant again instead, and the imports settle both.
+func TestAppLeaseTakesOverAccessBeingRemoved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newAppEnv(t, st)
+		grantAndEnd := func() *Request {
+			t.Helper()
+			r, err := e.svc.Create(ctx, bob, CreateInput{EntitlementID: e.ent, Duration: time.Hour, Reason: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err = e.svc.Approve(ctx, owner, r.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			if r.State == StateProvisioning {
+				e.importFile(t, payrollCSV(true))
+			}
+			e.clock.Add(time.Hour)
+			if err := e.svc.work(ctx, e.lease(t, r.ID).ID, 0, 1); err != nil {
+				t.Fatal(err)
+			}
+			r = e.get(t, r.ID)
+			if r.State != StateExpiring || r.Task.Kind != "revoke" {
+				t.Fatalf("at its end: %s %+v", r.State, r.Task)
+			}
+			return r
+		}
+		a := grantAndEnd()
+		// B while A waits for its removal: the import still shows the access, B takes it over.
+		b, err := e.svc.Create(ctx, bob, CreateInput{EntitlementID: e.ent, Duration: time.Hour, Reason: "again"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err = e.svc.Approve(ctx, owner, b.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if b.State != StateActive || b.Task != nil {
+			t.Fatalf("b: %s %+v", b.State, b.Task)
+		}
+		a = e.get(t, a.ID)
+		bl := e.lease(t, b.ID)
+		if a.State != StateExpired || a.Task.State != "cancelled" || a.Lease.State != LeaseEnded {
+			t.Fatalf("a: %s %+v %+v", a.State, a.Lease, a.Task)
+		}
+		if l := e.lease(t, a.ID); l.EndNote != "kept in Payroll: still needed by "+bl.ID+" (a new request of the same access)" {
+			t.Errorf("a's end note %q", l.EndNote)
+		}
+		if ev := e.ev.last("app_task_cancelled"); ev == nil || ev.RequestID != a.ID || !slices.Equal(ev.To, []string{"owner@example.com"}) {
+			t.Errorf("the owner was not told: %+v", ev)
+		}
+		// B ends; the owner marks its removal done; C then asks for the grant again.
+		e.clock.Add(time.Hour)
+		if err := e.svc.work(ctx, bl.ID, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.MarkTaskDone(ctx, owner, b.ID, "removed"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.svc.Create(ctx, bob, CreateInput{EntitlementID: e.ent, Duration: time.Hour, Reason: "third"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err = e.svc.Approve(ctx, owner, c.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if c.State != StateProvisioning || c.Task == nil || c.Task.Kind != "grant" {
+			t.Fatalf("c: %s %+v", c.State, c.Task)
+		}
+		e.importFile(t, payrollCSV(false))
+		if b = e.get(t, b.ID); b.State != StateExpired || b.Task.State != "verified" {
+			t.Fatalf("b after the import without the grant: %s %+v", b.State, b.Task)
+		}
+		if c = e.get(t, c.ID); c.State != StateProvisioning {
+			t.Fatalf("c: %s", c.State)
+		}
+		e.importFile(t, payrollCSV(true))
+		if c = e.get(t, c.ID); c.State != StateActive || c.Task.State != "verified" {
+			t.Fatalf("c after the import with the grant: %s %+v", c.State, c.Task)
+		}
+	})
+}
