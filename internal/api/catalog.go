@@ -31,7 +31,8 @@ type CatalogItem struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
 	Application string `json:"application"`
-	// ResourceType is account (a permission set on an account), sso_group or iam_group.
+	// ResourceType is account (a permission set on an account), sso_group, iam_group or
+	// app_resource (an entitlement of an application imported from files).
 	ResourceType      string `json:"resource_type"`
 	AccountID         string `json:"account_id"`
 	AccountName       string `json:"account_name"`

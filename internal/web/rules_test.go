@@ -28,7 +28,7 @@ func TestRulesEditor(t *testing.T) {
 	cspSafe(t, res.Body)
 	mustContain(t, text(res.Body), "Nothing was changed: fix these 3 problems and apply again",
 		"line 2, column 5 : rules[0].approval_policy : missing; name the approval policy requests under this rule go through (for example default) - name: accounts-everyone",
-		`line 5, column 24 : rules[0].match.resource_types : unknown resource type "acount"; want account, sso_group or iam_group (did you mean "account"?) resource_types: [acount]`,
+		`line 5, column 24 : rules[0].match.resource_types : unknown resource type "acount"; want account, sso_group, iam_group or app_resource (did you mean "account"?) resource_types: [acount]`,
 		`line 7, column 34 : rules[0].duration.max : "forever" is not a duration; want a Go duration like 1h30m duration: {default: 1h, max: forever}`,
 		"Document version 4 in force")
 	mustContain(t, res.Body, "resource_types: [acount]\n    requesters: {everyone: true}\n") // the textarea keeps what was sent
