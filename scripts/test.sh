@@ -15,7 +15,8 @@ fi
 # What the tests need from Debian, installed when missing (on a root Debian machine), and
 # otherwise a clear stop rather than a suite that passes without them:
 # - the AWS CLI drives the simulator in TestAWSCLI, a third-party client checking that the
-#   simulator answers like AWS (GATEHOUSE_AWS_CLI may name another binary);
+#   simulator answers like AWS (GATEHOUSE_AWS_CLI may name another binary); boto3 checks the
+#   findings independently (python3-boto3);
 # - PostgreSQL: every store and job test runs on SQLite and on PostgreSQL, and a test runs
 #   two replicas on it; a private cluster is started below;
 # - Chromium: the web UI tests drive it headless with chromedp (GATEHOUSE_CHROMIUM may name
@@ -25,6 +26,8 @@ CHROMIUM="${GATEHOUSE_CHROMIUM:-/usr/bin/chromium}"
 pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 missing=()
 [ -x "$AWS_CLI" ] || missing+=(awscli)
+# boto3: TestFindingsAgreeWithBoto3 computes the CIS findings a second time with it.
+python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
 if [ -z "${GATEHOUSE_TEST_DATABASE_URL:-}" ] && [ ! -x "$(pg_bindir)/initdb" ]; then missing+=(postgresql); fi
 [ -x "$CHROMIUM" ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -40,13 +43,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    echo "scripts/test.sh: apt-get install ${missing[*]} failed; the suite needs them: awscli for TestAWSCLI, postgresql for the store and job tests, chromium for the UI tests" >&2
+    echo "scripts/test.sh: apt-get install ${missing[*]} failed; the suite needs them: awscli for TestAWSCLI, python3-boto3 for TestFindingsAgreeWithBoto3, postgresql for the store and job tests, chromium for the UI tests" >&2
     exit 1
   fi
   for pkg in "${missing[@]}"; do
     case "$pkg" in
       awscli) AWS_CLI=/usr/bin/aws; [ -x "$AWS_CLI" ] || { echo "scripts/test.sh: awscli was installed but $AWS_CLI is missing" >&2; exit 1; } ;;
       chromium) CHROMIUM=/usr/bin/chromium; [ -x "$CHROMIUM" ] || { echo "scripts/test.sh: chromium was installed but $CHROMIUM is missing" >&2; exit 1; } ;;
+      python3-boto3) python3 -c 'import boto3' || { echo "scripts/test.sh: python3-boto3 was installed but python3 cannot import boto3" >&2; exit 1; } ;;
       postgresql) [ -x "$(pg_bindir)/initdb" ] || { echo "scripts/test.sh: postgresql was installed but initdb is missing under /usr/lib/postgresql" >&2; exit 1; } ;;
     esac
   done
