@@ -146,6 +146,16 @@ func TestEvidenceExportAndVerifyCLI(t *testing.T) {
 					t.Errorf("%s: exit %d\n%s", c.name, code, stderr)
 				}
 			}
+			// --json: the report on stdout, the problem naming the file.
+			stdout, _, code = runAudit(t, "evidence", "verify", "--json", rewriteZip(t, out, func(fs map[string][]byte) []string {
+				fs[evidence.FileAuditLog] = append(fs[evidence.FileAuditLog], '\n')
+				return nil
+			}))
+			var rep evidence.VerifyReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 1 || len(rep.Problems) != 1 ||
+				rep.Problems[0].Path != evidence.FileAuditLog || rep.Problems[0].Kind != "modified" || rep.Checked != rep.Files-1 {
+				t.Errorf("--json: exit %d %q %v", code, stdout, err)
+			}
 			_, stderr, code = runAudit(t, "evidence", "verify", out, "--expect-sha256", strings.Repeat("0", 64))
 			if code != 1 || !strings.Contains(stderr, "its SHA-256 is "+line.SHA256+", not "+strings.Repeat("0", 64)) {
 				t.Errorf("--expect-sha256: %d %s", code, stderr)

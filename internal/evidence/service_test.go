@@ -149,3 +149,38 @@ func TestScheduledPacks(t *testing.T) {
 		t.Errorf("a bad schedule: %v", err)
 	}
 }
+
+// A build that fails for good is recorded: state failed with the error, an evidence.fail
+// audit entry, and a download says why (never a partial file).
+func TestFailedBuildIsRecorded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := evidencetest.Seed(t, st)
+		dir := t.TempDir()
+		// The packs' directory cannot be made: a file is in its place.
+		if err := os.WriteFile(dir+"/evidence", []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := evidence.New(evidence.Config{Store: st, DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := evidence.NewRequest(f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), nil, nil, nil)
+		p, err := svc.Request(ctx, auditor, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.State != store.EvidenceFailed || !strings.HasPrefix(p.Error, "evidence pack directory "+dir+"/evidence: ") || p.SHA256 != "" || p.Summary != nil {
+			t.Fatalf("pack: %+v", p)
+		}
+		_, err = svc.Open(ctx, auditor, p.ID)
+		if !errors.Is(err, evidence.ErrNotReady) || !strings.Contains(err.Error(), "its build failed (evidence pack directory ") ||
+			!strings.HasSuffix(err.Error(), "): request a new pack") {
+			t.Errorf("download of a failed pack: %v", err)
+		}
+		entries, err := st.ListAudit(ctx, store.AuditFilter{Action: "evidence.fail"})
+		if err != nil || len(entries) != 1 || entries[0].Target != "evidence:"+p.ID || !strings.Contains(entries[0].Detail, "evidence pack directory") {
+			t.Errorf("audit: %v %v", entries, err)
+		}
+	})
+}
