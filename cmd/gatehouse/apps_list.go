@@ -40,7 +40,7 @@ func newAppsListCommand() *cobra.Command {
 				}
 				last := "-"
 				if a.LastImport != nil {
-					last = a.LastImport.State + " at " + a.LastImport.At
+					last = a.LastImport.State // its time, diff and errors: gatehouse apps show, --json
 				}
 				owner := a.Owner
 				if owner == "" {
