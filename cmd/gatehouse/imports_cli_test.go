@@ -102,7 +102,15 @@ func TestImportsCLI(t *testing.T) {
 	}
 
 	_, out := gh(0, "apps", "list")
-	contains("apps list", out, "ID", "LAST IMPORT", appID, "Payroll", "file", "alice@example.com", "aws")
+	contains("apps list", out, "ID", "LAST IMPORT", "aws")
+	if !strings.Contains(out, "\n"+appID+"  Payroll  ") {
+		t.Fatalf("apps list has no row for %s:\n%s", appID, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, appID) && strings.Join(strings.Fields(l), " ") != appID+" Payroll file alice@example.com 3 applied" {
+			t.Fatalf("apps list's row of Payroll: %q", l)
+		}
+	}
 	_, out = gh(0, "datasources", "list")
 	contains("datasources list", out, id, "HR exports", "s3://acme-access-exports/apps/", ext, "succeeded\n")
 	stdout, _, _ := runCLI(t, env, "", "apps", "list", "--json")
