@@ -550,7 +550,93 @@ func (s *Service) AfterImport(ctx context.Context, appID, runID string) error {
 	if err := s.alertOverdueTasks(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := s.checkRemovedAccess(ctx, appID, runID); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// reappearWindow is how long after its removal an imported application's access that shows
+// again is drift (as the reconciler looks back for AWS).
+const reappearWindow = 7 * 24 * time.Hour
+
+// checkRemovedAccess finds access that leases of the application removed (an import showed
+// it gone) in the last reappearWindow and that this import shows again, with no lease holding
+// it: the lease is marked with drift, audited (lease.drift) and the owner and the admins are
+// alerted (event drift), once per lease. Gatehouse cannot remove it; the owner must, or grant
+// it through a new request.
+func (s *Service) checkRemovedAccess(ctx context.Context, appID, runID string) error {
+	since := s.cfg.Now().Add(-reappearWindow)
+	page := store.Page{Size: store.MaxPageSize}
+	var errs []error
+	for {
+		list, next, err := s.st.ListLeases(ctx, store.LeaseFilter{ConnectionID: appID, States: []string{store.LeaseEnded}, EndedAfter: &since}, page)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			l := &list[i]
+			if l.Drift != "" || !strings.HasPrefix(l.EndNote, "removed in ") {
+				continue // already alerted, or kept (standing access, another lease)
+			}
+			if err := s.st.InTx(ctx, func(tx *store.Tx) error {
+				t, err := targetOf(l)
+				if err != nil {
+					return err
+				}
+				shown, err := tx.AppGrantsOfEmail(ctx, appID, t.EntitlementID, t.Email)
+				if err != nil || len(shown) == 0 {
+					return err
+				}
+				holders, err := tx.LeasesOfAccess(ctx, l.AccessKey, store.LeasePending, store.LeaseActive, store.LeaseEnding)
+				if err != nil || len(holders) > 0 {
+					return err // another lease asked for it (or still ends it)
+				}
+				cur, err := tx.Lease(ctx, l.ID)
+				if err != nil {
+					return err
+				}
+				req, err := s.loadRequestTx(ctx, tx, l.RequestID)
+				if err != nil {
+					return err
+				}
+				cur.Drift = fmt.Sprintf("import %s of %s shows the access again (%s) after the lease ended; no lease holds it: remove it in %s, or request it",
+					runID, t.AppName, strings.Join(shown, ", "), t.AppName)
+				cur.UpdatedAt = s.cfg.Now()
+				if err := tx.UpdateLease(ctx, cur); err != nil {
+					return err
+				}
+				if _, err := tx.AppendAudit(ctx, SystemActor, "lease.drift", "lease:"+l.ID, map[string]any{
+					"request_id": l.RequestID, "drift": cur.Drift, "run": runID}, ""); err != nil {
+					return err
+				}
+				to := []string{}
+				if owner, err := s.appOwnerTx(ctx, tx, appID); err != nil {
+					return err
+				} else if owner != "" {
+					to = append(to, owner)
+				}
+				admins, err := s.st.UsersWithRole(ctx, auth.RoleAdmin)
+				if err != nil {
+					return err
+				}
+				for _, a := range admins {
+					if !slices.Contains(to, a) {
+						to = append(to, a)
+					}
+				}
+				ev := s.leaseEvent(req, cur, "drift", SystemActor, cur.Drift)
+				ev.To = to
+				return s.notifyTx(ctx, tx, ev)
+			}); err != nil {
+				errs = append(errs, fmt.Errorf("lease %s: %w", l.ID, err))
+			}
+		}
+		if next == "" {
+			return errors.Join(errs...)
+		}
+		page.Token = next
+	}
 }
 
 // checkTask checks one task against the current inventory (the import just applied).

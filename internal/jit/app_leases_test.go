@@ -292,6 +292,22 @@ func TestAppLeaseGrantAndRevokeByImports(t *testing.T) {
 		if got := strings.Join(e.ev.kinds(), ","); got != "requested,approval_needed,approved,app_task,granted,app_task,app_task_overdue,expired" {
 			t.Errorf("events %s", got)
 		}
+
+		// The access comes back in a later import with no lease holding it: drift, alerted once
+		// to the owner and the admins.
+		run = e.importFile(t, payrollCSV(true))
+		dl := e.lease(t, r.ID)
+		wantDrift := "import " + run + " of Payroll shows the access again (" + e.ent + ":app_user:" + e.app.ID + ":bob) after the lease ended; no lease holds it: remove it in Payroll, or request it"
+		if dl.Drift != wantDrift {
+			t.Errorf("drift %q\nwant %q", dl.Drift, wantDrift)
+		}
+		if ev := e.ev.last("drift"); ev == nil || ev.Reason != wantDrift || !slices.Equal(ev.To, []string{"owner@example.com", "admin@example.com"}) {
+			t.Errorf("drift event %+v", ev)
+		}
+		e.importFile(t, payrollCSV(true))
+		if n := strings.Count(strings.Join(e.ev.kinds(), ","), "drift"); n != 1 {
+			t.Errorf("drift alerted %d times", n)
+		}
 	})
 }
 
