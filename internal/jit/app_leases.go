@@ -488,13 +488,13 @@ func (s *Service) appEndedTx(ctx context.Context, tx *store.Tx, l *store.Lease, 
 // once it was asked to end) it opens the revoke task. Nothing else needs a job: the owner and
 // the imports move such a lease on.
 func (s *Service) appWork(ctx context.Context, leaseID string) error {
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	requestID, err := s.requestOfLease(ctx, leaseID)
+	if err != nil {
+		return err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		// The request first, then the lease: the order endEarly locks them in.
-		cur, err := tx.Lease(ctx, leaseID)
-		if err != nil {
-			return err
-		}
-		if _, err := s.loadRequestTx(ctx, tx, cur.RequestID); err != nil {
+		if _, err := s.loadRequestTx(ctx, tx, requestID); err != nil {
 			return err
 		}
 		l, err := tx.Lease(ctx, leaseID)
@@ -519,6 +519,16 @@ func (s *Service) appWork(ctx context.Context, leaseID string) error {
 		return nil
 	}
 	return err
+}
+
+// requestOfLease is the request of a lease (it never changes), read before a transaction
+// that locks the request and then the lease.
+func (s *Service) requestOfLease(ctx context.Context, leaseID string) (string, error) {
+	l, err := s.st.GetLease(ctx, leaseID)
+	if err != nil {
+		return "", err
+	}
+	return l.RequestID, nil
 }
 
 // AfterImport checks the waiting tasks of application appID's leases against what the import
@@ -592,11 +602,11 @@ func (s *Service) checkRemovedAccess(ctx context.Context, appID, runID string) e
 				if err != nil || len(holders) > 0 {
 					return err // another lease asked for it (or still ends it)
 				}
-				cur, err := tx.Lease(ctx, l.ID)
+				req, err := s.loadRequestTx(ctx, tx, l.RequestID)
 				if err != nil {
 					return err
 				}
-				req, err := s.loadRequestTx(ctx, tx, l.RequestID)
+				cur, err := tx.Lease(ctx, l.ID)
 				if err != nil {
 					return err
 				}
@@ -642,12 +652,13 @@ func (s *Service) checkRemovedAccess(ctx context.Context, appID, runID string) e
 // checkTask checks one task against the current inventory (the import just applied).
 func (s *Service) checkTask(ctx context.Context, taskID, leaseID, runID string) error {
 	activated := false
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := tx.Lease(ctx, leaseID)
-		if err != nil {
-			return err
-		}
-		req, err := s.loadRequestTx(ctx, tx, cur.RequestID)
+	requestID, err := s.requestOfLease(ctx, leaseID)
+	if err != nil {
+		return err
+	}
+	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+		// The request first, then the lease: the order endEarly locks them in.
+		req, err := s.loadRequestTx(ctx, tx, requestID)
 		if err != nil {
 			return err
 		}
@@ -867,11 +878,12 @@ func (s *Service) alertOverdueTasks(ctx context.Context) error {
 	var errs []error
 	for _, k := range tasks {
 		err := s.st.InTx(ctx, func(tx *store.Tx) error {
-			l, err := tx.Lease(ctx, k.LeaseID)
+			// The request first, then the lease: the order endEarly locks them in.
+			req, err := s.loadRequestTx(ctx, tx, k.RequestID)
 			if err != nil {
 				return err
 			}
-			req, err := s.loadRequestTx(ctx, tx, l.RequestID)
+			l, err := tx.Lease(ctx, k.LeaseID)
 			if err != nil {
 				return err
 			}
