@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/gatehouse/gatehouse/internal/awssim"
 	"github.com/gatehouse/gatehouse/internal/oidcdemo"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -33,50 +32,12 @@ func TestUIImportsFromS3(t *testing.T) {
 		t.Skip("the UI test runs the server's jobs; skipped with -short")
 	}
 	b.Allow("status of 422") // the form refused on purpose
-	world, err := awssim.Preset("demo", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := awssim.New(world, awssim.DefaultOptions())
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	info := sim.Info()
-	idp, err := oidcdemo.Start("127.0.0.1:0", []oidcdemo.Person{{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idp.Close()
-	cfg, err := server.Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
-	cfg.Admins = []string{"alice@example.com"}
-	// The connection to the simulator: data sources' roles are assumed from its base
-	// credentials (the principal Gatehouse runs as).
-	cfg.Connections = []server.Connection{{
-		ID: "demo", Name: "Demo organization", Region: info.Region, EndpointURL: simURL,
-		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
-		RoleARN: info.RoleARN, ExternalID: info.ExternalID, Orgs: true, MemberRoleName: info.MemberRoleName,
-		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
-		SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
-		Schedule: 24 * time.Hour,
-	}}
-	srv, err := server.New(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	idp.RegisterRedirect(base + "/auth/callback")
+	// Data sources' roles are assumed from the simulator connection's base credentials
+	// (the principal Gatehouse runs as).
+	u := startDemoUI(t, []oidcdemo.Person{{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen"}}, func(cfg *server.Config) {
+		cfg.Admins = []string{"alice@example.com"}
+	})
+	simURL, info, base := u.simURL, u.info, u.base
 	ctx := context.Background()
 
 	// The customer's administrator, with the real SDK clients.

@@ -40,53 +40,15 @@ func TestUIReviews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the UI test runs a sync; skipped with -short")
 	}
-	world, err := awssim.Preset("demo", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := awssim.New(world, awssim.DefaultOptions())
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	info := sim.Info()
-	idp, err := oidcdemo.Start("127.0.0.1:0", []oidcdemo.Person{
+	u := startDemoUI(t, []oidcdemo.Person{
 		{ID: "alice", Email: "alice@example.com", Name: "Alice Nguyen"},
 		{ID: "carol", Email: "carol@example.com", Name: "Carol Okafor"},
 		{ID: "dave", Email: "dave@example.com", Name: "Dave Kim"},
+	}, func(cfg *server.Config) {
+		cfg.Admins = []string{"alice@example.com"}
+		cfg.Auditors = []string{"carol@example.com"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idp.Close()
-	cfg, err := server.Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
-	cfg.Admins = []string{"alice@example.com"}
-	cfg.Auditors = []string{"carol@example.com"}
-	cfg.Connections = []server.Connection{{
-		ID: "demo", Name: "Demo organization", Region: info.Region, EndpointURL: simURL,
-		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
-		RoleARN: info.RoleARN, ExternalID: info.ExternalID, Orgs: true, MemberRoleName: info.MemberRoleName,
-		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
-		SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
-		Schedule: 24 * time.Hour,
-	}}
-	srv, err := server.New(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	idp.RegisterRedirect(base + "/auth/callback")
+	world, sim, srv, base := u.world, u.sim, u.srv, u.base
 	ctx := context.Background()
 
 	// The inventory: a sync of the demo organization (the sync pages have their own test).

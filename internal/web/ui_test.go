@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -27,53 +26,13 @@ func TestUI(t *testing.T) {
 		t.Skip("the UI test runs syncs; skipped with -short")
 	}
 
-	world, err := awssim.Preset("demo", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := awssim.New(world, awssim.DefaultOptions())
-	simURL, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	info := sim.Info()
-
-	idp, err := oidcdemo.Start("127.0.0.1:0", []oidcdemo.Person{
+	u := startDemoUI(t, []oidcdemo.Person{
 		{Email: "ada@example.com", Name: "Ada Admin"},
 		{Email: "alice@example.com", Name: "Alice Nguyen"},
+	}, func(cfg *server.Config) {
+		cfg.Admins = []string{"ada@example.com"}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idp.Close()
-
-	cfg, err := server.Load(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.OIDC = server.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret}
-	cfg.Admins = []string{"ada@example.com"}
-	cfg.Connections = []server.Connection{{
-		ID: "demo", Name: "Demo organization", Region: info.Region, EndpointURL: simURL,
-		AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey,
-		RoleARN: info.RoleARN, ExternalID: info.ExternalID, Orgs: true, MemberRoleName: info.MemberRoleName,
-		IdentityCenter: true, IdentityCenterRegion: info.IdentityCenterRegion,
-		SCIMEndpoint: info.SCIMEndpoint, SCIMToken: info.SCIMToken,
-		Schedule: 24 * time.Hour,
-	}}
-	srv, err := server.New(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
-	idp.RegisterRedirect(base + "/auth/callback")
+	world, sim, idp, base := u.world, u.sim, u.idp, u.base
 
 	// Sign in: Gatehouse sends the browser to the provider, Ada picks herself.
 	b.Open(base + "/")
