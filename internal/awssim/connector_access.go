@@ -23,7 +23,7 @@ const (
 )
 
 // ConnectorReadPolicy allows everything a read-only sync needs, and no writes.
-const ConnectorReadPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["iam:Get*","iam:List*","iam:GenerateCredentialReport","organizations:Describe*","organizations:List*","sso:Describe*","sso:List*","sso:Get*","identitystore:Describe*","identitystore:List*","identitystore:Get*","identitystore:IsMemberInGroups","s3:GetObject","s3:ListBucket"],"Resource":"*"},{"Sid":"MemberAccounts","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`
+const ConnectorReadPolicy = `{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["iam:Get*","iam:List*","iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","organizations:Describe*","organizations:List*","sso:Describe*","sso:List*","sso:Get*","identitystore:Describe*","identitystore:List*","identitystore:Get*","identitystore:IsMemberInGroups","s3:GetObject","s3:ListBucket"],"Resource":"*"},{"Sid":"MemberAccounts","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`
 
 // AddConnectorAccess sets up Gatehouse's access in the management account the way an
 // administrator would: an operator user with an access key, allowed to assume the

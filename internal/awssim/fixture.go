@@ -156,6 +156,9 @@ type fixtureUser struct {
 	AttachedPolicies    []string              `yaml:"attached_policies"`
 	InlinePolicies      map[string]fixtureDoc `yaml:"inline_policies"`
 	PermissionsBoundary string                `yaml:"permissions_boundary"`
+	// ServicesLastAccessed: when the user last used each service (namespace: time),
+	// for GetServiceLastAccessedDetails.
+	ServicesLastAccessed map[string]string `yaml:"services_last_accessed"`
 }
 
 type fixtureAccessKey struct {
@@ -190,6 +193,8 @@ type fixtureRole struct {
 	PermissionsBoundary string                `yaml:"permissions_boundary"`
 	LastUsed            string                `yaml:"last_used"`
 	LastUsedRegion      string                `yaml:"last_used_region"`
+	// ServicesLastAccessed: when the role last used each service (namespace: time).
+	ServicesLastAccessed map[string]string `yaml:"services_last_accessed"`
 }
 
 type fixtureTrust struct {
@@ -824,6 +829,7 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		u.AttachedPolicies = b.attachments(p+".attached_policies", path, a, fu.AttachedPolicies)
 		u.InlinePolicies = b.inline(p+".inline_policies", fu.InlinePolicies)
 		u.PermissionsBoundary = b.boundary(p+".permissions_boundary", path, a, fu.PermissionsBoundary)
+		u.ServiceLastAccessed = b.lastAccessed(p+".services_last_accessed", fu.ServicesLastAccessed)
 	}
 
 	declared = map[string]string{}
@@ -853,6 +859,7 @@ func (b *fixtureBuilder) iam(path string, a *Account, d *fixtureIAM) {
 		r.AttachedPolicies = b.attachments(p+".attached_policies", path, a, fr.AttachedPolicies)
 		r.InlinePolicies = b.inline(p+".inline_policies", fr.InlinePolicies)
 		r.PermissionsBoundary = b.boundary(p+".permissions_boundary", path, a, fr.PermissionsBoundary)
+		r.ServiceLastAccessed = b.lastAccessed(p+".services_last_accessed", fr.ServicesLastAccessed)
 		if fr.LastUsed != "" {
 			r.LastUsedDate = b.time(p+".last_used", fr.LastUsed)
 			r.LastUsedRegion = fixtureOr(fr.LastUsedRegion, w.Region)
@@ -1515,4 +1522,21 @@ func fixtureWalk(n *yaml.Node, path string, visit func(path string, n, keyNode *
 		}
 	}
 	return true
+}
+
+// lastAccessed reads services_last_accessed: a service namespace (lower case, such as
+// "s3") to the time the entity last used it.
+func (b *fixtureBuilder) lastAccessed(path string, m map[string]string) map[string]time.Time {
+	if len(m) == 0 {
+		return nil
+	}
+	out := map[string]time.Time{}
+	for ns, t := range m {
+		if ns == "" || ns != strings.ToLower(ns) || strings.ContainsAny(ns, ":* ") {
+			b.problem(path, "%q is not a service namespace; use IAM's lower-case prefix, such as s3 or ec2", ns)
+			continue
+		}
+		out[ns] = b.time(path+"."+ns, t)
+	}
+	return out
 }

@@ -84,6 +84,8 @@ type Account struct {
 	// each of its calls gets. A call counts as made in the account when its caller's
 	// credentials belong to it, and sts:AssumeRole when the role it assumes is there.
 	Faults map[string]Fault
+	// AccessJobs are the GenerateServiceLastAccessedDetails jobs, by JobId.
+	AccessJobs map[string]*AccessJob
 }
 
 // Fault is a failure the simulator injects on purpose (see Account.Faults and
@@ -122,6 +124,9 @@ type User struct {
 	// PermissionsBoundary is the ARN of the managed policy that caps the user's
 	// permissions; "" when the user has none.
 	PermissionsBoundary string
+	// ServiceLastAccessed is when the user last used each service (by namespace), for
+	// GetServiceLastAccessedDetails.
+	ServiceLastAccessed map[string]time.Time
 }
 
 // LoginProfile is a console password.
@@ -172,6 +177,9 @@ type Role struct {
 	// PermissionsBoundary is the ARN of the managed policy that caps the role's
 	// permissions; "" when the role has none.
 	PermissionsBoundary string
+	// ServiceLastAccessed is when the role last used each service (by namespace), for
+	// GetServiceLastAccessedDetails.
+	ServiceLastAccessed map[string]time.Time
 }
 
 // Policy is a managed policy: customer-managed (in an account) or AWS-managed.

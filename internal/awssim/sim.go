@@ -40,6 +40,9 @@ type Options struct {
 	AssignmentJitter time.Duration
 	// CredentialReportDelay is how long GenerateCredentialReport stays STARTED.
 	CredentialReportDelay time.Duration
+	// AccessJobDelay is how long a GenerateServiceLastAccessedDetails job stays
+	// IN_PROGRESS.
+	AccessJobDelay time.Duration
 	// Now overrides the clock (tests).
 	Now func() time.Time
 	// NoUserStatus leaves UserStatus out of the Identity Store's users, as identity
@@ -64,6 +67,7 @@ func DefaultOptions() Options {
 		Quotas:                DefaultQuotas(),
 		AssignmentDelay:       2 * time.Second,
 		CredentialReportDelay: 2 * time.Second,
+		AccessJobDelay:        5 * time.Second,
 	}
 }
 
