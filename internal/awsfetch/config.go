@@ -141,6 +141,10 @@ type Config struct {
 	CredentialReportPoll    time.Duration
 	CredentialReportTimeout time.Duration
 
+	// LastAccess, when set, reads the users' and roles' service last accessed details on
+	// a budget (lastaccess.go): jobs started in one sync, collected in a later one.
+	LastAccess *LastAccessPlan
+
 	// AssignmentStrategy forces how Identity Center assignments are listed. Empty chooses
 	// whichever needs fewer calls for this organization.
 	AssignmentStrategy AssignmentStrategy

@@ -108,6 +108,9 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 	out.iam.UserCredentials = creds.userCredentials
 	out.iam.RootVirtualMFA = rootVirtual
 	out.iam.RootSummary = summary.root
+	if cfg.LastAccess != nil {
+		out.iam.LastAccess = readLastAccess(ctx, client, cfg.LastAccess, out.iam)
+	}
 	return out, nil
 }
 

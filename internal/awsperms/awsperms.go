@@ -266,6 +266,10 @@ var List = []Permission{
 		Why: "the number of MFA devices in use, which tells whether users with a virtual device also hold a hardware or FIDO one; whether the root user has MFA and access keys, as of the sync (findings 1.4, 1.5)"},
 	{Action: "iam:GetAccountPasswordPolicy", Operations: []string{"GetAccountPasswordPolicy"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: AnyResource, Statement: "ReadIAM",
 		Why: "the account's password policy (minimum length, reuse prevention), one call per account, for findings 1.8 and 1.9"},
+	{Action: "iam:GenerateServiceLastAccessedDetails", Operations: []string{"GenerateServiceLastAccessedDetails"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: AnyResource, Statement: "ReadIAM",
+		Why: "starts IAM's service last accessed report of a user or role (a few per account per sync, finding gh.unused_services); it changes no access"},
+	{Action: "iam:GetServiceLastAccessedDetails", Operations: []string{"GetServiceLastAccessedDetails"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: AnyResource, Statement: "ReadIAM",
+		Why: "collects, in a later sync, the services a user or role is granted and when it last used each (finding gh.unused_services)"},
 	{Action: "iam:ListMFADevices", Operations: []string{"ListMFADevices"}, Access: Read, Features: []Feature{Sync}, Roles: both, Resource: Users, Statement: "ReadIAMUsers",
 		Why: "hardware and FIDO MFA devices, only for users whose devices the credential report, the virtual device list and the count of devices in use do not account for"},
 	// Users created after the credential report (IAM reuses a report for up to 4 hours).

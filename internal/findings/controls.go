@@ -49,6 +49,8 @@ var (
 		Fix: "Remove the person's account assignments and group memberships (or the IAM user's console password, access keys and groups), or re-enable the person if they still work here."}
 	SessionDuration = Control{ID: "gh.session_duration", Title: "Permission set sessions are no longer than the threshold",
 		Fix: "Lower the permission set's session duration (Identity Center > Permission sets > Edit details), then reprovision it."}
+	UnusedServices = Control{ID: "gh.unused_services", Title: "Users and roles use the services their policies grant",
+		Fix: "Remove the unused services from the entity's policies (IAM > the user or role > Access Advisor shows the same data; IAM Access Analyzer can generate a policy from its activity), or delete the user or role if nothing uses it."}
 	AccountSynced = Control{ID: "gh.account_synced", Title: "Every active account could be synced",
 		Fix: "Follow the account's skip reason: deploy the member role (gatehouse setup aws --orgs), fix its trust policy or External ID, or lift the SCP that denies the reads; then sync again."}
 )
@@ -57,7 +59,7 @@ var (
 var Controls = []Control{
 	RootAccessKeys, RootMFA, RootHardwareMFA, RootUse, PasswordLength, PasswordReuse, UserMFA, SetupKeys,
 	UnusedCredentials, OneActiveKey, KeyRotation, GroupsOnly, FullAdminPolicy, SupportRole,
-	StandingAdmin, DepartedAccess, SessionDuration, AccountSynced,
+	StandingAdmin, DepartedAccess, SessionDuration, UnusedServices, AccountSynced,
 }
 
 // ControlByID finds a control by its id ("1.10", "gh.standing_admin"); ok false when unknown.

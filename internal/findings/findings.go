@@ -27,9 +27,11 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultReportTolerance    = 24 * time.Hour
-	DefaultMaxSessionDuration = 8 * time.Hour
-	DefaultRootUseWindow      = 30 * 24 * time.Hour
+	DefaultReportTolerance     = 24 * time.Hour
+	DefaultMaxSessionDuration  = 8 * time.Hour
+	DefaultRootUseWindow       = 30 * 24 * time.Hour
+	DefaultUnusedAfter         = 90 * 24 * time.Hour
+	DefaultLastAccessTolerance = 30 * 24 * time.Hour
 )
 
 // The benchmark's own numbers, not settings.
@@ -52,6 +54,17 @@ type Options struct {
 	// RootUseWindow: a root user used this recently before the sync fails 1.7 (default
 	// 30 days).
 	RootUseWindow time.Duration
+	// UnusedAfter: a granted service not used for this long fails gh.unused_services
+	// (default 90 days).
+	UnusedAfter time.Duration
+	// LastAccessTolerance: service last accessed details generated longer than this
+	// before the sync make gh.unused_services unknown (default 30 days; the syncs read
+	// them again every week by default, a budget at a time).
+	LastAccessTolerance time.Duration
+	// UnusedServices judges gh.unused_services; the server sets it when its syncs read
+	// the service last accessed details (findings.unused_access_budget above 0). Off,
+	// the control is not judged at all rather than unknown everywhere.
+	UnusedServices bool
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +76,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RootUseWindow <= 0 {
 		o.RootUseWindow = DefaultRootUseWindow
+	}
+	if o.UnusedAfter <= 0 {
+		o.UnusedAfter = DefaultUnusedAfter
+	}
+	if o.LastAccessTolerance <= 0 {
+		o.LastAccessTolerance = DefaultLastAccessTolerance
 	}
 	return o
 }
@@ -78,6 +97,9 @@ type Input struct {
 	Inventory *store.ReviewInventory
 	// Leases are the connection's active and ending just-in-time leases.
 	Leases []store.Lease
+	// LastAccess are the users' and roles' service last accessed details, by ARN, as
+	// the syncs have read them so far.
+	LastAccess map[string]store.LastAccess
 }
 
 // InventoryTypes and PrincipalTypes are what Evaluate needs of the inventory.
@@ -95,6 +117,9 @@ func Evaluate(in Input, opts Options) []store.Finding {
 		e.passwordPolicy(a)
 		e.userControls(a)
 		e.policyControls(a)
+		if e.opts.UnusedServices {
+			e.unusedServices(a)
+		}
 		e.accountSynced(a)
 	}
 	e.identityCenter()

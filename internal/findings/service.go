@@ -97,8 +97,12 @@ func (s *Service) Evaluate(ctx context.Context, connectionID, syncID string) (*R
 		}
 		p.Token = next
 	}
+	lastAccess, err := s.st.LastAccessOf(ctx, connectionID)
+	if err != nil {
+		return nil, fmt.Errorf("findings of %s: %w", connectionID, err)
+	}
 	read := time.Since(start)
-	fs := Evaluate(Input{ConnectionID: connectionID, SyncID: syncID, At: at, Inventory: inv, Leases: leases}, s.opts)
+	fs := Evaluate(Input{ConnectionID: connectionID, SyncID: syncID, At: at, Inventory: inv, Leases: leases, LastAccess: lastAccess}, s.opts)
 	judge := time.Since(start) - read
 	applied, err := s.st.ApplyFindings(ctx, connectionID, syncID, at, fs)
 	if err != nil {

@@ -98,6 +98,33 @@ type IAM struct {
 	PasswordPolicy      *PasswordPolicy
 	PasswordPolicyState string
 	PasswordPolicyError string
+	// LastAccess is what the sync learnt of its users' and roles' service last accessed
+	// details (jobs started, collected, failed), when asked to read them on a budget; it
+	// covers a few entities per sync (awsfetch.LastAccessPlan).
+	LastAccess []*LastAccessRead `json:",omitempty"`
+}
+
+// LastAccessRead is one step of reading an entity's service last accessed details
+// (IAM's GenerateServiceLastAccessedDetails job). Kind is one of store.LastAccess*'s:
+// started (JobID), pending, completed (CompletedAt, Services), failed, unread (Error: the
+// read failed, the job if any is kept), expired (AWS no longer knows the job).
+type LastAccessRead struct {
+	EntityARN   string
+	Kind        string
+	JobID       string    `json:",omitempty"`
+	At          time.Time // when the call was made
+	CompletedAt time.Time `json:",omitempty"`
+	Services    []ServiceAccess
+	Error       string `json:",omitempty"`
+}
+
+// ServiceAccess is one service an entity's permissions policies allow and when the
+// entity last used it (zero: not within IAM's tracking period).
+type ServiceAccess struct {
+	Namespace         string
+	Name              string
+	LastAuthenticated time.Time `json:",omitempty"`
+	Entities          int
 }
 
 // Password policy states (IAM.PasswordPolicyState); "" means not read at all (a snapshot

@@ -106,6 +106,18 @@ type Config struct {
 	// Extensions add the background work of other features (just-in-time leases,
 	// notifications) to the same River client: their workers, queues and periodic jobs.
 	Extensions []Extension
+	// LastAccess, when set, makes every sync read IAM's service last accessed details on
+	// a budget (awsfetch.LastAccessPlan) and keep them in the store across syncs
+	// (store.ApplyLastAccess), for the unused-access findings.
+	LastAccess *LastAccessSettings
+}
+
+// LastAccessSettings are the budget of the service last accessed reads: jobs started per
+// account per sync, and the age past which an entity's details are read again (zero:
+// awsfetch's defaults).
+type LastAccessSettings struct {
+	Budget  int
+	Refresh time.Duration
 }
 
 // Extension is the background work of a feature outside this package. Its jobs run on the

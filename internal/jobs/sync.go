@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/connector"
+	"github.com/gatehouse/gatehouse/internal/inventory"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -204,6 +205,11 @@ func (r *syncRun) run(ctx context.Context) error {
 	// A partial file is written on purpose: the store keeps the last known IAM of the
 	// accounts that were skipped (marked stale), so their access does not vanish.
 	cfg.AllowPartial = true
+	if la := s.cfg.LastAccess; la != nil {
+		if cfg.LastAccess, err = LastAccessPlan(ctx, s.st, sy.ConnectionID, *la); err != nil {
+			return err // the store: retried
+		}
+	}
 	cfg.Live = &r.live
 	cfg.Progress = func(done, total int) { r.done.Store(int64(done)); r.total.Store(int64(total)) }
 	if cfg.Logger == nil {
@@ -223,6 +229,13 @@ func (r *syncRun) run(ctx context.Context) error {
 	}
 	if err != nil {
 		return r.fetchFailed(ctx, err)
+	}
+	if s.cfg.LastAccess != nil {
+		// The jobs started and collected are AWS's state, whatever happens to the rest of
+		// the sync: kept now, so that the next sync collects what this one started.
+		if err := s.st.ApplyLastAccess(ctx, sy.ConnectionID, sy.ID, LastAccessUpdates(snap)); err != nil {
+			r.log.Error("the service last accessed details could not be kept; the next sync starts their jobs again", zap.Error(err))
+		}
 	}
 	r.phase.Store("write")
 	sum, err := connector.WriteC1Z(ctx, connector.NewFromSnapshot(snap), path, connector.WithReleaseSnapshot())
@@ -440,4 +453,48 @@ func (s *Service) ConnectionIDs(ctx context.Context) ([]string, error) {
 		ids[i] = c.ID
 	}
 	return ids, nil
+}
+
+// LastAccessPlan is what a sync of the connection reads of the service last accessed
+// details: the budget, and what earlier syncs left in the store (jobs to collect, the
+// age of each entity's last result).
+func LastAccessPlan(ctx context.Context, st *store.Store, connectionID string, la LastAccessSettings) (*awsfetch.LastAccessPlan, error) {
+	known, err := st.LastAccessOf(ctx, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	plan := &awsfetch.LastAccessPlan{Budget: la.Budget, Refresh: la.Refresh, Known: make(map[string]awsfetch.LastAccessKnown, len(known))}
+	for arn, k := range known {
+		kk := awsfetch.LastAccessKnown{JobID: k.JobID}
+		if k.CompletedAt != nil {
+			kk.CompletedAt = *k.CompletedAt
+		}
+		plan.Known[arn] = kk
+	}
+	return plan, nil
+}
+
+// LastAccessUpdates are the service last accessed reads of the snapshot's accounts, for
+// store.ApplyLastAccess.
+func LastAccessUpdates(snap *inventory.Snapshot) []store.LastAccessUpdate {
+	var out []store.LastAccessUpdate
+	for _, a := range snap.Accounts {
+		if a.IAM == nil {
+			continue
+		}
+		for _, r := range a.IAM.LastAccess {
+			u := store.LastAccessUpdate{EntityARN: r.EntityARN, AccountID: a.ID, Kind: r.Kind, JobID: r.JobID, At: r.At,
+				CompletedAt: r.CompletedAt, Error: r.Error}
+			for _, sv := range r.Services {
+				x := store.ServiceAccess{Namespace: sv.Namespace, Name: sv.Name, Entities: sv.Entities}
+				if !sv.LastAuthenticated.IsZero() {
+					t := sv.LastAuthenticated
+					x.LastAuthenticated = &t
+				}
+				u.Services = append(u.Services, x)
+			}
+			out = append(out, u)
+		}
+	}
+	return out
 }

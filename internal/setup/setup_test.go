@@ -430,7 +430,8 @@ func TestMemberRoleDefault(t *testing.T) {
 	}
 	for _, st := range b.MemberPermissions.Statement {
 		for _, a := range st.Action {
-			if !strings.Contains(a, ":Get") && !strings.Contains(a, ":List") && a != "iam:GenerateCredentialReport" && a != "iam:SimulatePrincipalPolicy" {
+			if !strings.Contains(a, ":Get") && !strings.Contains(a, ":List") && a != "iam:GenerateCredentialReport" &&
+				a != "iam:GenerateServiceLastAccessedDetails" && a != "iam:SimulatePrincipalPolicy" {
 				t.Errorf("the default member policy (no --provisioning) allows %s, which is not a read", a)
 			}
 		}

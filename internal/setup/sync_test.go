@@ -93,6 +93,8 @@ func TestGeneratedPolicyIsExactlyWhatTheSyncCalls(t *testing.T) {
 	info := sim.Info()
 
 	called := map[string]int64{}
+	// The service last accessed jobs the first sync starts, the second collects.
+	lastAccess := &awsfetch.LastAccessPlan{Known: map[string]awsfetch.LastAccessKnown{}}
 	for _, strategy := range []awsfetch.AssignmentStrategy{awsfetch.ByAccount, awsfetch.ByPrincipal} {
 		sim.Counters().Reset()
 		cfg := awsfetch.Config{
@@ -106,10 +108,26 @@ func TestGeneratedPolicyIsExactlyWhatTheSyncCalls(t *testing.T) {
 			AssignmentStrategy:   strategy,
 			CredentialReportPoll: 5 * time.Millisecond,
 			MaxBackoff:           50 * time.Millisecond,
+			LastAccess:           lastAccess,
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		snap, stats, err := awsfetch.Fetch(ctx, cfg)
 		cancel()
+		if snap != nil {
+			for _, a := range snap.Accounts {
+				if a.IAM == nil {
+					continue
+				}
+				for _, r := range a.IAM.LastAccess {
+					if r.Error != "" {
+						t.Errorf("%s: service last accessed details of %s: %s", strategy, r.EntityARN, r.Error)
+					}
+					if r.Kind == "started" {
+						lastAccess.Known[r.EntityARN] = awsfetch.LastAccessKnown{JobID: r.JobID}
+					}
+				}
+			}
+		}
 		if err != nil {
 			t.Fatalf("%s: a sync with only the generated policies failed: %v", strategy, err)
 		}
