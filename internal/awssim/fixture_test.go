@@ -369,7 +369,7 @@ accounts:
       users:
         - name: alice
           gropus: [admins]
-`, `accounts[0].iam.users[0].gropus: unknown key "gropus" (line 7); valid keys here: name, path, created, tags, console_password, password_reset_required, password_last_used, password_changed, access_keys, mfa, groups, attached_policies, inline_policies, permissions_boundary`},
+`, `accounts[0].iam.users[0].gropus: unknown key "gropus" (line 7); valid keys here: name, path, created, tags, console_password, password_reset_required, password_last_used, password_changed, access_keys, mfa, groups, attached_policies, inline_policies, permissions_boundary, services_last_accessed`},
 		{"dangling group", `
 organization: {}
 accounts:
