@@ -68,6 +68,17 @@ type Findings struct {
 	MaxSessionDuration time.Duration `mapstructure:"max_session_duration"`
 	// RootUseWindow: a root user used this recently fails 1.7.
 	RootUseWindow time.Duration `mapstructure:"root_use_window"`
+	// UnusedAfter: a service a user or role is granted and has not used for this long
+	// fails gh.unused_services.
+	UnusedAfter time.Duration `mapstructure:"unused_after"`
+	// UnusedAccessBudget is how many service last accessed jobs each sync starts per
+	// account (0: the default, 50; -1 turns the reads and gh.unused_services off);
+	// UnusedAccessRefresh how
+	// old an entity's details get before they are read again; LastAccessTolerance how old
+	// they may be and still be judged (older: unknown).
+	UnusedAccessBudget  int           `mapstructure:"unused_access_budget"`
+	UnusedAccessRefresh time.Duration `mapstructure:"unused_access_refresh"`
+	LastAccessTolerance time.Duration `mapstructure:"last_accessed_tolerance"`
 }
 
 // Evidence configures scheduled evidence packs: schedule is monthly (each calendar month,
@@ -284,6 +295,10 @@ func Load(fl *pflag.FlagSet) (Config, error) {
 	v.SetDefault("findings.credential_report_tolerance", 24*time.Hour)
 	v.SetDefault("findings.max_session_duration", 8*time.Hour)
 	v.SetDefault("findings.root_use_window", 30*24*time.Hour)
+	v.SetDefault("findings.unused_after", 90*24*time.Hour)
+	v.SetDefault("findings.unused_access_budget", 50)
+	v.SetDefault("findings.unused_access_refresh", 7*24*time.Hour)
+	v.SetDefault("findings.last_accessed_tolerance", 30*24*time.Hour)
 	// Keys that only the file or the environment set must be known to viper for
 	// AutomaticEnv to find them when unmarshalling.
 	for _, k := range []string{"database_url", "public_url", "secret_key", "oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes", "admins", "auditors", "metrics_token",
@@ -363,6 +378,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Findings.RootUseWindow != 0 && c.Findings.RootUseWindow < time.Hour {
 		errs = append(errs, fmt.Errorf("findings.root_use_window %s: must be at least 1h", c.Findings.RootUseWindow))
+	}
+	if c.Findings.UnusedAccessBudget < -1 {
+		errs = append(errs, fmt.Errorf("findings.unused_access_budget %d: must be -1 (off) or more", c.Findings.UnusedAccessBudget))
+	}
+	if c.Findings.UnusedAfter != 0 && c.Findings.UnusedAfter < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("findings.unused_after %s: must be at least 24h (IAM's last accessed data is not more precise)", c.Findings.UnusedAfter))
+	}
+	if r, tol := c.Findings.UnusedAccessRefresh, c.Findings.LastAccessTolerance; r != 0 && tol != 0 && r >= tol {
+		errs = append(errs, fmt.Errorf("findings.unused_access_refresh %s must be shorter than findings.last_accessed_tolerance %s, or details would go stale before they are read again", r, tol))
 	}
 	if c.Jobs.RescueAfter <= c.Jobs.SyncTimeout {
 		errs = append(errs, fmt.Errorf("jobs.rescue_after (%s) must be longer than jobs.sync_timeout (%s), or a running sync would be started twice", c.Jobs.RescueAfter, c.Jobs.SyncTimeout))

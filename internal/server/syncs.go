@@ -100,7 +100,8 @@ func (s *Server) startJobs(ctx context.Context) error {
 	// Findings are judged after every ingestion, over what the sync read.
 	findingsSvc, err := findings.New(findings.Config{Store: st, Log: s.log, Options: findings.Options{
 		ReportTolerance: s.cfg.Findings.CredentialReportTolerance, MaxSessionDuration: s.cfg.Findings.MaxSessionDuration,
-		RootUseWindow: s.cfg.Findings.RootUseWindow}})
+		RootUseWindow: s.cfg.Findings.RootUseWindow, UnusedAfter: s.cfg.Findings.UnusedAfter, LastAccessTolerance: s.cfg.Findings.LastAccessTolerance,
+		UnusedServices: s.cfg.Findings.UnusedAccessBudget >= 0}})
 	if err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func (s *Server) startJobs(ctx context.Context) error {
 		DataDir: s.cfg.DataDir, KeepSyncs: s.cfg.KeepSyncs,
 		Workers: s.cfg.Jobs.Workers, SyncTimeout: s.cfg.Jobs.SyncTimeout, RescueAfter: s.cfg.Jobs.RescueAfter,
 		DefaultSchedule: s.cfg.SyncSchedule, SchedulerInterval: s.cfg.Jobs.SchedulerInterval,
+		LastAccess: lastAccessSettings(s.cfg.Findings),
 	})
 	if err != nil {
 		return err
@@ -242,4 +244,13 @@ func (c storedConnections) FetchConfig(ctx context.Context, id string) (awsfetch
 // metrics_token is set, then only with that bearer token.
 func (s *Server) registerMetrics() {
 	s.Router.Handle("GET", "/metrics", auth.Public, s.Metrics.Handler(s.cfg.MetricsToken))
+}
+
+// lastAccessSettings are the syncs' service last accessed reads, or nil when
+// findings.unused_access_budget is -1 (off). 0 is awsfetch's default budget.
+func lastAccessSettings(f Findings) *jobs.LastAccessSettings {
+	if f.UnusedAccessBudget < 0 {
+		return nil
+	}
+	return &jobs.LastAccessSettings{Budget: f.UnusedAccessBudget, Refresh: f.UnusedAccessRefresh}
 }

@@ -234,6 +234,35 @@ func TestSyncAPIAndMetrics(t *testing.T) {
 			if code, _ := call(t, h, person, "GET", "/api/v1/findings", ""); code != http.StatusForbidden {
 				t.Errorf("person GET findings: %d", code)
 			}
+			// The sync started service last accessed jobs within the budget (50 per
+			// account) and kept them for the next sync; until collected, no user or role
+			// passes gh.unused_services.
+			la, err := srv.App.Store.LastAccessOf(context.Background(), "aws")
+			if err != nil {
+				t.Fatal(err)
+			}
+			perAccount := map[string]int{}
+			for arn, l := range la {
+				if l.JobID == "" || l.JobStartedAt == nil || l.CompletedAt != nil {
+					t.Errorf("service last accessed of %s after one sync: %+v, want a job started", arn, l)
+				}
+				perAccount[l.AccountID]++
+			}
+			if len(la) == 0 {
+				t.Error("the sync started no service last accessed job")
+			}
+			for acc, n := range perAccount {
+				if n > 50 {
+					t.Errorf("account %s: %d jobs started, over the budget of 50", acc, n)
+				}
+			}
+			code, body = call(t, h, auditor, "GET", "/api/v1/findings?control=gh.unused_services&status=unknown&page_size=500", "")
+			if code != http.StatusOK || strings.Count(body, "are being generated") < len(la) {
+				t.Errorf("gh.unused_services after one sync: %d %.400s; want %d unknown with a job being generated", code, body, len(la))
+			}
+			if code, body := call(t, h, auditor, "GET", "/api/v1/findings?control=gh.unused_services&status=pass", ""); code != http.StatusOK || strings.Contains(body, `"status":"pass"`) {
+				t.Errorf("gh.unused_services passes before any details were read: %s", body)
+			}
 			if code, _ := call(t, h, auditor, "GET", "/api/v1/syncs/nope", ""); code != http.StatusNotFound {
 				t.Fatalf("GET unknown sync: %d", code)
 			}
