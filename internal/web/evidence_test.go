@@ -58,8 +58,8 @@ func TestEvidencePage(t *testing.T) {
 	}
 	res = u.get(admin, res.Header.Get("Location"))
 	cspSafe(t, res.Body)
-	mustContain(t, text(res.Body), "Pack "+id+" requested", "accounts prod", "ready", "audit log intact", "by aud@example.com", p.SHA256)
-	for _, href := range []string{`href="/api/v1/evidence/` + id + `/download"`, `href="/api/v1/evidence/` + id + `/summary"`} {
+	mustContain(t, text(res.Body), "Pack "+id+" requested", "accounts prod", "ready", "audit log intact", "by aud@example.com", "sha256 "+p.SHA256[:12]+"…")
+	for _, href := range []string{`title="SHA-256 of the ZIP: ` + p.SHA256 + `"`, `href="/api/v1/evidence/` + id + `/download"`, `href="/api/v1/evidence/` + id + `/summary"`} {
 		if !strings.Contains(res.Body, href) {
 			t.Errorf("the page lacks %s", href)
 		}
