@@ -113,3 +113,82 @@ func BenchmarkFindingsLarge(b *testing.B) {
 		100*first.Took.Seconds()/(fetchAndWrite+ingestTook).Seconds(), 100*again.Took.Seconds()/(fetchAndWrite+ingestTook).Seconds(),
 		ms.HeapInuse>>20)
 }
+
+// BenchmarkUnusedAccessLarge is the cost of the service last accessed reads on the large
+// preset (seed 1), run by hand, once (docs/performance.md):
+//
+//	go test -run '^$' -bench UnusedAccessLarge -benchtime 1x -timeout 30m ./internal/findings/
+//
+// Two syncs with the default budget (50 jobs per account): the first starts jobs, the
+// second collects them (the simulator's jobs complete at once) and starts the next. It
+// reports each sync's GenerateServiceLastAccessedDetails and GetServiceLastAccessedDetails
+// calls against the sync's other calls, and the fetch times.
+func BenchmarkUnusedAccessLarge(b *testing.B) {
+	ctx := context.Background()
+	b.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	b.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	w, err := awssim.Preset("large", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sim := awssim.New(w, awssim.Options{})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	var cfg awsfetch.Config
+	sim.Do(func(w *awssim.World) {
+		cfg = awsfetch.Config{
+			Region: w.Region, EndpointURL: url,
+			Credentials: credentials.NewStaticCredentialsProvider(w.Connector.AccessKeyID, w.Connector.SecretAccessKey, ""),
+			RoleARN:     w.Connector.RoleARN, ExternalID: w.Connector.ExternalID,
+			Orgs: true, IdentityCenter: true, IdentityCenterRegion: w.SSO.Region, AllowPartial: true,
+			Quotas:     awsfetch.Quotas{"iam": {}, "sts": {}, "organizations": {}, "identitycenter": {}, "sso:DescribePermissionSet": {}},
+			MaxBackoff: 50 * time.Millisecond, CredentialReportPoll: 5 * time.Millisecond,
+		}
+	})
+	plan := &awsfetch.LastAccessPlan{Known: map[string]awsfetch.LastAccessKnown{}}
+	b.ResetTimer()
+	for n := 1; n <= 2; n++ {
+		c := cfg
+		c.LastAccess = plan
+		t0 := time.Now()
+		snap, stats, err := awsfetch.Fetch(ctx, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(t0)
+		var calls, starts, gets int64
+		for _, o := range stats.Operations {
+			calls += o.Calls
+			switch o.Operation {
+			case "GenerateServiceLastAccessedDetails":
+				starts += o.Calls
+			case "GetServiceLastAccessedDetails":
+				gets += o.Calls
+			}
+		}
+		entities, judged, unread := 0, 0, 0
+		for _, a := range snap.Accounts {
+			if a.IAM == nil {
+				continue
+			}
+			entities += len(a.IAM.Users) + len(a.IAM.Roles)
+			for _, r := range a.IAM.LastAccess {
+				switch r.Kind {
+				case "started":
+					plan.Known[r.EntityARN] = awsfetch.LastAccessKnown{JobID: r.JobID}
+				case "completed":
+					plan.Known[r.EntityARN] = awsfetch.LastAccessKnown{CompletedAt: r.CompletedAt}
+					judged++
+				case "unread", "failed":
+					unread++
+				}
+			}
+		}
+		b.Logf("sync %d: fetch %s, %d AWS calls of which %d GenerateServiceLastAccessedDetails and %d GetServiceLastAccessedDetails; %d users and roles in %d synced accounts, %d collected, %d unread",
+			n, took.Round(time.Millisecond), calls, starts, gets, entities, stats.Synced, judged, unread)
+	}
+}

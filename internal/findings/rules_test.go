@@ -222,3 +222,53 @@ func TestRulesOnIdentityCenter(t *testing.T) {
 }
 
 func asRes(r store.Resource) res { return res{&r, decode(&r)} }
+
+// gh.unused_services on states the syncs leave in the store: details older than the
+// tolerance, a read that failed (with and without an older result), a FAILED job, the
+// window's boundary, a service-linked role (not judged), and the control off.
+func TestUnusedServicesRules(t *testing.T) {
+	role := func(name, path string) store.Resource {
+		return mkRes("iam_role", "arn:aws:iam::"+acct+":role/"+name, acct, map[string]any{"path": path, "created": day(400)})
+	}
+	at := func(d int) *time.Time { x := now.AddDate(0, 0, -d); return &x }
+	rs := []store.Resource{mkAccount(nil), role("stale", "/"), role("throttled", "/"), role("denied-old", "/"), role("failedjob", "/"),
+		role("edge", "/"), role("AWSServiceRoleForSupport", "/aws-service-role/support.amazonaws.com/")}
+	arn := func(n string) string { return "arn:aws:iam::" + acct + ":role/" + n }
+	la := map[string]store.LastAccess{
+		arn("stale"):      {CompletedAt: at(31), Services: []store.ServiceAccess{{Namespace: "s3", LastAuthenticated: at(1)}}},
+		arn("throttled"):  {JobID: "j1", JobStartedAt: at(1), Error: "IAM GetServiceLastAccessedDetails failed 3 times: Throttling: Rate exceeded; left for the next sync"},
+		arn("denied-old"): {CompletedAt: at(40), Error: "iam:GetServiceLastAccessedDetails denied: AccessDenied"},
+		arn("failedjob"):  {Error: "the job failed: InternalError: boom"},
+		// s3 used exactly 90 days before: unused; ec2 89 days before: used.
+		arn("edge"): {CompletedAt: at(1), Services: []store.ServiceAccess{{Namespace: "s3", Name: "Amazon S3", LastAuthenticated: at(90)},
+			{Namespace: "ec2", Name: "Amazon EC2", LastAuthenticated: at(89)}}},
+	}
+	judgeLA := func(opts Options) map[string]store.Finding {
+		out := map[string]store.Finding{}
+		for _, f := range Evaluate(Input{ConnectionID: "aws", SyncID: "s9", At: now, Inventory: &store.ReviewInventory{Resources: rs}, LastAccess: la}, opts) {
+			out[f.Control+" "+f.Resource] = f
+		}
+		return out
+	}
+	got := judgeLA(Options{UnusedServices: true})
+	k := func(n string) string { return "gh.unused_services " + arn(n) }
+	want(t, got, k("stale"), "unknown", "the service last accessed details of "+arn("stale")+" were generated at 2026-01-29T12:00:00Z, 744h0m0s before the sync read AWS; the tolerance is 720h0m0s")
+	want(t, got, k("throttled"), "unknown", "the service last accessed details of "+arn("throttled")+" could not be read: IAM GetServiceLastAccessedDetails failed 3 times: Throttling: Rate exceeded; left for the next sync")
+	want(t, got, k("denied-old"), "unknown", "the service last accessed details of "+arn("denied-old")+" were generated at 2026-01-20T12:00:00Z, 960h0m0s before the sync read AWS; the tolerance is 720h0m0s; the last read failed: iam:GetServiceLastAccessedDetails denied: AccessDenied")
+	want(t, got, k("failedjob"), "unknown", "the service last accessed details of "+arn("failedjob")+" could not be read: the job failed: InternalError: boom")
+	want(t, got, k("edge"), "fail", "1 of the 2 services its policies grant not used in 90 days: s3")
+	if f := got[k("denied-old")]; !strings.Contains(f.Fix, "iam:GenerateServiceLastAccessedDetails") {
+		t.Errorf("denied-old fix %q", f.Fix)
+	}
+	if _, ok := got[k("AWSServiceRoleForSupport")]; ok {
+		t.Error("a service-linked role is judged")
+	}
+	// A longer tolerance judges the stale one; the control off judges nothing.
+	got = judgeLA(Options{UnusedServices: true, LastAccessTolerance: 60 * 24 * time.Hour})
+	want(t, got, k("stale"), "pass", "no service unused for 90 days: 1 of the 1 service its policies grant used in that time")
+	for key := range judgeLA(Options{}) {
+		if strings.HasPrefix(key, "gh.unused_services") {
+			t.Fatalf("judged with the control off: %s", key)
+		}
+	}
+}
