@@ -66,11 +66,11 @@ func TestFindingsAPI(t *testing.T) {
 			t.Errorf("finding:\n got %v\nwant %v", first, want)
 		}
 		for q, wantKeys := range map[string]string{
-			"account=222222222222":            "[222222222222 1.10 pass 222222222222 1.8 fail]",
-			"control=1.8":                     "[111111111111 1.8 pass 222222222222 1.8 fail]",
-			"status=fail":                     "[222222222222 1.8 fail]",
-			"status=unknown&control=1.5":      "[444444444444 1.5 unknown]",
-			"account=333333333333":            "[]",
+			"account=222222222222":             "[222222222222 1.10 pass 222222222222 1.8 fail]",
+			"control=1.8":                      "[111111111111 1.8 pass 222222222222 1.8 fail]",
+			"status=fail":                      "[222222222222 1.8 fail]",
+			"status=unknown&control=1.5":       "[444444444444 1.5 unknown]",
+			"account=333333333333":             "[]",
 			"control=1.8&account=111111111111": "[111111111111 1.8 pass]",
 		} {
 			code, body := a.do("auditor", "GET", "/api/v1/findings?"+q, nil)

@@ -27,9 +27,7 @@ package jit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -38,6 +36,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/awsfetch"
 	"github.com/gatehouse/gatehouse/internal/awsprovision"
+	"github.com/gatehouse/gatehouse/internal/refusal"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -252,38 +251,27 @@ type Lease struct {
 	Unverified bool
 }
 
-// Code classifies an Error for the API (status) and the UI.
-type Code int
+// Code classifies an Error for the API (status) and the UI (internal/refusal).
+type Code = refusal.Code
 
 // The codes.
 const (
-	CodeInvalid   Code = http.StatusBadRequest
-	CodeForbidden Code = http.StatusForbidden
-	CodeNotFound  Code = http.StatusNotFound
-	CodeConflict  Code = http.StatusConflict
+	CodeInvalid   = refusal.Invalid
+	CodeForbidden = refusal.Forbidden
+	CodeNotFound  = refusal.NotFound
+	CodeConflict  = refusal.Conflict
 )
 
 // Error is a refusal a person can act on: Detail says why and what to do.
-type Error struct {
-	Code   Code
-	Detail string
-}
+type Error = refusal.Error
 
-func (e *Error) Error() string { return e.Detail }
-
-// Errorf returns an *Error.
+// Errorf returns a refusal.
 func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+	return refusal.Errorf(code, format, args...)
 }
 
-// CodeOf is err's Code, 0 when err is no *Error.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 0
-}
+// CodeOf is err's Code, 0 when err is no refusal.
+func CodeOf(err error) Code { return refusal.CodeOf(err) }
 
 // Queue inserts River jobs in store transactions (jobs.Service).
 type Queue interface {

@@ -73,19 +73,7 @@ func (h *handlers) jitError(w http.ResponseWriter, r *http.Request, err error) {
 		h.serverError(w, r, err)
 		return
 	}
-	heading := "That did not work"
-	switch e.Code {
-	case jit.CodeForbidden:
-		heading = "Not allowed"
-	case jit.CodeNotFound:
-		heading = "Not found"
-	case jit.CodeConflict:
-		heading = "Not possible now"
-	}
-	status := int(e.Code)
-	if status < 400 || status > 599 {
-		status = http.StatusBadRequest
-	}
+	status, heading := e.Code.Status(), e.Code.Heading()
 	h.errorPage(w, r, status, heading, sentence(e.Detail))
 }
 

@@ -82,19 +82,7 @@ func (h *handlers) reviewError(w http.ResponseWriter, r *http.Request, err error
 		}
 		return
 	}
-	heading := "That did not work"
-	switch e.Code {
-	case review.CodeForbidden:
-		heading = "Not allowed"
-	case review.CodeNotFound:
-		heading = "Not found"
-	case review.CodeConflict:
-		heading = "Not possible now"
-	}
-	status := int(e.Code)
-	if status < 400 || status > 599 {
-		status = http.StatusBadRequest
-	}
+	status, heading := e.Code.Status(), e.Code.Heading()
 	if auth.IsAPI(r) || r.Method == http.MethodGet {
 		h.errorPage(w, r, status, heading, sentence(e.Detail))
 		return
