@@ -85,6 +85,20 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 			r.MaxSessionDuration = aws.ToInt32(m.MaxSessionDuration)
 		}
 	}
+	// Service last accessed details: the entities are known now; collect earlier jobs and
+	// start new ones while the credential report is awaited, and look at the new jobs once
+	// more at the end of this account's read, in the same role session (see lastaccess.go).
+	var lastAccess []*inventory.LastAccessRead
+	lastAccessDone := make(chan struct{})
+	if cfg.LastAccess != nil {
+		go func() {
+			defer close(lastAccessDone)
+			lastAccess = readLastAccess(ctx, client, cfg.LastAccess, out.iam)
+		}()
+	} else {
+		close(lastAccessDone)
+	}
+	defer func() { <-lastAccessDone }() // never leave it running past the account's read
 
 	<-reportDone
 	if ctx.Err() != nil {
@@ -109,7 +123,8 @@ func fetchIAM(ctx context.Context, client *iam.Client, cfg Config) (*accountIAM,
 	out.iam.RootVirtualMFA = rootVirtual
 	out.iam.RootSummary = summary.root
 	if cfg.LastAccess != nil {
-		out.iam.LastAccess = readLastAccess(ctx, client, cfg.LastAccess, out.iam)
+		<-lastAccessDone
+		out.iam.LastAccess = collectStartedLastAccess(ctx, client, cfg.LastAccess, lastAccess)
 	}
 	return out, nil
 }

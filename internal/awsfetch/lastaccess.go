@@ -22,9 +22,15 @@ import (
 // both. Waiting for jobs would stall the sync, and reading every entity on every sync
 // would spend the account's IAM quota on data that changes slowly. So a sync only:
 //   - collects the jobs earlier syncs started (one Get each, with its pages when
-//     COMPLETED; IN_PROGRESS is left for the next sync, never waited for), and
+//     COMPLETED; IN_PROGRESS is left for the next sync, never waited for),
 //   - starts jobs for at most Budget entities of the account whose last result is older
-//     than Refresh (never read first, then the oldest).
+//     than Refresh (never read first, then the oldest), as soon as the account's
+//     entities are read, and
+//   - looks at each job it started once more at the end of the account's read (one Get),
+//     in the same role session. AWS documents that a job id "must be used by the same
+//     role within a session": if that binds a job to the session rather than the role,
+//     this is the only look that can succeed; if not, a job still running is collected
+//     by the next sync as before.
 //
 // Nothing here fails the account: a denial or a throttle that outlasts the few retries
 // is recorded (kind "unread", the job kept) and the findings say the data is missing;
@@ -150,6 +156,31 @@ func readLastAccess(ctx context.Context, client *iam.Client, plan *LastAccessPla
 		}
 	}
 	return out
+}
+
+// collectStartedLastAccess looks once at each job this sync started (reads of kind
+// started): a job done since is collected now; one still running, or a look that failed,
+// keeps the started read, so the next sync collects the job. Other reads are as they are.
+func collectStartedLastAccess(ctx context.Context, client *iam.Client, plan *LastAccessPlan, reads []*inventory.LastAccessRead) []*inventory.LastAccessRead {
+	now := plan.Now
+	if now == nil {
+		now = time.Now
+	}
+	var started []int
+	for i, r := range reads {
+		if r.Kind == lastAccessStarted && r.JobID != "" {
+			started = append(started, i)
+		}
+	}
+	_ = forEach(ctx, started, perUserWorkers, func(ctx context.Context, i int) error {
+		r := reads[i]
+		got := collectLastAccess(ctx, client, r.EntityARN, r.JobID, now().UTC())
+		if got != nil && (got.Kind == lastAccessCompleted || got.Kind == lastAccessFailed) {
+			reads[i] = got
+		}
+		return nil
+	})
+	return reads
 }
 
 func indexes(n int) []int {

@@ -153,9 +153,11 @@ func TestUnusedServicesOverSyncs(t *testing.T) {
 			}
 		}
 
-		// Sync 1: 2 jobs per account (never read: by ARN), none collected.
+		// Sync 1: 2 jobs per account (never read: by ARN), each looked at once more at the
+		// end of its account's read (in the same role session); they take 30 minutes, so
+		// none is collected.
 		s1 := sync("s1")
-		wantCalls("sync 1", 4, 0)
+		wantCalls("sync 1", 4, 4)
 		check("sync 1", s1, nil, []string{connRole, app, member, oaar})
 		if f := s1[app]; f.Reason != "the service last accessed details of "+app+" are being generated (job started at 2026-03-01T00:00:00Z); the next sync collects them" ||
 			f.Evidence["job_started_at"] != "2026-03-01T00:00:00Z" {
@@ -163,10 +165,11 @@ func TestUnusedServicesOverSyncs(t *testing.T) {
 		}
 
 		// Sync 2, an hour later (the jobs took 30 minutes): the 4 are collected and
-		// judged; the next 2 of the management account and the last of dev start.
+		// judged; the next 2 of the management account and the last of dev start (and are
+		// looked at once: 4 + 3 gets).
 		now = now.Add(time.Hour)
 		s2 := sync("s2")
-		wantCalls("sync 2", 3, 4)
+		wantCalls("sync 2", 3, 4+3)
 		check("sync 2", s2, []string{connRole, app, member, oaar}, []string{fresh, active, old})
 		f := s2[app]
 		unused, _ := f.Evidence["unused_services"].([]any)
@@ -182,13 +185,14 @@ func TestUnusedServicesOverSyncs(t *testing.T) {
 		// Sync 3: GetServiceLastAccessedDetails throttled in the management account past
 		// the retries (3 attempts each). Its two pending entities stay unknown with why,
 		// never "unused", and keep their jobs; dev's is collected; the management
-		// account's last entity gets its job.
+		// account's last entity gets its job, whose look at the end is throttled too (it
+		// keeps its job for the next sync).
 		sim.Do(func(w *awssim.World) {
 			w.Accounts[mgmtID].Faults = map[string]awssim.Fault{"GetServiceLastAccessedDetails": awssim.FaultThrottle}
 		})
 		now = now.Add(time.Hour)
 		s3 := sync("s3")
-		wantCalls("sync 3", 1, 2*3+1)
+		wantCalls("sync 3", 1, 2*3+1+3)
 		for _, r := range []string{fresh, active} {
 			if f := s3[r]; f.Status != store.FindingUnknown || !strings.HasPrefix(f.Reason, "the service last accessed details of "+r+
 				" could not be read: IAM GetServiceLastAccessedDetails failed 3 times: Throttling: Rate exceeded") {
